@@ -1,0 +1,133 @@
+/* The object model behind every HINTERNET: a common header with a reference
+ * count, a parent reference and the status callback, embedded first in each
+ * typed object (session, connect, request; websocket and proxy resolver
+ * later).
+ *
+ * Lifetime: an object lives while anyone holds a reference: the handle
+ * table (until the handle is closed and unused), each child (on its
+ * parent), and later each in-flight asynchronous operation. When the last
+ * reference goes, HANDLE_CLOSING is delivered (the last callback for that
+ * handle, exactly once), the object is freed, and its parent reference is
+ * dropped, which may close the parent in turn. No lock is held while any
+ * callback runs.
+ */
+#ifndef WH_CORE_OBJECT_H
+#define WH_CORE_OBJECT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include <winhttp.h>
+
+#include "core/settings.h"
+#include "proto/headers.h"
+
+enum wh_type {
+  WH_SESSION = 1,   /* = WINHTTP_HANDLE_TYPE_SESSION */
+  WH_CONNECT = 2,
+  WH_REQUEST = 3,
+  WH_RESOLVER = 4,
+  WH_WEBSOCKET = 5,
+  WH_PROTOCOL = 6,
+};
+
+struct wh_object;
+
+struct wh_object_ops {
+  /* WinHttpCloseHandle: request cancellation of pending work. Runs on the
+   * closing thread with a slot reference held and no lock. May be NULL. */
+  void (*close)(struct wh_object *o);
+  /* Frees the type's own state; no callbacks, no parent release. */
+  void (*destroy)(struct wh_object *o);
+};
+
+/* Object flags, fixed at creation. */
+#define WH_OBJ_ASYNC 0x1u
+
+struct wh_object {
+  const struct wh_object_ops *ops;
+  enum wh_type type;
+  unsigned flags;
+  atomic_uint refs;
+  HINTERNET handle;
+  struct wh_object *parent; /* holds one reference; NULL for sessions */
+
+  /* Status callback, mask and context. Read without a lock by the
+   * dispatcher: WinHttpSetStatusCallback does not synchronise with callbacks
+   * already running (Microsoft documents this), but every read is a whole
+   * value, never torn. */
+  _Atomic(WINHTTP_STATUS_CALLBACK) callback;
+  atomic_uint notify_mask;
+  _Atomic(DWORD_PTR) context;
+
+  /* Guards the typed object's mutable fields (settings, headers). Never
+   * held across a callback. */
+  pthread_mutex_t lock;
+};
+
+struct wh_session {
+  struct wh_object hdr;
+  char *agent;            /* UTF-8 or NULL */
+  DWORD access_type;
+  char *proxy;            /* UTF-8 or NULL */
+  char *proxy_bypass;     /* UTF-8 or NULL */
+  DWORD open_flags;
+  struct wh_settings settings;
+};
+
+struct wh_connect {
+  struct wh_object hdr;
+  struct wh_session *session; /* = hdr.parent */
+  char *server;               /* UTF-8 host name or literal */
+  INTERNET_PORT port;         /* as given; 0 = scheme default */
+  struct wh_settings settings; /* copied from the session at creation */
+};
+
+struct wh_request {
+  struct wh_object hdr;
+  struct wh_connect *connect; /* = hdr.parent */
+  char *verb;
+  char *path;                 /* escaped request target */
+  char *version;
+  DWORD open_flags;           /* WINHTTP_FLAG_SECURE, ... */
+  INTERNET_PORT port;         /* resolved: never 0 */
+  struct wh_headers headers;  /* request headers */
+  struct wh_settings settings; /* copied from the session at creation */
+};
+
+static inline struct wh_session *wh_session_of(struct wh_object *o)
+{
+  return (struct wh_session *)o;
+}
+static inline struct wh_connect *wh_connect_of(struct wh_object *o)
+{
+  return (struct wh_connect *)o;
+}
+static inline struct wh_request *wh_request_of(struct wh_object *o)
+{
+  return (struct wh_request *)o;
+}
+
+/* Initialises the common header with one reference (the caller's) and the
+ * parent reference taken on |parent| (may be NULL). The callback, mask and
+ * context are inherited from |parent| at this moment. */
+void wh_object_init(struct wh_object *o, enum wh_type type,
+                    const struct wh_object_ops *ops, struct wh_object *parent,
+                    unsigned flags);
+void wh_object_addref(struct wh_object *o);
+/* Drops a reference; on the last one delivers HANDLE_CLOSING, destroys the
+ * object and releases its parent (iteratively). Call with no lock held. */
+void wh_object_release(struct wh_object *o);
+
+/* Looks |h| up and checks its type. On success |*out| holds the object with
+ * a slot reference (return it with wh_handle_put). Errors:
+ * ERROR_INVALID_HANDLE, ERROR_WINHTTP_INCORRECT_HANDLE_TYPE. |want| of 0
+ * accepts any type. */
+DWORD wh_object_grab(HINTERNET h, enum wh_type want, struct wh_object **out);
+
+/* Delivers |status| to |o|'s callback if one is set and the status is in
+ * its mask. Never call with a lock held. */
+void wh_notify(struct wh_object *o, DWORD status, void *info, DWORD len);
+
+#endif

@@ -1,0 +1,180 @@
+/* see session.h */
+#include "core/session.h"
+
+#include <string.h>
+
+#include "core/handle.h"
+#include "util/mem.h"
+
+/* --- session ------------------------------------------------------------- */
+
+static void session_destroy(struct wh_object *o)
+{
+  struct wh_session *s = wh_session_of(o);
+  wh_free(s->agent);
+  wh_free(s->proxy);
+  wh_free(s->proxy_bypass);
+}
+
+static const struct wh_object_ops session_ops = {
+  .close = NULL,
+  .destroy = session_destroy,
+};
+
+DWORD wh_session_new(char *agent, DWORD access_type, char *proxy, char *bypass,
+                     DWORD flags, HINTERNET *out)
+{
+  struct wh_session *s = wh_calloc(1, sizeof(*s));
+  if (!s) {
+    wh_free(agent);
+    wh_free(proxy);
+    wh_free(bypass);
+    return ERROR_NOT_ENOUGH_MEMORY;
+  }
+  wh_object_init(&s->hdr, WH_SESSION, &session_ops, NULL,
+                 (flags & WINHTTP_FLAG_ASYNC) ? WH_OBJ_ASYNC : 0);
+  s->agent = agent;
+  s->access_type = access_type;
+  s->proxy = proxy;
+  s->proxy_bypass = bypass;
+  s->open_flags = flags;
+  wh_settings_defaults(&s->settings);
+  DWORD err = wh_handle_alloc(&s->hdr, out);
+  if (err != ERROR_SUCCESS)
+    wh_object_release(&s->hdr); /* never published: no HANDLE_CLOSING */
+  return err;
+}
+
+/* --- connection ---------------------------------------------------------- */
+
+static void connect_destroy(struct wh_object *o)
+{
+  wh_free(wh_connect_of(o)->server);
+}
+
+static const struct wh_object_ops connect_ops = {
+  .close = NULL,
+  .destroy = connect_destroy,
+};
+
+DWORD wh_connect_new(struct wh_session *s, char *server, INTERNET_PORT port,
+                     HINTERNET *out)
+{
+  struct wh_connect *c = wh_calloc(1, sizeof(*c));
+  if (!c) {
+    wh_free(server);
+    return ERROR_NOT_ENOUGH_MEMORY;
+  }
+  wh_object_init(&c->hdr, WH_CONNECT, &connect_ops, &s->hdr, s->hdr.flags);
+  c->session = s;
+  c->server = server;
+  c->port = port;
+  pthread_mutex_lock(&s->hdr.lock);
+  c->settings = s->settings;
+  pthread_mutex_unlock(&s->hdr.lock);
+  HINTERNET h;
+  DWORD err = wh_handle_alloc(&c->hdr, &h);
+  if (err != ERROR_SUCCESS) {
+    wh_object_release(&c->hdr);
+    return err;
+  }
+  *out = h;
+  /* Windows reports a new connection on the session handle, with a pointer
+   * to the new handle as the status information. */
+  wh_notify(&s->hdr, WINHTTP_CALLBACK_STATUS_HANDLE_CREATED, &h, sizeof(h));
+  return ERROR_SUCCESS;
+}
+
+/* --- request ------------------------------------------------------------- */
+
+static void request_destroy(struct wh_object *o)
+{
+  struct wh_request *r = wh_request_of(o);
+  wh_free(r->verb);
+  wh_free(r->path);
+  wh_free(r->version);
+  wh_headers_free(&r->headers);
+}
+
+static const struct wh_object_ops request_ops = {
+  .close = NULL,
+  .destroy = request_destroy,
+};
+
+void wh_request_spec_free(struct wh_request_spec *spec)
+{
+  wh_free(spec->verb);
+  wh_free(spec->path);
+  wh_free(spec->version);
+  wh_free(spec->referrer);
+  if (spec->accept_types) {
+    for (char **t = spec->accept_types; *t; t++)
+      wh_free(*t);
+    wh_free(spec->accept_types);
+  }
+  memset(spec, 0, sizeof(*spec));
+}
+
+/* The headers WinHttpOpenRequest adds: Accept (one header, the types joined
+ * with ", "), Referer, and the no-cache pair for
+ * WINHTTP_FLAG_REFRESH (= BYPASS_PROXY_CACHE). */
+static DWORD add_open_headers(struct wh_request *r, const struct wh_request_spec *spec)
+{
+  static const DWORD coalesce = WINHTTP_ADDREQ_FLAG_ADD | WINHTTP_ADDREQ_FLAG_COALESCE_WITH_COMMA;
+  DWORD err = ERROR_SUCCESS;
+  if (spec->accept_types) {
+    for (char **t = spec->accept_types; *t && err == ERROR_SUCCESS; t++)
+      err = wh_headers_apply_one(&r->headers, "Accept", 6, *t, strlen(*t), coalesce);
+  }
+  if (err == ERROR_SUCCESS && spec->referrer)
+    err = wh_headers_apply_one(&r->headers, "Referer", 7, spec->referrer,
+                               strlen(spec->referrer), WINHTTP_ADDREQ_FLAG_ADD);
+  if (err == ERROR_SUCCESS && (spec->flags & WINHTTP_FLAG_REFRESH)) {
+    err = wh_headers_apply_one(&r->headers, "Pragma", 6, "no-cache", 8, WINHTTP_ADDREQ_FLAG_ADD);
+    if (err == ERROR_SUCCESS)
+      err = wh_headers_apply_one(&r->headers, "Cache-Control", 13, "no-cache", 8,
+                                 WINHTTP_ADDREQ_FLAG_ADD);
+  }
+  return err;
+}
+
+DWORD wh_request_new(struct wh_connect *c, struct wh_request_spec *spec,
+                     HINTERNET *out)
+{
+  struct wh_request *r = wh_calloc(1, sizeof(*r));
+  if (!r) {
+    wh_request_spec_free(spec);
+    return ERROR_NOT_ENOUGH_MEMORY;
+  }
+  wh_object_init(&r->hdr, WH_REQUEST, &request_ops, &c->hdr, c->hdr.flags);
+  r->connect = c;
+  wh_headers_init(&r->headers);
+  DWORD err = add_open_headers(r, spec);
+  r->verb = spec->verb;
+  r->path = spec->path;
+  r->version = spec->version;
+  r->open_flags = spec->flags;
+  spec->verb = spec->path = spec->version = NULL;
+  wh_request_spec_free(spec);
+  if (err != ERROR_SUCCESS) {
+    wh_object_release(&r->hdr);
+    return err;
+  }
+  r->port = c->port;
+  if (r->port == INTERNET_DEFAULT_PORT)
+    r->port = (r->open_flags & WINHTTP_FLAG_SECURE) ? INTERNET_DEFAULT_HTTPS_PORT
+                                                    : INTERNET_DEFAULT_HTTP_PORT;
+  pthread_mutex_lock(&c->session->hdr.lock);
+  r->settings = c->session->settings;
+  pthread_mutex_unlock(&c->session->hdr.lock);
+
+  HINTERNET h;
+  err = wh_handle_alloc(&r->hdr, &h);
+  if (err != ERROR_SUCCESS) {
+    wh_object_release(&r->hdr);
+    return err;
+  }
+  *out = h;
+  wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_HANDLE_CREATED, &h, sizeof(h));
+  return ERROR_SUCCESS;
+}

@@ -1,0 +1,29 @@
+/* Allocation wrappers: the one place every internal allocation goes through.
+ *
+ * They exist for two reasons: tests can make the Nth allocation fail
+ * (wh_mem_fail_after) to walk every error path under AddressSanitizer, and a
+ * single place can later add accounting. Never call malloc/free directly.
+ */
+#ifndef WH_UTIL_MEM_H
+#define WH_UTIL_MEM_H
+
+#include <stddef.h>
+
+void *wh_malloc(size_t n);
+void *wh_calloc(size_t count, size_t size);
+void *wh_realloc(void *p, size_t n);
+void wh_free(void *p);
+
+/* Returns a NUL-terminated copy of the |len| bytes at |s|, or NULL when out
+ * of memory. The caller owns the result. */
+char *wh_strndup(const char *s, size_t len);
+
+/* Test hook: after |n| more successful allocations, every allocation fails
+ * until wh_mem_fail_reset() is called. A negative |n| disables failing.
+ * Returns nothing; counters are process-wide and atomic. */
+void wh_mem_fail_after(long n);
+void wh_mem_fail_reset(void);
+/* Number of allocations refused since the last wh_mem_fail_after(). */
+long wh_mem_fail_count(void);
+
+#endif

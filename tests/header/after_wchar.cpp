@@ -1,0 +1,1 @@
+#include "after_wchar.c"
