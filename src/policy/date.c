@@ -175,11 +175,13 @@ static int find_name(const char (*names)[4], int count, const char *p, bool noca
  * in rfc850-date format, which uses a two-digit year, MUST interpret a
  * timestamp that appears to be more than 50 years in the future as
  * representing the most recent year in the past that had the same last two
- * digits." */
+ * digits." So the year lands in (now - 50, now + 50]. */
 static unsigned expand_year2(unsigned yy, unsigned now_year)
 {
   unsigned y = now_year - now_year % 100 + yy;
-  if (y > now_year + 50 && y >= 100)
+  if (y + 50 <= now_year)
+    y += 100;
+  else if (y > now_year + 50 && y >= 100)
     y -= 100;
   return y;
 }

@@ -76,9 +76,9 @@ bool wh_date_from_epoch(int64_t secs, struct wh_time *out);
  *   asctime-date  "Sun Nov  6 08:49:37 1994"
  * case-sensitively, with optional whitespace (SP/HTAB) around the value and
  * nothing else. The date must exist (no 31 Nov) and the time be at most
- * 23:59:60. A two-digit rfc850 year is taken as the most recent matching
- * year that is not more than 50 years after the year of |now| (seconds
- * since the epoch), as RFC 9110 requires. The day name is checked for
+ * 23:59:60. A two-digit rfc850 year becomes the year with those last two
+ * digits in (Y - 50, Y + 50], Y being the year of |now| (seconds since the
+ * epoch): RFC 9110 reads a year more than 50 years ahead as the past one. The day name is checked for
  * syntax only; |out->dow| is computed from the date and |out->ms| is 0.
  * Returns false, leaving |out| untouched, on anything else. */
 bool wh_date_parse_http(const char *s, size_t len, int64_t now, struct wh_time *out);
@@ -106,8 +106,8 @@ enum {
  * a comma ("5, 07-01-2005 ..."), and any punctuation between the numbers
  * (" mon 28 jul 2008 10 05 52"). Parsing stops at the first number that is
  * out of range for the field it would fill, and once the seconds are read.
- * Years of one or two digits follow the RFC 9110 rule relative to
- * |now->year|. When the text has no day of week but a valid date results,
+ * Years of one or two digits follow the same RFC 9110 window as
+ * wh_date_parse_http(), relative to |now->year|. When the text has no day of week but a valid date results,
  * |dow| is computed from it. |ms| becomes 0 when the seconds were read.
  * Returns the WH_DATE_GOT_* bits of the fields read from the text. */
 unsigned wh_date_parse_lenient(const char *s, size_t len, const struct wh_time *now,
