@@ -4,12 +4,14 @@
 #include <winhttp.h>
 
 #include <stdio.h>
+#include <string.h>
 
 int after_wchar_check(void);
 
 int main(void)
 {
-  URL_COMPONENTS uc = {0};
+  URL_COMPONENTS uc;
+  memset(&uc, 0, sizeof(uc)); /* ZeroMemory; g++ -Wextra flags `= {0}` */
   WCHAR host[64];
   uc.dwStructSize = sizeof(uc);
   uc.lpszHostName = host;

@@ -1,0 +1,357 @@
+/* Functions of the SDK header that are not implemented yet. Each fails
+ * honestly with ERROR_CALL_NOT_IMPLEMENTED: BOOL and HINTERNET functions
+ * through the last error, DWORD functions as their result (the *Ex,
+ * WebSocket and proxy-resolver families return their error directly).
+ * docs/STATUS.md lists every function with its state and the issue that
+ * will implement it; move a function out of this file when it lands.
+ * Parameters are unused by design; the names document the signatures. */
+#include "api/api.h"
+
+#define UNUSED(x) (void)(x)
+#define NOT_IMPLEMENTED ERROR_CALL_NOT_IMPLEMENTED
+
+static HINTERNET null_handle(void)
+{
+  SetLastError(NOT_IMPLEMENTED);
+  return NULL;
+}
+
+/* ---- The request engine (issue 3: sync; issue 4: async) ---- */
+
+BOOL WINAPI WinHttpSendRequest(HINTERNET hRequest, LPCWSTR lpszHeaders, DWORD dwHeadersLength,
+                               LPVOID lpOptional, DWORD dwOptionalLength, DWORD dwTotalLength,
+                               DWORD_PTR dwContext)
+{
+  UNUSED(hRequest), UNUSED(lpszHeaders), UNUSED(dwHeadersLength), UNUSED(lpOptional);
+  UNUSED(dwOptionalLength), UNUSED(dwTotalLength), UNUSED(dwContext);
+  return wh_fail(NOT_IMPLEMENTED);
+}
+
+BOOL WINAPI WinHttpReceiveResponse(HINTERNET hRequest, LPVOID lpReserved)
+{
+  UNUSED(hRequest), UNUSED(lpReserved);
+  return wh_fail(NOT_IMPLEMENTED);
+}
+
+BOOL WINAPI WinHttpQueryDataAvailable(HINTERNET hRequest, LPDWORD lpdwNumberOfBytesAvailable)
+{
+  UNUSED(hRequest), UNUSED(lpdwNumberOfBytesAvailable);
+  return wh_fail(NOT_IMPLEMENTED);
+}
+
+BOOL WINAPI WinHttpReadData(HINTERNET hRequest, LPVOID lpBuffer, DWORD dwNumberOfBytesToRead,
+                            LPDWORD lpdwNumberOfBytesRead)
+{
+  UNUSED(hRequest), UNUSED(lpBuffer), UNUSED(dwNumberOfBytesToRead);
+  UNUSED(lpdwNumberOfBytesRead);
+  return wh_fail(NOT_IMPLEMENTED);
+}
+
+DWORD WINAPI WinHttpReadDataEx(HINTERNET hRequest, LPVOID lpBuffer, DWORD dwNumberOfBytesToRead,
+                               LPDWORD lpdwNumberOfBytesRead, ULONGLONG ullFlags,
+                               DWORD cbProperty, PVOID pvProperty)
+{
+  UNUSED(hRequest), UNUSED(lpBuffer), UNUSED(dwNumberOfBytesToRead);
+  UNUSED(lpdwNumberOfBytesRead), UNUSED(ullFlags), UNUSED(cbProperty), UNUSED(pvProperty);
+  return NOT_IMPLEMENTED;
+}
+
+BOOL WINAPI WinHttpWriteData(HINTERNET hRequest, LPCVOID lpBuffer, DWORD dwNumberOfBytesToWrite,
+                             LPDWORD lpdwNumberOfBytesWritten)
+{
+  UNUSED(hRequest), UNUSED(lpBuffer), UNUSED(dwNumberOfBytesToWrite);
+  UNUSED(lpdwNumberOfBytesWritten);
+  return wh_fail(NOT_IMPLEMENTED);
+}
+
+DWORD WINAPI WinHttpAddRequestHeadersEx(HINTERNET hRequest, DWORD dwModifiers, ULONGLONG ullFlags,
+                                        ULONGLONG ullExtra, DWORD cHeaders,
+                                        WINHTTP_EXTENDED_HEADER *pHeaders)
+{
+  UNUSED(hRequest), UNUSED(dwModifiers), UNUSED(ullFlags), UNUSED(ullExtra);
+  UNUSED(cHeaders), UNUSED(pHeaders);
+  return NOT_IMPLEMENTED;
+}
+
+DWORD WINAPI WinHttpQueryHeadersEx(HINTERNET hRequest, DWORD dwInfoLevel, ULONGLONG ullFlags,
+                                   UINT uiCodePage, PDWORD pdwIndex,
+                                   PWINHTTP_HEADER_NAME pHeaderName, PVOID pBuffer,
+                                   PDWORD pdwBufferLength, PWINHTTP_EXTENDED_HEADER *ppHeaders,
+                                   PDWORD pdwHeadersCount)
+{
+  UNUSED(hRequest), UNUSED(dwInfoLevel), UNUSED(ullFlags), UNUSED(uiCodePage);
+  UNUSED(pdwIndex), UNUSED(pHeaderName), UNUSED(pBuffer), UNUSED(pdwBufferLength);
+  UNUSED(ppHeaders), UNUSED(pdwHeadersCount);
+  return NOT_IMPLEMENTED;
+}
+
+BOOL WINAPI WinHttpQueryAuthSchemes(HINTERNET hRequest, LPDWORD lpdwSupportedSchemes,
+                                    LPDWORD lpdwFirstScheme, LPDWORD pdwAuthTarget)
+{
+  UNUSED(hRequest), UNUSED(lpdwSupportedSchemes), UNUSED(lpdwFirstScheme);
+  UNUSED(pdwAuthTarget);
+  return wh_fail(NOT_IMPLEMENTED);
+}
+
+/* ---- Authentication ---- */
+
+BOOL WINAPI WinHttpSetCredentials(HINTERNET hRequest, DWORD AuthTargets, DWORD AuthScheme,
+                                  LPCWSTR pwszUserName, LPCWSTR pwszPassword, LPVOID pAuthParams)
+{
+  UNUSED(hRequest), UNUSED(AuthTargets), UNUSED(AuthScheme), UNUSED(pwszUserName);
+  UNUSED(pwszPassword), UNUSED(pAuthParams);
+  return wh_fail(NOT_IMPLEMENTED);
+}
+
+BOOL WINAPI WinHttpQueryAuthParams(HINTERNET hRequest, DWORD AuthScheme, LPVOID *pAuthParams)
+{
+  UNUSED(hRequest), UNUSED(AuthScheme), UNUSED(pAuthParams);
+  return wh_fail(NOT_IMPLEMENTED);
+}
+
+/* ---- Connection groups ---- */
+
+DWORD WINAPI WinHttpQueryConnectionGroup(HINTERNET hInternet, const GUID *pGuidConnection,
+                                         ULONGLONG ullFlags,
+                                         PWINHTTP_QUERY_CONNECTION_GROUP_RESULT *ppResult)
+{
+  UNUSED(hInternet), UNUSED(pGuidConnection), UNUSED(ullFlags), UNUSED(ppResult);
+  return NOT_IMPLEMENTED;
+}
+
+/* Nothing can produce a result yet, so there is nothing to free. */
+VOID WINAPI WinHttpFreeQueryConnectionGroupResult(WINHTTP_QUERY_CONNECTION_GROUP_RESULT *pResult)
+{
+  UNUSED(pResult);
+}
+
+/* ---- Proxy configuration and auto-proxy ---- */
+
+BOOL WINAPI WinHttpGetDefaultProxyConfiguration(WINHTTP_PROXY_INFO *pProxyInfo)
+{
+  UNUSED(pProxyInfo);
+  return wh_fail(NOT_IMPLEMENTED);
+}
+
+BOOL WINAPI WinHttpSetDefaultProxyConfiguration(WINHTTP_PROXY_INFO *pProxyInfo)
+{
+  UNUSED(pProxyInfo);
+  return wh_fail(NOT_IMPLEMENTED);
+}
+
+BOOL WINAPI WinHttpGetIEProxyConfigForCurrentUser(WINHTTP_CURRENT_USER_IE_PROXY_CONFIG *pProxyConfig)
+{
+  UNUSED(pProxyConfig);
+  return wh_fail(NOT_IMPLEMENTED);
+}
+
+BOOL WINAPI WinHttpDetectAutoProxyConfigUrl(DWORD dwAutoDetectFlags, LPWSTR *ppwstrAutoConfigUrl)
+{
+  UNUSED(dwAutoDetectFlags), UNUSED(ppwstrAutoConfigUrl);
+  return wh_fail(NOT_IMPLEMENTED);
+}
+
+BOOL WINAPI WinHttpGetProxyForUrl(HINTERNET hSession, LPCWSTR lpcwszUrl,
+                                  WINHTTP_AUTOPROXY_OPTIONS *pAutoProxyOptions,
+                                  WINHTTP_PROXY_INFO *pProxyInfo)
+{
+  UNUSED(hSession), UNUSED(lpcwszUrl), UNUSED(pAutoProxyOptions), UNUSED(pProxyInfo);
+  return wh_fail(NOT_IMPLEMENTED);
+}
+
+DWORD WINAPI WinHttpCreateProxyResolver(HINTERNET hSession, HINTERNET *phResolver)
+{
+  UNUSED(hSession), UNUSED(phResolver);
+  return NOT_IMPLEMENTED;
+}
+
+DWORD WINAPI WinHttpGetProxyForUrlEx(HINTERNET hResolver, PCWSTR pcwszUrl,
+                                     WINHTTP_AUTOPROXY_OPTIONS *pAutoProxyOptions,
+                                     DWORD_PTR pContext)
+{
+  UNUSED(hResolver), UNUSED(pcwszUrl), UNUSED(pAutoProxyOptions), UNUSED(pContext);
+  return NOT_IMPLEMENTED;
+}
+
+DWORD WINAPI WinHttpGetProxyForUrlEx2(HINTERNET hResolver, PCWSTR pcwszUrl,
+                                      WINHTTP_AUTOPROXY_OPTIONS *pAutoProxyOptions,
+                                      DWORD cbInterfaceSelectionContext,
+                                      BYTE *pInterfaceSelectionContext, DWORD_PTR pContext)
+{
+  UNUSED(hResolver), UNUSED(pcwszUrl), UNUSED(pAutoProxyOptions);
+  UNUSED(cbInterfaceSelectionContext), UNUSED(pInterfaceSelectionContext), UNUSED(pContext);
+  return NOT_IMPLEMENTED;
+}
+
+DWORD WINAPI WinHttpGetProxyResult(HINTERNET hResolver, WINHTTP_PROXY_RESULT *pProxyResult)
+{
+  UNUSED(hResolver), UNUSED(pProxyResult);
+  return NOT_IMPLEMENTED;
+}
+
+DWORD WINAPI WinHttpGetProxyResultEx(HINTERNET hResolver, WINHTTP_PROXY_RESULT_EX *pProxyResultEx)
+{
+  UNUSED(hResolver), UNUSED(pProxyResultEx);
+  return NOT_IMPLEMENTED;
+}
+
+/* Nothing can produce a result yet, so there is nothing to free. */
+VOID WINAPI WinHttpFreeProxyResult(WINHTTP_PROXY_RESULT *pProxyResult)
+{
+  UNUSED(pProxyResult);
+}
+
+VOID WINAPI WinHttpFreeProxyResultEx(WINHTTP_PROXY_RESULT_EX *pProxyResultEx)
+{
+  UNUSED(pProxyResultEx);
+}
+
+DWORD WINAPI WinHttpResetAutoProxy(HINTERNET hSession, DWORD dwFlags)
+{
+  UNUSED(hSession), UNUSED(dwFlags);
+  return NOT_IMPLEMENTED;
+}
+
+DWORD WINAPI WinHttpWriteProxySettings(HINTERNET hSession, BOOL fForceUpdate,
+                                       WINHTTP_PROXY_SETTINGS *pWinHttpProxySettings)
+{
+  UNUSED(hSession), UNUSED(fForceUpdate), UNUSED(pWinHttpProxySettings);
+  return NOT_IMPLEMENTED;
+}
+
+DWORD WINAPI WinHttpReadProxySettings(HINTERNET hSession, PCWSTR pcwszConnectionName,
+                                      BOOL fFallBackToDefaultSettings,
+                                      BOOL fSetAutoDiscoverForDefaultSettings,
+                                      DWORD *pdwSettingsVersion,
+                                      BOOL *pfDefaultSettingsAreReturned,
+                                      WINHTTP_PROXY_SETTINGS *pWinHttpProxySettings)
+{
+  UNUSED(hSession), UNUSED(pcwszConnectionName), UNUSED(fFallBackToDefaultSettings);
+  UNUSED(fSetAutoDiscoverForDefaultSettings), UNUSED(pdwSettingsVersion);
+  UNUSED(pfDefaultSettingsAreReturned), UNUSED(pWinHttpProxySettings);
+  return NOT_IMPLEMENTED;
+}
+
+VOID WINAPI WinHttpFreeProxySettings(WINHTTP_PROXY_SETTINGS *pWinHttpProxySettings)
+{
+  UNUSED(pWinHttpProxySettings);
+}
+
+DWORD WINAPI WinHttpGetProxySettingsVersion(HINTERNET hSession, DWORD *pdwProxySettingsVersion)
+{
+  UNUSED(hSession), UNUSED(pdwProxySettingsVersion);
+  return NOT_IMPLEMENTED;
+}
+
+DWORD WINAPI WinHttpSetProxySettingsPerUser(BOOL fProxySettingsPerUser)
+{
+  UNUSED(fProxySettingsPerUser);
+  return NOT_IMPLEMENTED;
+}
+
+DWORD WINAPI WinHttpRegisterProxyChangeNotification(
+    ULONGLONG ullFlags, WINHTTP_PROXY_CHANGE_CALLBACK pfnCallback, PVOID pvContext,
+    WINHTTP_PROXY_CHANGE_REGISTRATION_HANDLE *hRegistration)
+{
+  UNUSED(ullFlags), UNUSED(pfnCallback), UNUSED(pvContext), UNUSED(hRegistration);
+  return NOT_IMPLEMENTED;
+}
+
+DWORD WINAPI WinHttpUnregisterProxyChangeNotification(
+    WINHTTP_PROXY_CHANGE_REGISTRATION_HANDLE hRegistration)
+{
+  UNUSED(hRegistration);
+  return NOT_IMPLEMENTED;
+}
+
+DWORD WINAPI WinHttpGetProxySettingsEx(HINTERNET hResolver,
+                                       WINHTTP_PROXY_SETTINGS_TYPE ProxySettingsType,
+                                       PWINHTTP_PROXY_SETTINGS_PARAM pProxySettingsParam,
+                                       DWORD_PTR pContext)
+{
+  UNUSED(hResolver), UNUSED(ProxySettingsType), UNUSED(pProxySettingsParam), UNUSED(pContext);
+  return NOT_IMPLEMENTED;
+}
+
+DWORD WINAPI WinHttpGetProxySettingsResultEx(HINTERNET hResolver, PVOID pProxySettingsEx)
+{
+  UNUSED(hResolver), UNUSED(pProxySettingsEx);
+  return NOT_IMPLEMENTED;
+}
+
+DWORD WINAPI WinHttpFreeProxySettingsEx(WINHTTP_PROXY_SETTINGS_TYPE ProxySettingsType,
+                                        PVOID pProxySettingsEx)
+{
+  UNUSED(ProxySettingsType), UNUSED(pProxySettingsEx);
+  return NOT_IMPLEMENTED;
+}
+
+/* ---- WebSocket ---- */
+
+HINTERNET WINAPI WinHttpWebSocketCompleteUpgrade(HINTERNET hRequest, DWORD_PTR pContext)
+{
+  UNUSED(hRequest), UNUSED(pContext);
+  return null_handle();
+}
+
+DWORD WINAPI WinHttpWebSocketSend(HINTERNET hWebSocket, WINHTTP_WEB_SOCKET_BUFFER_TYPE eBufferType,
+                                  PVOID pvBuffer, DWORD dwBufferLength)
+{
+  UNUSED(hWebSocket), UNUSED(eBufferType), UNUSED(pvBuffer), UNUSED(dwBufferLength);
+  return NOT_IMPLEMENTED;
+}
+
+DWORD WINAPI WinHttpWebSocketReceive(HINTERNET hWebSocket, PVOID pvBuffer, DWORD dwBufferLength,
+                                     DWORD *pdwBytesRead,
+                                     WINHTTP_WEB_SOCKET_BUFFER_TYPE *peBufferType)
+{
+  UNUSED(hWebSocket), UNUSED(pvBuffer), UNUSED(dwBufferLength), UNUSED(pdwBytesRead);
+  UNUSED(peBufferType);
+  return NOT_IMPLEMENTED;
+}
+
+DWORD WINAPI WinHttpWebSocketShutdown(HINTERNET hWebSocket, USHORT usStatus, PVOID pvReason,
+                                      DWORD dwReasonLength)
+{
+  UNUSED(hWebSocket), UNUSED(usStatus), UNUSED(pvReason), UNUSED(dwReasonLength);
+  return NOT_IMPLEMENTED;
+}
+
+DWORD WINAPI WinHttpWebSocketClose(HINTERNET hWebSocket, USHORT usStatus, PVOID pvReason,
+                                   DWORD dwReasonLength)
+{
+  UNUSED(hWebSocket), UNUSED(usStatus), UNUSED(pvReason), UNUSED(dwReasonLength);
+  return NOT_IMPLEMENTED;
+}
+
+DWORD WINAPI WinHttpWebSocketQueryCloseStatus(HINTERNET hWebSocket, USHORT *pusStatus,
+                                              PVOID pvReason, DWORD dwReasonLength,
+                                              DWORD *pdwReasonLengthConsumed)
+{
+  UNUSED(hWebSocket), UNUSED(pusStatus), UNUSED(pvReason), UNUSED(dwReasonLength);
+  UNUSED(pdwReasonLengthConsumed);
+  return NOT_IMPLEMENTED;
+}
+
+/* ---- Upgraded protocol streams ---- */
+
+HINTERNET WINAPI WinHttpProtocolCompleteUpgrade(HINTERNET hRequest, DWORD_PTR dwContext)
+{
+  UNUSED(hRequest), UNUSED(dwContext);
+  return null_handle();
+}
+
+DWORD WINAPI WinHttpProtocolSend(HINTERNET ProtocolHandle, ULONGLONG Flags, PVOID pvBuffer,
+                                 DWORD dwBufferLength)
+{
+  UNUSED(ProtocolHandle), UNUSED(Flags), UNUSED(pvBuffer), UNUSED(dwBufferLength);
+  return NOT_IMPLEMENTED;
+}
+
+DWORD WINAPI WinHttpProtocolReceive(HINTERNET ProtocolHandle, ULONGLONG Flags, PVOID pvBuffer,
+                                    DWORD dwBufferLength, DWORD *pdwBytesRead)
+{
+  UNUSED(ProtocolHandle), UNUSED(Flags), UNUSED(pvBuffer), UNUSED(dwBufferLength);
+  UNUSED(pdwBytesRead);
+  return NOT_IMPLEMENTED;
+}
