@@ -2,13 +2,15 @@
  * Cracks a URL, opens a session, a connection and a request, and reads the
  * request's headers back. (Sending arrives with the request engine.) */
 #include <stdio.h>
+#include <string.h>
 #include <wchar.h>
 #include <winhttp.h>
 
 int main(void)
 {
   WCHAR host[256], path[1024], hdrs[2048];
-  URL_COMPONENTS uc = {0};
+  URL_COMPONENTS uc;
+  memset(&uc, 0, sizeof(uc));
   uc.dwStructSize = sizeof(uc);
   uc.lpszHostName = host; uc.dwHostNameLength = 256;
   uc.lpszUrlPath = path;  uc.dwUrlPathLength = 1024;
