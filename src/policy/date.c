@@ -179,7 +179,7 @@ static int find_name(const char (*names)[4], int count, const char *p, bool noca
 static unsigned expand_year2(unsigned yy, unsigned now_year)
 {
   unsigned y = now_year - now_year % 100 + yy;
-  if (y + 50 <= now_year)
+  if (y + 50 <= now_year && y + 100 <= 9999)
     y += 100;
   else if (y > now_year + 50 && y >= 100)
     y -= 100;
@@ -414,6 +414,10 @@ unsigned wh_date_parse_lenient(const char *s, size_t len, const struct wh_time *
     }
 
     enum slot slot = next_slot(got, asctime);
+    /* "Sunday, January 3, 2033 04:05:06": after a named month and the day,
+     * a number of three or more digits is the year, not the hour. */
+    if (asctime && slot == S_HOUR && ndigits >= 3)
+      slot = S_YEAR;
     bool ok;
     switch (slot) {
     case S_DAY:

@@ -102,13 +102,15 @@ enum {
  * characters; every byte that is neither an ASCII letter nor a digit
  * separates tokens; words that are neither day nor month names ("GMT",
  * "UTC", "Date") are skipped. It reads RFC 1123, RFC 850 and asctime dates,
- * numeric months ("Fri, 07-01-2005 12:06:35"), a numeric day of week before
- * a comma ("5, 07-01-2005 ..."), and any punctuation between the numbers
- * (" mon 28 jul 2008 10 05 52"). Parsing stops at the first number that is
- * out of range for the field it would fill, and once the seconds are read.
- * Years of one or two digits follow the same RFC 9110 window as
- * wh_date_parse_http(), relative to |now->year|. When the text has no day of week but a valid date results,
- * |dow| is computed from it. |ms| becomes 0 when the seconds were read.
+ * a month name and day followed by a year of 3+ digits ("Jan 3, 2033
+ * 04:05:06"), numeric months ("Fri, 07-01-2005 12:06:35"), a numeric day of
+ * week before a comma ("5, 07-01-2005 ..."), and any punctuation between
+ * the numbers (" mon 28 jul 2008 10 05 52"). Parsing stops at the first
+ * number that is out of range for the field it would fill, and once the
+ * seconds are read. Years of one or two digits follow the same RFC 9110
+ * window as wh_date_parse_http(), relative to |now->year|. When the text
+ * has no day of week but a valid date results, |dow| is computed from it.
+ * |ms| becomes 0 when the seconds were read.
  * Returns the WH_DATE_GOT_* bits of the fields read from the text. */
 unsigned wh_date_parse_lenient(const char *s, size_t len, const struct wh_time *now,
                                struct wh_time *out);
