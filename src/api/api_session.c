@@ -41,6 +41,11 @@ HINTERNET WINAPI WinHttpOpen(LPCWSTR pszAgentW, DWORD dwAccessType, LPCWSTR pszP
   }
   char *agent = NULL, *proxy = NULL, *bypass = NULL;
   DWORD err = wh_utf8_opt(pszAgentW, 0, &agent);
+  /* The agent becomes the User-Agent header line: CR or LF in it would
+   * inject headers (COMPAT: Windows documents no check; WINHTTP_OPTION_USER_AGENT
+   * refuses the same). */
+  if (err == ERROR_SUCCESS && agent && strpbrk(agent, "\r\n"))
+    err = ERROR_INVALID_PARAMETER;
   /* The proxy strings only mean something for a named proxy; Microsoft
    * requires WINHTTP_NO_PROXY_NAME/BYPASS otherwise, so anything else given
    * is ignored rather than stored. */

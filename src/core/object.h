@@ -94,6 +94,7 @@ struct wh_request {
   INTERNET_PORT port;         /* resolved: never 0 */
   struct wh_headers headers;  /* request headers */
   struct wh_settings settings; /* copied from the session at creation */
+  struct wh_request_opts opts; /* per-request option strings (api_options.c) */
 };
 
 static inline struct wh_session *wh_session_of(struct wh_object *o)

@@ -94,6 +94,7 @@ static void request_destroy(struct wh_object *o)
   wh_free(r->path);
   wh_free(r->version);
   wh_headers_free(&r->headers);
+  wh_request_opts_free(&r->opts);
 }
 
 static const struct wh_object_ops request_ops = {

@@ -53,6 +53,13 @@ static void test_open_flags(void **state)
     assert_null(WinHttpOpen(NULL, 0, NULL, NULL, bad[i]));
     assert_last_error(ERROR_INVALID_PARAMETER);
   }
+  /* The agent becomes a header line: CR/LF would inject headers. */
+  static const WCHAR *const bad_agents[] = {L"a\r\nX-Evil: 1", L"a\nb", L"a\r"};
+  for (size_t i = 0; i < sizeof(bad_agents) / sizeof(bad_agents[0]); i++) {
+    SetLastError(0xdeadbeef);
+    assert_null(WinHttpOpen(bad_agents[i], 0, NULL, NULL, 0));
+    assert_last_error(ERROR_INVALID_PARAMETER);
+  }
 }
 
 static void test_connect_errors(void **state)
