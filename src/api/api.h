@@ -25,6 +25,14 @@ static inline BOOL wh_result(DWORD err)
   return err == ERROR_SUCCESS;
 }
 
+/* The WINHTTP_ACCESS_TYPE_* values WinHttpOpen, WINHTTP_OPTION_PROXY and
+ * WINHTTP_PROXY_INFO accept. */
+static inline int wh_access_type_valid(DWORD t)
+{
+  return t == WINHTTP_ACCESS_TYPE_DEFAULT_PROXY || t == WINHTTP_ACCESS_TYPE_NO_PROXY ||
+         t == WINHTTP_ACCESS_TYPE_NAMED_PROXY || t == WINHTTP_ACCESS_TYPE_AUTOMATIC_PROXY;
+}
+
 /* Converts an optional NUL-terminated WCHAR string to UTF-8. NULL, and an
  * empty string when |empty_is_null|, give *out = NULL. Returns
  * ERROR_SUCCESS or ERROR_NOT_ENOUGH_MEMORY. */

@@ -32,15 +32,8 @@ DWORD WINAPI WinHttpIsHostInProxyBypassList(const WINHTTP_PROXY_INFO *pProxyInfo
    * is about the list, whichever proxy it would be used with. */
   if ((int)tScheme < INTERNET_SCHEME_HTTP || (int)tScheme > INTERNET_SCHEME_SOCKS)
     return ERROR_INVALID_PARAMETER;
-  switch (pProxyInfo->dwAccessType) {
-  case WINHTTP_ACCESS_TYPE_DEFAULT_PROXY:
-  case WINHTTP_ACCESS_TYPE_NO_PROXY:
-  case WINHTTP_ACCESS_TYPE_NAMED_PROXY:
-  case WINHTTP_ACCESS_TYPE_AUTOMATIC_PROXY:
-    break;
-  default:
+  if (!wh_access_type_valid(pProxyInfo->dwAccessType))
     return ERROR_INVALID_PARAMETER;
-  }
 
   *pfIsInBypassList = FALSE;
   if (!pProxyInfo->lpszProxyBypass)

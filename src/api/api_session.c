@@ -22,13 +22,7 @@
 HINTERNET WINAPI WinHttpOpen(LPCWSTR pszAgentW, DWORD dwAccessType, LPCWSTR pszProxyW,
                              LPCWSTR pszProxyBypassW, DWORD dwFlags)
 {
-  switch (dwAccessType) {
-  case WINHTTP_ACCESS_TYPE_DEFAULT_PROXY:
-  case WINHTTP_ACCESS_TYPE_NO_PROXY:
-  case WINHTTP_ACCESS_TYPE_NAMED_PROXY:
-  case WINHTTP_ACCESS_TYPE_AUTOMATIC_PROXY:
-    break;
-  default:
+  if (!wh_access_type_valid(dwAccessType)) {
     SetLastError(ERROR_INVALID_PARAMETER);
     return NULL;
   }
