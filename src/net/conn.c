@@ -1,0 +1,260 @@
+/* see conn.h: sockets, the connector and the keep-alive pool. TLS is in
+ * tls.c. */
+#include "net/conn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net/wait.h"
+#include "util/mem.h"
+
+void wh_tls_free(struct ssl_st *ssl); /* tls.c */
+DWORD wh_tls_recv(struct wh_conn *c, void *buf, size_t cap, size_t *n, short *events);
+DWORD wh_tls_send(struct wh_conn *c, const void *buf, size_t len, size_t *n, short *events);
+
+/* --- connecting ------------------------------------------------------------ */
+
+void wh_connector_init(struct wh_connector *k, const struct wh_addrs *addrs)
+{
+  memset(k, 0, sizeof(*k));
+  k->addrs = addrs;
+  k->fd = -1;
+}
+
+void wh_connector_abort(struct wh_connector *k)
+{
+  if (k->fd >= 0)
+    close(k->fd);
+  k->fd = -1;
+}
+
+static int open_socket(int family)
+{
+  int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (fd < 0)
+    return -1;
+  /* Requests are small writes answered by reads: Nagle would hold the
+   * request head back for an ACK. */
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  return fd;
+}
+
+DWORD wh_connector_step(struct wh_connector *k, int *fd)
+{
+  for (;;) {
+    if (k->fd >= 0) {
+      /* A connect in progress became writable: did it succeed? */
+      int err = 0;
+      socklen_t len = sizeof(err);
+      if (getsockopt(k->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        err = errno;
+      if (err == 0) {
+        *fd = k->fd;
+        k->fd = -1;
+        return ERROR_SUCCESS;
+      }
+      if (err == EINPROGRESS || err == EALREADY)
+        return ERROR_IO_PENDING;
+      k->last_errno = err;
+      close(k->fd);
+      k->fd = -1;
+    }
+    if (k->next >= k->addrs->n)
+      return ERROR_WINHTTP_CANNOT_CONNECT;
+    k->current = k->next++;
+    const struct wh_addr *a = &k->addrs->a[k->current];
+    int s = open_socket(((const struct sockaddr *)&a->sa)->sa_family);
+    if (s < 0) {
+      k->last_errno = errno;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS)
+        return ERROR_NOT_ENOUGH_MEMORY;
+      continue;
+    }
+    if (connect(s, (const struct sockaddr *)&a->sa, a->len) == 0) {
+      *fd = s;
+      return ERROR_SUCCESS;
+    }
+    if (errno == EINPROGRESS) {
+      k->fd = s;
+      return ERROR_IO_PENDING;
+    }
+    k->last_errno = errno;
+    close(s);
+  }
+}
+
+DWORD wh_conn_new(int fd, const struct wh_conn_key *key, const struct wh_addr *remote,
+                  struct wh_conn **out)
+{
+  struct wh_conn *c = wh_calloc(1, sizeof(*c));
+  if (!c) {
+    close(fd);
+    return ERROR_NOT_ENOUGH_MEMORY;
+  }
+  c->fd = fd;
+  c->key = *key;
+  c->remote = *remote;
+  c->local.len = sizeof(c->local.sa);
+  if (getsockname(fd, (struct sockaddr *)&c->local.sa, &c->local.len) != 0)
+    c->local.len = 0;
+  *out = c;
+  return ERROR_SUCCESS;
+}
+
+void wh_conn_free(struct wh_conn *c)
+{
+  if (!c)
+    return;
+  if (c->ssl)
+    wh_tls_free(c->ssl);
+  if (c->fd >= 0)
+    close(c->fd);
+  wh_free(c);
+}
+
+/* --- I/O ----------------------------------------------------------------------- */
+
+DWORD wh_conn_recv(struct wh_conn *c, void *buf, size_t cap, size_t *n, short *events)
+{
+  if (c->ssl)
+    return wh_tls_recv(c, buf, cap, n, events);
+  for (;;) {
+    ssize_t r = recv(c->fd, buf, cap, 0);
+    if (r >= 0) {
+      *n = (size_t)r;
+      return ERROR_SUCCESS;
+    }
+    if (errno == EINTR)
+      continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      *events = POLLIN;
+      return ERROR_IO_PENDING;
+    }
+    c->last_errno = errno;
+    return ERROR_WINHTTP_CONNECTION_ERROR;
+  }
+}
+
+DWORD wh_conn_send(struct wh_conn *c, const void *buf, size_t len, size_t *n, short *events)
+{
+  if (c->ssl)
+    return wh_tls_send(c, buf, len, n, events);
+  for (;;) {
+    /* MSG_NOSIGNAL: a peer that went away must give an error, not SIGPIPE
+     * in the application. */
+    ssize_t r = send(c->fd, buf, len, MSG_NOSIGNAL);
+    if (r >= 0) {
+      *n = (size_t)r;
+      return ERROR_SUCCESS;
+    }
+    if (errno == EINTR)
+      continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      *events = POLLOUT;
+      return ERROR_IO_PENDING;
+    }
+    c->last_errno = errno;
+    return ERROR_WINHTTP_CONNECTION_ERROR;
+  }
+}
+
+bool wh_conn_alive(struct wh_conn *c)
+{
+  char b;
+  ssize_t r = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+  /* Nothing to read is the only healthy answer for an idle HTTP/1.1
+   * connection: EOF means the server closed it, and bytes would be a
+   * response nobody asked for. */
+  return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/* --- pool ------------------------------------------------------------------------ */
+
+#define POOL_MAX 256
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct wh_conn *pool_head;
+static unsigned pool_count;
+
+static bool key_eq(const struct wh_conn_key *a, const struct wh_conn_key *b)
+{
+  return a->port == b->port && a->secure == b->secure &&
+         a->security_flags == b->security_flags && a->protocols == b->protocols &&
+         strcmp(a->host, b->host) == 0;
+}
+
+struct wh_conn *wh_pool_take(const struct wh_conn_key *key)
+{
+  struct wh_conn *dead = NULL, *found = NULL;
+  int64_t now = wh_now_ms();
+  pthread_mutex_lock(&pool_lock);
+  struct wh_conn **pp = &pool_head;
+  while (*pp) {
+    struct wh_conn *c = *pp;
+    if (now - c->idle_since > WH_POOL_IDLE_MS) {
+      *pp = c->next;
+      c->next = dead;
+      dead = c;
+      pool_count--;
+      continue;
+    }
+    if (!found && key_eq(&c->key, key)) {
+      *pp = c->next;
+      pool_count--;
+      found = c;
+      continue;
+    }
+    pp = &c->next;
+  }
+  pthread_mutex_unlock(&pool_lock);
+  while (dead) {
+    struct wh_conn *n = dead->next;
+    wh_conn_free(dead);
+    dead = n;
+  }
+  if (found) {
+    found->next = NULL;
+    if (!wh_conn_alive(found)) {
+      wh_conn_free(found);
+      return wh_pool_take(key); /* the next one, if any */
+    }
+  }
+  return found;
+}
+
+void wh_pool_put(struct wh_conn *c)
+{
+  c->idle_since = wh_now_ms();
+  pthread_mutex_lock(&pool_lock);
+  if (pool_count < POOL_MAX) {
+    /* Most recently used first: it is the likeliest to still be open. */
+    c->next = pool_head;
+    pool_head = c;
+    pool_count++;
+    c = NULL;
+  }
+  pthread_mutex_unlock(&pool_lock);
+  wh_conn_free(c);
+}
+
+void wh_pool_clear(void)
+{
+  pthread_mutex_lock(&pool_lock);
+  struct wh_conn *c = pool_head;
+  pool_head = NULL;
+  pool_count = 0;
+  pthread_mutex_unlock(&pool_lock);
+  while (c) {
+    struct wh_conn *n = c->next;
+    wh_conn_free(c);
+    c = n;
+  }
+}

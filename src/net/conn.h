@@ -1,0 +1,107 @@
+/* A transport connection: a non-blocking TCP socket, optionally wrapped in
+ * TLS, with the I/O primitives the request state machine needs. Every
+ * operation is non-blocking: it makes progress or reports ERROR_IO_PENDING
+ * with the poll events to wait for (the sync driver waits with poll(); the
+ * async loop will wait with epoll). No callback runs in here; the caller
+ * reports notifications. */
+#ifndef WH_NET_CONN_H
+#define WH_NET_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <winhttp.h>
+
+#include "net/resolve.h"
+
+struct ssl_st;
+
+/* What a connection is for: connections are pooled and reused by key. */
+struct wh_conn_key {
+  char host[256];   /* as given to WinHttpConnect (lower-cased) */
+  uint16_t port;
+  bool secure;
+  DWORD security_flags; /* TLS connections verified under other ignore flags are not shared */
+  DWORD protocols;      /* WINHTTP_FLAG_SECURE_PROTOCOL_* */
+};
+
+struct wh_conn {
+  int fd;
+  struct ssl_st *ssl;
+  struct wh_conn_key key;
+  struct wh_addr remote;
+  struct wh_addr local;
+  int64_t idle_since;      /* monotonic ms when returned to the pool */
+  unsigned requests;       /* requests started on this connection */
+  DWORD tls_flags;         /* WINHTTP_CALLBACK_STATUS_FLAG_* found during the handshake */
+  int last_errno;          /* for WINHTTP_OPTION_EXTENDED_ERROR */
+  struct wh_conn *next;    /* pool list */
+};
+
+/* --- connecting ---------------------------------------------------------- */
+
+/* Tries each address in turn (Windows tries every resolved address). */
+struct wh_connector {
+  const struct wh_addrs *addrs;
+  size_t next;
+  int fd;
+  size_t current;
+  int last_errno;
+};
+
+void wh_connector_init(struct wh_connector *k, const struct wh_addrs *addrs);
+/* Starts or continues connecting. ERROR_SUCCESS: *fd connected (owned by the
+ * caller) to addrs->a[k->current]. ERROR_IO_PENDING: wait for POLLOUT on
+ * k->fd. ERROR_WINHTTP_CANNOT_CONNECT when every address failed. */
+DWORD wh_connector_step(struct wh_connector *k, int *fd);
+/* Closes a half-open attempt (timeout or cancellation). */
+void wh_connector_abort(struct wh_connector *k);
+
+/* A connection around a connected socket; takes ownership of |fd|. */
+DWORD wh_conn_new(int fd, const struct wh_conn_key *key, const struct wh_addr *remote,
+                  struct wh_conn **out);
+void wh_conn_free(struct wh_conn *c);
+
+/* --- TLS ------------------------------------------------------------------- */
+
+/* Starts TLS on |c| for |sni_host| with the key's protocols. */
+DWORD wh_conn_tls_start(struct wh_conn *c, const char *sni_host);
+/* Drives the handshake. ERROR_IO_PENDING with *events; ERROR_SUCCESS when
+ * done — then c->tls_flags holds the certificate problems found (the caller
+ * decides with the ignore flags); ERROR_WINHTTP_SECURE_FAILURE with
+ * c->tls_flags = WINHTTP_CALLBACK_STATUS_FLAG_SECURITY_CHANNEL_ERROR when the
+ * handshake itself failed; ERROR_WINHTTP_CONNECTION_ERROR on a reset. */
+DWORD wh_conn_tls_handshake(struct wh_conn *c, short *events);
+/* The DER of the peer's leaf certificate; *der is owned by the caller
+ * (wh_free). ERROR_WINHTTP_INCORRECT_HANDLE_STATE when there is none. */
+DWORD wh_conn_peer_cert(const struct wh_conn *c, unsigned char **der, size_t *len);
+/* Negotiated cipher strength in bits (0 for plain connections). */
+DWORD wh_conn_key_bits(const struct wh_conn *c);
+
+/* --- I/O -------------------------------------------------------------------- */
+
+/* Reads up to |cap| bytes. ERROR_SUCCESS with *n > 0, or *n == 0 at the
+ * peer's orderly close; ERROR_IO_PENDING with *events;
+ * ERROR_WINHTTP_CONNECTION_ERROR on a reset or a TLS failure. */
+DWORD wh_conn_recv(struct wh_conn *c, void *buf, size_t cap, size_t *n, short *events);
+/* Writes up to |len| bytes: *n written (> 0) or ERROR_IO_PENDING with
+ * *events; ERROR_WINHTTP_CONNECTION_ERROR when the peer is gone. */
+DWORD wh_conn_send(struct wh_conn *c, const void *buf, size_t len, size_t *n, short *events);
+/* For a pooled connection about to be reused: false when the peer has
+ * closed it or sent unexpected bytes. */
+bool wh_conn_alive(struct wh_conn *c);
+
+/* --- the process-wide keep-alive pool (Windows' pool is process-wide) -------- */
+
+#define WH_POOL_IDLE_MS 30000
+
+/* Takes an idle, live connection for |key|, or NULL. */
+struct wh_conn *wh_pool_take(const struct wh_conn_key *key);
+/* Returns |c| for reuse (or frees it when the pool is full). */
+void wh_pool_put(struct wh_conn *c);
+/* Test hook: close every idle connection. */
+void wh_pool_clear(void);
+
+#endif

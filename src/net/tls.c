@@ -1,0 +1,301 @@
+/* TLS for net/conn.c, with OpenSSL 3 over the connection's non-blocking
+ * socket.
+ *
+ * Verification follows WinHTTP's model rather than OpenSSL's: the handshake
+ * always completes, every certificate problem is recorded as a
+ * WINHTTP_CALLBACK_STATUS_FLAG_* bit (the verify callback never aborts), and
+ * the engine then compares the bits with the request's SECURITY_FLAG_IGNORE_*
+ * flags to decide between going on and SECURE_FAILURE. The trust store is
+ * the system's (OpenSSL's default paths, which honour SSL_CERT_FILE and
+ * SSL_CERT_DIR — the tests point those at a CA they generate). */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "net/conn.h"
+#include "util/mem.h"
+
+void wh_tls_free(struct ssl_st *ssl);
+DWORD wh_tls_recv(struct wh_conn *c, void *buf, size_t cap, size_t *n, short *events);
+DWORD wh_tls_send(struct wh_conn *c, const void *buf, size_t len, size_t *n, short *events);
+
+/* --- contexts: one per protocol set, process-wide, made on first use ------- */
+
+#define CTX_SLOTS 8
+
+static pthread_mutex_t ctx_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+  DWORD protocols;
+  SSL_CTX *ctx;
+} ctxs[CTX_SLOTS];
+static int conn_index = -1; /* SSL ex_data slot holding the wh_conn */
+
+static const struct {
+  DWORD flag;
+  int version;
+  long no_op;
+} versions[] = {
+    {WINHTTP_FLAG_SECURE_PROTOCOL_TLS1, TLS1_VERSION, SSL_OP_NO_TLSv1},
+    {WINHTTP_FLAG_SECURE_PROTOCOL_TLS1_1, TLS1_1_VERSION, SSL_OP_NO_TLSv1_1},
+    {WINHTTP_FLAG_SECURE_PROTOCOL_TLS1_2, TLS1_2_VERSION, SSL_OP_NO_TLSv1_2},
+    {WINHTTP_FLAG_SECURE_PROTOCOL_TLS1_3, TLS1_3_VERSION, SSL_OP_NO_TLSv1_3},
+};
+
+static DWORD flag_for_error(int err)
+{
+  switch (err) {
+  case X509_V_ERR_CERT_HAS_EXPIRED:
+  case X509_V_ERR_CERT_NOT_YET_VALID:
+    return WINHTTP_CALLBACK_STATUS_FLAG_CERT_DATE_INVALID;
+  case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+  case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+  case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+  case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+  case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+  case X509_V_ERR_CERT_UNTRUSTED:
+    return WINHTTP_CALLBACK_STATUS_FLAG_INVALID_CA;
+  case X509_V_ERR_INVALID_PURPOSE:
+    return WINHTTP_CALLBACK_STATUS_FLAG_CERT_WRONG_USAGE;
+  case X509_V_ERR_CERT_REVOKED:
+    return WINHTTP_CALLBACK_STATUS_FLAG_CERT_REVOKED;
+  case X509_V_ERR_UNABLE_TO_GET_CRL:
+    return WINHTTP_CALLBACK_STATUS_FLAG_CERT_REV_FAILED;
+  default:
+    return WINHTTP_CALLBACK_STATUS_FLAG_INVALID_CERT;
+  }
+}
+
+/* Records the problem and lets the handshake go on (see the file comment). */
+static int verify_cb(int ok, X509_STORE_CTX *x)
+{
+  if (!ok) {
+    SSL *ssl = X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
+    struct wh_conn *c = ssl ? SSL_get_ex_data(ssl, conn_index) : NULL;
+    if (c)
+      c->tls_flags |= flag_for_error(X509_STORE_CTX_get_error(x));
+  }
+  return 1;
+}
+
+static SSL_CTX *make_ctx(DWORD protocols)
+{
+  SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+  if (!ctx)
+    return NULL;
+  int lo = 0, hi = 0;
+  long off = 0;
+  for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+    if (protocols & versions[i].flag) {
+      if (!lo)
+        lo = versions[i].version;
+      hi = versions[i].version;
+    } else {
+      off |= versions[i].no_op;
+    }
+  }
+  SSL_CTX_set_min_proto_version(ctx, lo);
+  SSL_CTX_set_max_proto_version(ctx, hi);
+  /* Gaps in a non-contiguous set ("TLS 1.0 and 1.3") are switched off. */
+  SSL_CTX_set_options(ctx, (uint64_t)off | SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                            SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
+  SSL_CTX_set_default_verify_paths(ctx);
+  static const unsigned char alpn[] = "\x08http/1.1";
+  SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1);
+  return ctx;
+}
+
+static SSL_CTX *ctx_for(DWORD protocols)
+{
+  SSL_CTX *ctx = NULL;
+  pthread_mutex_lock(&ctx_lock);
+  if (conn_index < 0)
+    conn_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+  for (int i = 0; i < CTX_SLOTS && !ctx; i++) {
+    if (ctxs[i].ctx && ctxs[i].protocols == protocols)
+      ctx = ctxs[i].ctx;
+    else if (!ctxs[i].ctx) {
+      ctx = ctxs[i].ctx = make_ctx(protocols);
+      ctxs[i].protocols = protocols;
+    }
+  }
+  if (ctx)
+    SSL_CTX_up_ref(ctx);
+  pthread_mutex_unlock(&ctx_lock);
+  /* More distinct protocol sets than slots: an unshared context. */
+  return ctx ? ctx : make_ctx(protocols);
+}
+
+/* --- per connection --------------------------------------------------------------- */
+
+static int usable_protocols(DWORD protocols)
+{
+  for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
+    if (protocols & versions[i].flag)
+      return 1;
+  return 0;
+}
+
+DWORD wh_conn_tls_start(struct wh_conn *c, const char *sni_host)
+{
+  if (!usable_protocols(c->key.protocols)) {
+    /* Only SSL 2/3 asked for: nothing OpenSSL 3 will speak. */
+    c->tls_flags = WINHTTP_CALLBACK_STATUS_FLAG_SECURITY_CHANNEL_ERROR;
+    return ERROR_WINHTTP_SECURE_FAILURE;
+  }
+  SSL_CTX *ctx = ctx_for(c->key.protocols);
+  if (!ctx)
+    return ERROR_NOT_ENOUGH_MEMORY;
+  SSL *ssl = SSL_new(ctx);
+  SSL_CTX_free(ctx); /* the SSL holds its own reference */
+  if (!ssl)
+    return ERROR_NOT_ENOUGH_MEMORY;
+  SSL_set_ex_data(ssl, conn_index, c);
+  SSL_set_connect_state(ssl);
+  if (!SSL_set_fd(ssl, c->fd)) {
+    SSL_free(ssl);
+    return ERROR_NOT_ENOUGH_MEMORY;
+  }
+  /* SNI carries names only (RFC 6066 §3). */
+  if (!wh_host_is_literal(sni_host))
+    SSL_set_tlsext_host_name(ssl, sni_host);
+  c->ssl = ssl;
+  c->tls_flags = 0;
+  return ERROR_SUCCESS;
+}
+
+static DWORD want(SSL *ssl, int rc, short *events, struct wh_conn *c)
+{
+  switch (SSL_get_error(ssl, rc)) {
+  case SSL_ERROR_WANT_READ:
+    *events = POLLIN;
+    return ERROR_IO_PENDING;
+  case SSL_ERROR_WANT_WRITE:
+    *events = POLLOUT;
+    return ERROR_IO_PENDING;
+  case SSL_ERROR_SYSCALL:
+    c->last_errno = errno;
+    ERR_clear_error();
+    return ERROR_WINHTTP_CONNECTION_ERROR;
+  default:
+    ERR_clear_error();
+    return ERROR_WINHTTP_CONNECTION_ERROR;
+  }
+}
+
+/* The host name check is ours (not OpenSSL's), so that it yields exactly the
+ * CN_INVALID bit. */
+static void check_host(struct wh_conn *c, X509 *peer)
+{
+  const char *host = c->key.host;
+  char buf[256];
+  size_t n = strlen(host);
+  if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof(buf)) {
+    memcpy(buf, host + 1, n - 2);
+    buf[n - 2] = '\0';
+    host = buf;
+  }
+  int ok = wh_host_is_literal(host) ? X509_check_ip_asc(peer, host, 0)
+                                    : X509_check_host(peer, host, 0, 0, NULL);
+  if (ok != 1)
+    c->tls_flags |= WINHTTP_CALLBACK_STATUS_FLAG_CERT_CN_INVALID;
+}
+
+DWORD wh_conn_tls_handshake(struct wh_conn *c, short *events)
+{
+  ERR_clear_error();
+  int rc = SSL_do_handshake(c->ssl);
+  if (rc == 1) {
+    X509 *peer = SSL_get1_peer_certificate(c->ssl);
+    if (!peer) {
+      c->tls_flags |= WINHTTP_CALLBACK_STATUS_FLAG_INVALID_CERT;
+      return ERROR_SUCCESS;
+    }
+    check_host(c, peer);
+    X509_free(peer);
+    return ERROR_SUCCESS;
+  }
+  int e = SSL_get_error(c->ssl, rc);
+  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+    return want(c->ssl, rc, events, c);
+  if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+    /* The peer closed or reset the connection mid-handshake. */
+    c->last_errno = errno;
+    return ERROR_WINHTTP_CONNECTION_ERROR;
+  }
+  ERR_clear_error();
+  c->tls_flags |= WINHTTP_CALLBACK_STATUS_FLAG_SECURITY_CHANNEL_ERROR;
+  return ERROR_WINHTTP_SECURE_FAILURE;
+}
+
+DWORD wh_tls_recv(struct wh_conn *c, void *buf, size_t cap, size_t *n, short *events)
+{
+  ERR_clear_error();
+  size_t got = 0;
+  int rc = SSL_read_ex(c->ssl, buf, cap, &got);
+  if (rc == 1) {
+    *n = got;
+    return ERROR_SUCCESS;
+  }
+  if (SSL_get_error(c->ssl, rc) == SSL_ERROR_ZERO_RETURN) {
+    *n = 0;
+    return ERROR_SUCCESS;
+  }
+  /* SSL_OP_IGNORE_UNEXPECTED_EOF turns a close without close_notify into
+   * ZERO_RETURN; the HTTP framing then tells truncation from completion. */
+  return want(c->ssl, rc, events, c);
+}
+
+DWORD wh_tls_send(struct wh_conn *c, const void *buf, size_t len, size_t *n, short *events)
+{
+  ERR_clear_error();
+  size_t put = 0;
+  int rc = SSL_write_ex(c->ssl, buf, len, &put);
+  if (rc == 1) {
+    *n = put;
+    return ERROR_SUCCESS;
+  }
+  return want(c->ssl, rc, events, c);
+}
+
+void wh_tls_free(struct ssl_st *ssl)
+{
+  /* No close_notify: the socket is closed right after, and a blocking
+   * shutdown exchange would be wasted on a non-blocking socket. */
+  SSL_free(ssl);
+}
+
+DWORD wh_conn_peer_cert(const struct wh_conn *c, unsigned char **der, size_t *len)
+{
+  if (!c->ssl)
+    return ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
+  X509 *peer = SSL_get1_peer_certificate(c->ssl);
+  if (!peer)
+    return ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
+  int n = i2d_X509(peer, NULL);
+  unsigned char *p = n > 0 ? wh_malloc((size_t)n) : NULL;
+  DWORD err = ERROR_NOT_ENOUGH_MEMORY;
+  if (p) {
+    unsigned char *q = p;
+    i2d_X509(peer, &q);
+    *der = p;
+    *len = (size_t)n;
+    err = ERROR_SUCCESS;
+  }
+  X509_free(peer);
+  return err;
+}
+
+DWORD wh_conn_key_bits(const struct wh_conn *c)
+{
+  if (!c->ssl)
+    return 0;
+  const SSL_CIPHER *ci = SSL_get_current_cipher(c->ssl);
+  return ci ? (DWORD)SSL_CIPHER_get_bits(ci, NULL) : 0;
+}
