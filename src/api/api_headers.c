@@ -2,6 +2,7 @@
  * UTF-8, and the caller-buffer protocol. The header semantics live in
  * proto/headers.c. */
 #include <string.h>
+#include <time.h>
 
 #include <winhttp.h>
 
@@ -116,12 +117,6 @@ BOOL WINAPI WinHttpQueryHeaders(HINTERNET hRequest, DWORD dwInfoLevel, LPCWSTR p
   DWORD level = dwInfoLevel & QUERY_LEVEL_MASK;
   if (!lpdwBufferLength) {
     err = ERROR_INVALID_PARAMETER;
-  } else if (!(dwInfoLevel & WINHTTP_QUERY_FLAG_REQUEST_HEADERS) &&
-             level != WINHTTP_QUERY_REQUEST_METHOD &&
-             (level <= WINHTTP_QUERY_MAX || level == WINHTTP_QUERY_CUSTOM)) {
-    /* Response headers exist only once a response was received; the
-     * request engine fills them. Until then Windows answers this. */
-    err = ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
   } else if (level == WINHTTP_QUERY_CUSTOM && pwszName) {
     if (wh_utf8_from_wide(pwszName, (size_t)-1, &name, NULL))
       err = ERROR_NOT_ENOUGH_MEMORY;
@@ -134,9 +129,29 @@ BOOL WINAPI WinHttpQueryHeaders(HINTERNET hRequest, DWORD dwInfoLevel, LPCWSTR p
     ctx.verb = r->verb;
     ctx.path = r->path;
     ctx.version = r->version;
+    ctx.now = (int64_t)time(NULL);
+    bool request_side = (dwInfoLevel & WINHTTP_QUERY_FLAG_REQUEST_HEADERS) ||
+                        level == WINHTTP_QUERY_REQUEST_METHOD;
     pthread_mutex_lock(&o->lock);
-    err = wh_headers_query(&r->headers, &ctx, dwInfoLevel, name, name ? strlen(name) : 0,
-                           lpdwIndex ? *lpdwIndex : 0, &res);
+    /* The response head is written only while the state is below HEADERS
+     * and changed only under this lock, so it is stable here. */
+    int st = atomic_load(&r->state);
+    bool have = (st == WH_RS_HEADERS || st == WH_RS_DONE) && r->x.have_resp;
+    if (!request_side && !have) {
+      /* Before a response exists Windows answers this. */
+      err = ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
+    } else {
+      const struct wh_headers *store = &r->headers;
+      if (!request_side) {
+        const struct wh_h1_response *resp = &r->x.resp;
+        ctx.resp_version = wh_h1_version_string(resp);
+        ctx.status_code = resp->status;
+        ctx.status_text = resp->reason;
+        store = &resp->headers;
+      }
+      err = wh_headers_query(store, &ctx, dwInfoLevel, name, name ? strlen(name) : 0,
+                             lpdwIndex ? *lpdwIndex : 0, &res);
+    }
     pthread_mutex_unlock(&o->lock);
   }
   if (err == ERROR_SUCCESS) {

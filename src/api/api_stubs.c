@@ -16,53 +16,7 @@ static HINTERNET null_handle(void)
   return NULL;
 }
 
-/* ---- The request engine (issue 3: sync; issue 4: async) ---- */
-
-BOOL WINAPI WinHttpSendRequest(HINTERNET hRequest, LPCWSTR lpszHeaders, DWORD dwHeadersLength,
-                               LPVOID lpOptional, DWORD dwOptionalLength, DWORD dwTotalLength,
-                               DWORD_PTR dwContext)
-{
-  UNUSED(hRequest), UNUSED(lpszHeaders), UNUSED(dwHeadersLength), UNUSED(lpOptional);
-  UNUSED(dwOptionalLength), UNUSED(dwTotalLength), UNUSED(dwContext);
-  return wh_fail(NOT_IMPLEMENTED);
-}
-
-BOOL WINAPI WinHttpReceiveResponse(HINTERNET hRequest, LPVOID lpReserved)
-{
-  UNUSED(hRequest), UNUSED(lpReserved);
-  return wh_fail(NOT_IMPLEMENTED);
-}
-
-BOOL WINAPI WinHttpQueryDataAvailable(HINTERNET hRequest, LPDWORD lpdwNumberOfBytesAvailable)
-{
-  UNUSED(hRequest), UNUSED(lpdwNumberOfBytesAvailable);
-  return wh_fail(NOT_IMPLEMENTED);
-}
-
-BOOL WINAPI WinHttpReadData(HINTERNET hRequest, LPVOID lpBuffer, DWORD dwNumberOfBytesToRead,
-                            LPDWORD lpdwNumberOfBytesRead)
-{
-  UNUSED(hRequest), UNUSED(lpBuffer), UNUSED(dwNumberOfBytesToRead);
-  UNUSED(lpdwNumberOfBytesRead);
-  return wh_fail(NOT_IMPLEMENTED);
-}
-
-DWORD WINAPI WinHttpReadDataEx(HINTERNET hRequest, LPVOID lpBuffer, DWORD dwNumberOfBytesToRead,
-                               LPDWORD lpdwNumberOfBytesRead, ULONGLONG ullFlags,
-                               DWORD cbProperty, PVOID pvProperty)
-{
-  UNUSED(hRequest), UNUSED(lpBuffer), UNUSED(dwNumberOfBytesToRead);
-  UNUSED(lpdwNumberOfBytesRead), UNUSED(ullFlags), UNUSED(cbProperty), UNUSED(pvProperty);
-  return NOT_IMPLEMENTED;
-}
-
-BOOL WINAPI WinHttpWriteData(HINTERNET hRequest, LPCVOID lpBuffer, DWORD dwNumberOfBytesToWrite,
-                             LPDWORD lpdwNumberOfBytesWritten)
-{
-  UNUSED(hRequest), UNUSED(lpBuffer), UNUSED(dwNumberOfBytesToWrite);
-  UNUSED(lpdwNumberOfBytesWritten);
-  return wh_fail(NOT_IMPLEMENTED);
-}
+/* ---- The request engine: extended header functions ---- */
 
 DWORD WINAPI WinHttpAddRequestHeadersEx(HINTERNET hRequest, DWORD dwModifiers, ULONGLONG ullFlags,
                                         ULONGLONG ullExtra, DWORD cHeaders,

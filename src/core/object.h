@@ -20,6 +20,7 @@
 
 #include <winhttp.h>
 
+#include "core/exchange.h"
 #include "core/settings.h"
 #include "proto/headers.h"
 
@@ -95,6 +96,15 @@ struct wh_request {
   struct wh_headers headers;  /* request headers */
   struct wh_settings settings; /* copied from the session at creation */
   struct wh_request_opts opts; /* per-request option strings (api_options.c) */
+
+  /* The engine (core/exchange.c). |state| and |x| belong to the thread
+   * running the request's one operation (|busy|, CONTRACT C9); |cancel_fd|
+   * is signalled by WinHttpCloseHandle to end a blocked synchronous call
+   * (CONTRACT C6). */
+  atomic_int busy;
+  atomic_int state;           /* enum wh_req_state; changed under |hdr.lock| */
+  int cancel_fd;
+  struct wh_exchange x;
 };
 
 static inline struct wh_session *wh_session_of(struct wh_object *o)

@@ -2,8 +2,10 @@
 #include "core/session.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include "core/handle.h"
+#include "net/wait.h"
 #include "util/mem.h"
 
 /* --- session ------------------------------------------------------------- */
@@ -95,10 +97,23 @@ static void request_destroy(struct wh_object *o)
   wh_free(r->version);
   wh_headers_free(&r->headers);
   wh_request_opts_free(&r->opts);
+  wh_exchange_free(&r->x);
+  if (r->cancel_fd >= 0)
+    close(r->cancel_fd);
+}
+
+/* WinHttpCloseHandle: a synchronous call blocked on this request (another
+ * thread; it holds a slot reference, so the object stays alive) wakes up
+ * and returns ERROR_WINHTTP_OPERATION_CANCELLED (CONTRACT C6). */
+static void request_close(struct wh_object *o)
+{
+  struct wh_request *r = wh_request_of(o);
+  if (r->cancel_fd >= 0)
+    wh_cancel_fd_signal(r->cancel_fd);
 }
 
 static const struct wh_object_ops request_ops = {
-  .close = NULL,
+  .close = request_close,
   .destroy = request_destroy,
 };
 
@@ -150,6 +165,15 @@ DWORD wh_request_new(struct wh_connect *c, struct wh_request_spec *spec,
   wh_object_init(&r->hdr, WH_REQUEST, &request_ops, &c->hdr, c->hdr.flags);
   r->connect = c;
   wh_headers_init(&r->headers);
+  wh_exchange_init(&r->x);
+  atomic_init(&r->state, WH_RS_OPEN);
+  atomic_init(&r->busy, 0);
+  r->cancel_fd = wh_cancel_fd_new();
+  if (r->cancel_fd < 0) {
+    wh_request_spec_free(spec);
+    wh_object_release(&r->hdr);
+    return ERROR_NOT_ENOUGH_MEMORY;
+  }
   DWORD err = add_open_headers(r, spec);
   r->verb = spec->verb;
   r->path = spec->path;

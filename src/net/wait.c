@@ -63,6 +63,11 @@ void wh_cancel_fd_signal(int fd)
 
 int wh_cancel_fd_is_set(int fd)
 {
+  return wh_fd_readable(fd);
+}
+
+int wh_fd_readable(int fd)
+{
   struct pollfd p = {.fd = fd, .events = POLLIN};
   return poll(&p, 1, 0) > 0;
 }

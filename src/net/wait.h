@@ -31,5 +31,7 @@ DWORD wh_wait_fd(int fd, short events, int64_t deadline, int cancel_fd);
 int wh_cancel_fd_new(void);
 void wh_cancel_fd_signal(int fd);
 int wh_cancel_fd_is_set(int fd);
+/* Whether |fd| is readable now (no wait). */
+int wh_fd_readable(int fd);
 
 #endif

@@ -1,0 +1,483 @@
+/* see exchange.h: connecting and sending. The response side is in
+ * exchange_recv.c. */
+#include "core/exchange.h"
+
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "core/object.h"
+#include "net/wait.h"
+#include "util/mem.h"
+#include "util/str.h"
+#include "util/utf.h"
+
+/* Optional data up to this size is copied behind the head so that a small
+ * POST leaves in one write; larger bodies are sent from the caller's
+ * buffer. */
+#define COALESCE_MAX 16384
+/* The request head may not grow past this (headers are the caller's). */
+#define HEAD_MAX (1u << 20)
+
+void wh_exchange_init(struct wh_exchange *x)
+{
+  memset(x, 0, sizeof(*x));
+  x->ktor.fd = -1;
+  wh_buf_init(&x->out, HEAD_MAX + COALESCE_MAX);
+}
+
+static void drop_connect_state(struct wh_exchange *x)
+{
+  wh_resolve_abandon(x->dns);
+  x->dns = NULL;
+  wh_connector_abort(&x->ktor);
+  wh_free(x->addrs);
+  x->addrs = NULL;
+}
+
+void wh_exchange_free(struct wh_exchange *x)
+{
+  drop_connect_state(x);
+  wh_conn_free(x->conn);
+  x->conn = NULL;
+  wh_buf_free(&x->out);
+  wh_free(x->host);
+  x->host = NULL;
+  wh_free(x->body_copy);
+  x->body_copy = NULL;
+  wh_free(x->rbuf);
+  x->rbuf = NULL;
+  x->rcap = x->rpos = x->rend = 0;
+  wh_h1_response_free(&x->resp);
+  wh_chunked_free(&x->chunked);
+  wh_headers_free(&x->trailers);
+}
+
+/* --- notifications --------------------------------------------------------- */
+
+/* Status information strings are WCHAR strings; the length counts WCHARs
+ * including the NUL (Wine's tests, run on Windows). */
+static void notify_str(struct wh_request *r, DWORD status, const char *s)
+{
+  WCHAR w[300];
+  size_t len = strlen(s);
+  if (wh_wide_len_of_utf8(s, len) >= sizeof(w) / sizeof(w[0]))
+    len = 0; /* host names are at most 255 bytes; never truncate silently */
+  size_t n = wh_wide_from_utf8_buf(s, len, w);
+  w[n] = L'\0';
+  wh_notify(&r->hdr, status, w, (DWORD)(n + 1));
+}
+
+static void notify_addr(struct wh_request *r, DWORD status, const struct wh_addr *a)
+{
+  char ip[64];
+  wh_addr_format(a, ip, sizeof(ip));
+  notify_str(r, status, ip);
+}
+
+/* --- preparing ------------------------------------------------------------------ */
+
+static bool verb_is(const struct wh_request *r, const char *v)
+{
+  return strcmp(r->verb, v) == 0;
+}
+
+/* The headers Windows adds at send time unless the application set them:
+ * they become part of the request headers (QueryHeaders sees them). */
+static DWORD add_send_headers(struct wh_request *r, struct wh_exchange *x, const char *agent,
+                              DWORD total_len)
+{
+  static const DWORD if_new = WINHTTP_ADDREQ_FLAG_ADD_IF_NEW;
+  DWORD err = ERROR_SUCCESS;
+  char host[300];
+  bool default_port = x->port == (x->secure ? 443 : 80);
+  bool v6 = strchr(x->host, ':') != NULL && x->host[0] != '[';
+  int n = snprintf(host, sizeof(host), default_port ? (v6 ? "[%s]" : "%s") : (v6 ? "[%s]:%u" : "%s:%u"),
+                   x->host, (unsigned)x->port);
+  if (n < 0 || (size_t)n >= sizeof(host))
+    return ERROR_WINHTTP_INVALID_URL;
+
+  wh_headers_apply_one(&r->headers, "Host", 4, host, (size_t)n, if_new);
+  if (agent && *agent) {
+    err = wh_headers_apply_one(&r->headers, "User-Agent", 10, agent, strlen(agent), if_new);
+    if (err == ERROR_WINHTTP_HEADER_ALREADY_EXISTS)
+      err = ERROR_SUCCESS;
+  }
+  /* Windows sends Content-Length for any declared body, and 0 for POST and
+   * PUT without one. */
+  if (err == ERROR_SUCCESS && !x->chunked_upload &&
+      (total_len != 0 || verb_is(r, "POST") || verb_is(r, "PUT"))) {
+    char len[16];
+    int ln = snprintf(len, sizeof(len), "%u", (unsigned)total_len);
+    err = wh_headers_apply_one(&r->headers, "Content-Length", 14, len, (size_t)ln,
+                               WINHTTP_ADDREQ_FLAG_ADD | WINHTTP_ADDREQ_FLAG_REPLACE);
+  }
+  if (err == ERROR_SUCCESS && x->chunked_upload)
+    err = wh_headers_apply_one(&r->headers, "Transfer-Encoding", 17, "chunked", 7,
+                               WINHTTP_ADDREQ_FLAG_ADD | WINHTTP_ADDREQ_FLAG_REPLACE);
+  if (err == ERROR_SUCCESS) {
+    bool keep = !(r->settings.disabled_features & WINHTTP_DISABLE_KEEP_ALIVE);
+    err = wh_headers_apply_one(&r->headers, "Connection", 10, keep ? "Keep-Alive" : "close",
+                               keep ? 10 : 5, if_new);
+  }
+  if (err == ERROR_WINHTTP_HEADER_ALREADY_EXISTS)
+    err = ERROR_SUCCESS;
+  return err;
+}
+
+DWORD wh_exchange_prepare(struct wh_request *r, const void *optional, DWORD opt_len,
+                          DWORD total_len)
+{
+  struct wh_exchange *x = &r->x;
+  struct wh_session *s = r->connect->session;
+
+  if (!x->host) {
+    x->host = wh_strndup(r->connect->server, strlen(r->connect->server));
+    if (!x->host)
+      return ERROR_NOT_ENOUGH_MEMORY;
+    for (char *p = x->host; *p; p++)
+      if (*p >= 'A' && *p <= 'Z')
+        *p = (char)(*p - 'A' + 'a');
+    x->port = r->port;
+    x->secure = (r->open_flags & WINHTTP_FLAG_SECURE) != 0;
+  }
+  x->total_len = total_len;
+  x->body_sent = opt_len;
+  x->chunked_upload = false;
+
+  pthread_mutex_lock(&s->hdr.lock);
+  char *agent = s->agent ? wh_strndup(s->agent, strlen(s->agent)) : NULL;
+  pthread_mutex_unlock(&s->hdr.lock);
+  if (s->agent && !agent)
+    return ERROR_NOT_ENOUGH_MEMORY;
+
+  pthread_mutex_lock(&r->hdr.lock);
+  DWORD err = add_send_headers(r, x, agent, total_len);
+  wh_buf_reset(&x->out);
+  if (err == ERROR_SUCCESS) {
+    int rc = wh_buf_adds(&x->out, r->verb);
+    rc = rc ? rc : wh_buf_addc(&x->out, ' ');
+    rc = rc ? rc : wh_buf_adds(&x->out, r->path);
+    rc = rc ? rc : wh_buf_addc(&x->out, ' ');
+    rc = rc ? rc : wh_buf_adds(&x->out, r->version);
+    rc = rc ? rc : wh_buf_add(&x->out, "\r\n", 2);
+    err = rc == 0 ? wh_headers_serialize(&r->headers, &x->out)
+                  : (rc == WH_BUF_ENOMEM ? ERROR_NOT_ENOUGH_MEMORY : ERROR_WINHTTP_HEADER_SIZE_OVERFLOW);
+  }
+  pthread_mutex_unlock(&r->hdr.lock);
+  wh_free(agent);
+  if (err == ERROR_SUCCESS && wh_buf_add(&x->out, "\r\n", 2) != 0)
+    err = ERROR_NOT_ENOUGH_MEMORY;
+  if (err != ERROR_SUCCESS)
+    return err;
+
+  x->opt_len = optional ? opt_len : 0;
+  x->opt_off = 0;
+  if (x->opt_len && x->opt_len <= COALESCE_MAX) {
+    /* Keep a copy: a retry on a fresh connection or a 307/308 redirect
+     * sends the body again after SendRequest has returned. */
+    if ((const unsigned char *)optional != x->body_copy) {
+      unsigned char *copy = wh_malloc(x->opt_len);
+      if (!copy)
+        return ERROR_NOT_ENOUGH_MEMORY;
+      memcpy(copy, optional, x->opt_len);
+      wh_free(x->body_copy);
+      x->body_copy = copy;
+    }
+    if (wh_buf_add(&x->out, x->body_copy, x->opt_len) != 0)
+      return ERROR_NOT_ENOUGH_MEMORY;
+    x->opt_off = x->opt_len;
+    x->opt = x->body_copy;
+  } else {
+    if (!x->opt_len) {
+      wh_free(x->body_copy);
+      x->body_copy = NULL;
+    }
+    x->opt = optional;
+  }
+  x->out_off = 0;
+  x->sending_notified = false;
+  x->sent_total = 0;
+  x->phase = WH_P_ACQUIRE;
+  return ERROR_SUCCESS;
+}
+
+/* --- connecting ------------------------------------------------------------------ */
+
+static void conn_key(const struct wh_request *r, const struct wh_exchange *x,
+                     struct wh_conn_key *k)
+{
+  memset(k, 0, sizeof(*k));
+  size_t n = strlen(x->host);
+  memcpy(k->host, x->host, n < sizeof(k->host) - 1 ? n : sizeof(k->host) - 1);
+  k->port = x->port;
+  k->secure = x->secure;
+  if (x->secure) {
+    k->security_flags = r->settings.security_flags;
+    k->protocols = r->settings.secure_protocols;
+  }
+}
+
+/* Certificate problems the request does not ignore. */
+static DWORD tls_failures(const struct wh_request *r, DWORD flags)
+{
+  DWORD ign = r->settings.security_flags;
+  if (ign & SECURITY_FLAG_IGNORE_UNKNOWN_CA)
+    flags &= ~(DWORD)WINHTTP_CALLBACK_STATUS_FLAG_INVALID_CA;
+  if (ign & SECURITY_FLAG_IGNORE_CERT_DATE_INVALID)
+    flags &= ~(DWORD)WINHTTP_CALLBACK_STATUS_FLAG_CERT_DATE_INVALID;
+  if (ign & SECURITY_FLAG_IGNORE_CERT_CN_INVALID)
+    flags &= ~(DWORD)WINHTTP_CALLBACK_STATUS_FLAG_CERT_CN_INVALID;
+  if (ign & SECURITY_FLAG_IGNORE_CERT_WRONG_USAGE)
+    flags &= ~(DWORD)WINHTTP_CALLBACK_STATUS_FLAG_CERT_WRONG_USAGE;
+  /* With every certificate check ignored (IGNORE_ALL_CERT_ERRORS), a merely
+   * untrusted or malformed certificate is accepted too. */
+  if ((ign & SECURITY_FLAG_IGNORE_ALL_CERT_ERRORS) == SECURITY_FLAG_IGNORE_ALL_CERT_ERRORS)
+    flags &= ~(DWORD)(WINHTTP_CALLBACK_STATUS_FLAG_INVALID_CERT |
+                      WINHTTP_CALLBACK_STATUS_FLAG_CERT_REV_FAILED);
+  return flags;
+}
+
+static DWORD step_acquire(struct wh_request *r, struct wh_exchange *x)
+{
+  struct wh_conn_key k;
+  conn_key(r, x, &k);
+  if (x->conn) {
+    /* A connection kept from the previous response on this handle. */
+    x->reused = true;
+    x->phase = WH_P_SEND;
+    return ERROR_SUCCESS;
+  }
+  bool keep = !(r->settings.disabled_features & WINHTTP_DISABLE_KEEP_ALIVE);
+  x->conn = keep ? wh_pool_take(&k) : NULL;
+  if (x->conn) {
+    x->reused = true;
+    x->phase = WH_P_SEND;
+    return ERROR_SUCCESS;
+  }
+  x->reused = false;
+  if (!wh_host_is_literal(x->host))
+    notify_str(r, WINHTTP_CALLBACK_STATUS_RESOLVING_NAME, x->host);
+  DWORD err = wh_resolve_start(x->host, x->port, &x->dns, &x->addrs);
+  if (err != ERROR_SUCCESS)
+    return err;
+  x->phase = WH_P_RESOLVE;
+  return ERROR_SUCCESS;
+}
+
+static DWORD step_resolve(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
+{
+  if (x->dns) {
+    if (!wh_fd_readable(wh_resolve_fd(x->dns))) {
+      io->fd = wh_resolve_fd(x->dns);
+      io->events = POLLIN;
+      if (io->deadline == 0)
+        io->deadline = wh_deadline(r->settings.resolve_timeout);
+      return ERROR_IO_PENDING;
+    }
+    struct wh_resolve *job = x->dns;
+    x->dns = NULL;
+    DWORD err = wh_resolve_finish(job, &x->addrs);
+    if (err != ERROR_SUCCESS)
+      return err;
+  }
+  if (!wh_host_is_literal(x->host))
+    notify_addr(r, WINHTTP_CALLBACK_STATUS_NAME_RESOLVED, &x->addrs->a[0]);
+  wh_connector_init(&x->ktor, x->addrs);
+  x->phase = WH_P_CONNECT;
+  return ERROR_SUCCESS;
+}
+
+static DWORD step_connect(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
+{
+  size_t before = x->ktor.next;
+  int fd = -1;
+  DWORD err = wh_connector_step(&x->ktor, &fd);
+  /* Windows reports each address it tries. */
+  if (x->ktor.next != before)
+    notify_addr(r, WINHTTP_CALLBACK_STATUS_CONNECTING_TO_SERVER, &x->addrs->a[x->ktor.current]);
+  if (err == ERROR_IO_PENDING) {
+    io->fd = x->ktor.fd;
+    io->events = POLLOUT;
+    if (x->ktor.next != before || io->deadline == 0)
+      io->deadline = wh_deadline(r->settings.connect_timeout);
+    return ERROR_IO_PENDING;
+  }
+  if (err != ERROR_SUCCESS) {
+    x->last_errno = x->ktor.last_errno;
+    return err;
+  }
+  struct wh_conn_key k;
+  conn_key(r, x, &k);
+  err = wh_conn_new(fd, &k, &x->addrs->a[x->ktor.current], &x->conn);
+  if (err != ERROR_SUCCESS)
+    return err;
+  if (x->secure) {
+    err = wh_conn_tls_start(x->conn, x->host);
+    if (err == ERROR_WINHTTP_SECURE_FAILURE) {
+      DWORD flags = x->conn->tls_flags;
+      wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_SECURE_FAILURE, &flags, sizeof(flags));
+    }
+    if (err != ERROR_SUCCESS)
+      return err;
+    x->phase = WH_P_TLS;
+    io->deadline = 0;
+    return ERROR_SUCCESS;
+  }
+  notify_addr(r, WINHTTP_CALLBACK_STATUS_CONNECTED_TO_SERVER, &x->conn->remote);
+  x->phase = WH_P_SEND;
+  return ERROR_SUCCESS;
+}
+
+static DWORD step_tls(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
+{
+  short ev = 0;
+  DWORD err = wh_conn_tls_handshake(x->conn, &ev);
+  if (err == ERROR_IO_PENDING) {
+    io->fd = x->conn->fd;
+    io->events = ev;
+    if (io->deadline == 0)
+      io->deadline = wh_deadline(r->settings.connect_timeout);
+    return ERROR_IO_PENDING;
+  }
+  DWORD flags = x->conn->tls_flags;
+  if (err == ERROR_SUCCESS)
+    flags = tls_failures(r, flags);
+  if (err == ERROR_WINHTTP_SECURE_FAILURE || flags) {
+    /* The reasons first, then the failure (WINHTTP-API.md §3.1). */
+    wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_SECURE_FAILURE, &flags, sizeof(flags));
+    return ERROR_WINHTTP_SECURE_FAILURE;
+  }
+  if (err != ERROR_SUCCESS) {
+    x->last_errno = x->conn->last_errno;
+    return err;
+  }
+  /* Windows reports CONNECTED_TO_SERVER once the secure channel is up. */
+  notify_addr(r, WINHTTP_CALLBACK_STATUS_CONNECTED_TO_SERVER, &x->conn->remote);
+  x->phase = WH_P_SEND;
+  return ERROR_SUCCESS;
+}
+
+/* Sends x->out, then the rest of x->opt. */
+static DWORD send_pending(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
+{
+  for (;;) {
+    const char *p;
+    size_t left;
+    if (x->out_off < x->out.len) {
+      p = x->out.p + x->out_off;
+      left = x->out.len - x->out_off;
+    } else if (x->opt_off < x->opt_len) {
+      p = (const char *)x->opt + x->opt_off;
+      left = x->opt_len - x->opt_off;
+    } else {
+      return ERROR_SUCCESS;
+    }
+    size_t n = 0;
+    short ev = 0;
+    DWORD err = wh_conn_send(x->conn, p, left, &n, &ev);
+    if (err == ERROR_IO_PENDING) {
+      io->fd = x->conn->fd;
+      io->events = ev;
+      if (io->deadline == 0)
+        io->deadline = wh_deadline(r->settings.send_timeout);
+      return ERROR_IO_PENDING;
+    }
+    if (err != ERROR_SUCCESS) {
+      x->last_errno = x->conn->last_errno;
+      return err;
+    }
+    io->deadline = 0; /* progress: the send timeout restarts */
+    if (x->out_off < x->out.len)
+      x->out_off += n;
+    else
+      x->opt_off += n;
+    x->sent_total += n;
+  }
+}
+
+static DWORD step_send(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
+{
+  if (!x->sending_notified) {
+    x->sending_notified = true;
+    x->conn->requests++;
+    wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_SENDING_REQUEST, NULL, 0);
+    io->deadline = 0;
+  }
+  DWORD err = send_pending(r, x, io);
+  if (err != ERROR_SUCCESS)
+    return err;
+  DWORD sent = (DWORD)x->sent_total;
+  wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_REQUEST_SENT, &sent, sizeof(sent));
+  x->phase = WH_P_DONE;
+  return ERROR_SUCCESS;
+}
+
+void wh_exchange_prepare_write(struct wh_exchange *x, const void *buf, size_t len)
+{
+  wh_buf_reset(&x->out);
+  x->out_off = 0;
+  x->opt = buf;
+  x->opt_len = len;
+  x->opt_off = 0;
+  x->sent_total = 0;
+}
+
+DWORD wh_exchange_write_step(struct wh_request *r, struct wh_io *io)
+{
+  struct wh_exchange *x = &r->x;
+  if (!x->conn)
+    return ERROR_WINHTTP_CONNECTION_ERROR;
+  return send_pending(r, x, io);
+}
+
+DWORD wh_exchange_send_step(struct wh_request *r, struct wh_io *io)
+{
+  struct wh_exchange *x = &r->x;
+  for (;;) {
+    DWORD err;
+    enum wh_phase before = x->phase;
+    switch (x->phase) {
+    case WH_P_ACQUIRE:
+      err = step_acquire(r, x);
+      break;
+    case WH_P_RESOLVE:
+      err = step_resolve(r, x, io);
+      break;
+    case WH_P_CONNECT:
+      err = step_connect(r, x, io);
+      break;
+    case WH_P_TLS:
+      err = step_tls(r, x, io);
+      break;
+    case WH_P_SEND:
+      err = step_send(r, x, io);
+      break;
+    case WH_P_DONE:
+      drop_connect_state(x);
+      return ERROR_SUCCESS;
+    default:
+      return ERROR_WINHTTP_INTERNAL_ERROR;
+    }
+    if (err != ERROR_SUCCESS)
+      return err;
+    if (x->phase != before)
+      io->deadline = 0; /* each phase has its own timeout */
+  }
+}
+
+/* --- the synchronous driver ------------------------------------------------------ */
+
+DWORD wh_drive_sync(struct wh_request *r, DWORD (*step)(struct wh_request *, struct wh_io *))
+{
+  struct wh_io io = {.fd = -1, .events = 0, .deadline = 0};
+  for (;;) {
+    DWORD err = step(r, &io);
+    if (err != ERROR_IO_PENDING)
+      return err;
+    err = wh_wait_fd(io.fd, io.events, io.deadline ? io.deadline : WH_NEVER, r->cancel_fd);
+    if (err != ERROR_SUCCESS)
+      return err;
+  }
+}

@@ -1,0 +1,163 @@
+/* The request state machine: one HTTP exchange (and its redirects) on a
+ * request handle, over net/ connections and the sans-I/O proto/ codecs.
+ *
+ * Every step is non-blocking: it makes progress, finishes, fails, or returns
+ * ERROR_IO_PENDING after filling a struct wh_io with the one descriptor,
+ * events and deadline it waits for. A driver loops "step, wait, step":
+ * wh_drive_sync() is the synchronous driver (the caller's own thread, poll()
+ * with the deadline and the request's cancellation fd; ARCHITECTURE-NOTES §4);
+ * the asynchronous loop threads will call the same steps from epoll.
+ *
+ * Notifications are delivered from inside the steps, on the driving thread,
+ * with no lock held (CONTRACT: callbacks never run under an internal lock).
+ */
+#ifndef WH_CORE_EXCHANGE_H
+#define WH_CORE_EXCHANGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <winhttp.h>
+
+#include "net/conn.h"
+#include "net/resolve.h"
+#include "proto/h1.h"
+#include "util/buf.h"
+
+struct wh_request;
+
+struct wh_io {
+  int fd;
+  short events;
+  int64_t deadline;
+};
+
+/* Request-level states (WinHTTP's INCORRECT_HANDLE_STATE rules). */
+enum wh_req_state {
+  WH_RS_OPEN = 0,    /* created or re-opened: SendRequest allowed */
+  WH_RS_BODY,        /* sent with total_len > optional: WriteData expected */
+  WH_RS_SENT,        /* request complete: ReceiveResponse expected */
+  WH_RS_HEADERS,     /* response headers received: read the body */
+  WH_RS_DONE,        /* body read to the end */
+  WH_RS_FAILED,      /* the exchange failed; SendRequest may start over */
+};
+
+/* Progress inside one operation, so a step can resume after a wait. */
+enum wh_phase {
+  WH_P_IDLE = 0,
+  WH_P_ACQUIRE,
+  WH_P_RESOLVE,
+  WH_P_CONNECT,
+  WH_P_TLS,
+  WH_P_SEND,
+  WH_P_DONE,
+};
+
+struct wh_exchange {
+  enum wh_phase phase;
+
+  /* Where the request goes now (changes on redirects). */
+  char *host;
+  uint16_t port;
+  bool secure;
+
+  /* The connection and how it was obtained. */
+  struct wh_conn *conn;
+  bool reused;
+  struct wh_resolve *dns;
+  struct wh_addrs *addrs;
+  struct wh_connector ktor;
+
+  /* Bytes to send: the request head, plus the optional data when small. */
+  struct wh_buf out;
+  size_t out_off;
+  const unsigned char *opt; /* optional data still to send: the caller's
+                               buffer (only during SendRequest) or body_copy */
+  size_t opt_len, opt_off;
+  unsigned char *body_copy; /* small optional data, kept for retries and 307/308 */
+  bool sending_notified;
+  size_t sent_total;
+
+  /* Request body accounting (WriteData). */
+  uint64_t total_len;
+  uint64_t body_sent;
+  bool chunked_upload;
+
+  /* Receiving. Unread bytes are rbuf[rpos, rend). */
+  char *rbuf;
+  size_t rcap, rpos, rend;
+  size_t head_scan;           /* wh_h1_head_end_from resume offset */
+  bool receiving_notified;
+  unsigned interim_count;     /* 1xx responses seen (MAX_HTTP_STATUS_CONTINUE) */
+  unsigned redirect_count;
+  bool retried;               /* a dead pooled connection was replaced once */
+  struct wh_h1_response resp; /* the final response's head */
+  bool have_resp;
+  struct wh_h1_framing fr;
+  struct wh_chunked chunked;
+  struct wh_headers trailers;
+  uint64_t body_left;         /* WH_H1_BODY_LENGTH: bytes still to come */
+  const char *span;           /* de-chunked bytes ready to hand out */
+  size_t span_len;
+  bool body_done;
+
+  /* The ReadData in progress: the caller's buffer. */
+  unsigned char *rd_buf;
+  size_t rd_cap, rd_got;
+  bool rd_fill;               /* fill the buffer (ReadData) or any bytes (ReadDataEx) */
+
+  /* Extended error: the errno behind the last network failure. */
+  int last_errno;
+};
+
+void wh_exchange_init(struct wh_exchange *x);
+/* Closes the connection (never pooled) and frees everything. */
+void wh_exchange_free(struct wh_exchange *x);
+
+/* Prepares sending |r|'s request: builds the head from the request line and
+ * headers (adding Host, User-Agent, Content-Length and Connection as Windows
+ * does) and records the optional data. */
+DWORD wh_exchange_prepare(struct wh_request *r, const void *optional, DWORD opt_len,
+                          DWORD total_len);
+
+/* Step: connect (resolve, connect, TLS, reusing a pooled connection when
+ * possible) and send the prepared bytes. */
+DWORD wh_exchange_send_step(struct wh_request *r, struct wh_io *io);
+
+/* Sets up sending |len| request-body bytes from |buf| (WinHttpWriteData). */
+void wh_exchange_prepare_write(struct wh_exchange *x, const void *buf, size_t len);
+/* Step: send what wh_exchange_prepare_write set up; no notifications. */
+DWORD wh_exchange_write_step(struct wh_request *r, struct wh_io *io);
+
+/* Whether the whole request (head and body) is still at hand to send again:
+ * no body, or a small one given to SendRequest and nothing streamed. */
+static inline bool wh_exchange_resendable(const struct wh_exchange *x)
+{
+  return x->total_len == x->opt_len && (x->opt_len == 0 || x->opt == x->body_copy);
+}
+
+/* Step: receive the final response head (1xx skipped, redirects followed
+ * under the request's policy). Needs a completed send. */
+DWORD wh_exchange_recv_step(struct wh_request *r, struct wh_io *io);
+
+/* Body bytes available without waiting (0 also at the end: check
+ * x->body_done). */
+size_t wh_exchange_buffered(const struct wh_exchange *x);
+/* Step: make at least one body byte available, or reach the end. */
+DWORD wh_exchange_fill_step(struct wh_request *r, struct wh_io *io);
+/* Step: read body bytes into x->rd_buf (set rd_buf, rd_cap, rd_fill and
+ * rd_got = 0 first) until it is full (rd_fill), any bytes arrived, or the
+ * body ended. When the body is complete the connection goes back to the
+ * pool or is closed (with CLOSING_CONNECTION / CONNECTION_CLOSED). */
+DWORD wh_exchange_read_step(struct wh_request *r, struct wh_io *io);
+
+/* Forgets the previous response (SendRequest again on the same handle). */
+void wh_exchange_reset_response(struct wh_exchange *x);
+
+/* Runs |step| to completion on the calling thread. Returns its result,
+ * ERROR_WINHTTP_TIMEOUT when a wait passes its deadline, or
+ * ERROR_WINHTTP_OPERATION_CANCELLED when the handle is closed meanwhile. */
+DWORD wh_drive_sync(struct wh_request *r, DWORD (*step)(struct wh_request *, struct wh_io *));
+
+#endif

@@ -1,0 +1,418 @@
+/* see exchange.h: receiving the response head and the body. */
+#include <poll.h>
+#include <string.h>
+
+#include "core/exchange.h"
+#include "core/object.h"
+#include "core/redirect.h"
+#include "net/wait.h"
+#include "util/mem.h"
+
+#define RBUF_MIN 16384
+/* Response headers beyond this many fields are refused
+ * (ERROR_WINHTTP_HEADER_COUNT_EXCEEDED); Windows documents no number. */
+#define MAX_RESPONSE_HEADERS 1000
+
+void wh_exchange_reset_response(struct wh_exchange *x)
+{
+  wh_h1_response_free(&x->resp);
+  x->have_resp = false;
+  wh_chunked_free(&x->chunked);
+  wh_headers_free(&x->trailers);
+  x->span = NULL;
+  x->span_len = 0;
+  x->body_done = false;
+  x->body_left = 0;
+  x->head_scan = 0;
+  x->receiving_notified = false;
+  x->interim_count = 0;
+  memset(&x->fr, 0, sizeof(x->fr));
+}
+
+/* --- the read buffer ----------------------------------------------------------- */
+
+/* Makes room for at least |want| more bytes after rend, compacting first. */
+static DWORD rbuf_room(struct wh_exchange *x, size_t want, size_t max)
+{
+  if (x->rpos > 0 && x->span_len == 0) {
+    memmove(x->rbuf, x->rbuf + x->rpos, x->rend - x->rpos);
+    x->rend -= x->rpos;
+    x->rpos = 0;
+  }
+  if (x->rcap - x->rend >= want)
+    return ERROR_SUCCESS;
+  size_t cap = x->rcap ? x->rcap : RBUF_MIN;
+  while (cap - x->rend < want && cap < max)
+    cap *= 2;
+  if (cap > max)
+    cap = max;
+  if (cap <= x->rend)
+    return ERROR_WINHTTP_HEADER_SIZE_OVERFLOW;
+  char *p = wh_realloc(x->rbuf, cap);
+  if (!p)
+    return ERROR_NOT_ENOUGH_MEMORY;
+  x->rbuf = p;
+  x->rcap = cap;
+  return ERROR_SUCCESS;
+}
+
+/* Reads once into the buffer. *eof is set at the peer's orderly close. */
+static DWORD rbuf_fill(struct wh_request *r, struct wh_exchange *x, size_t max,
+                       DWORD timeout, struct wh_io *io, bool *eof)
+{
+  DWORD err = rbuf_room(x, 4096, max);
+  if (err != ERROR_SUCCESS)
+    return err;
+  size_t n = 0;
+  short ev = 0;
+  err = wh_conn_recv(x->conn, x->rbuf + x->rend, x->rcap - x->rend, &n, &ev);
+  if (err == ERROR_IO_PENDING) {
+    io->fd = x->conn->fd;
+    io->events = ev;
+    if (io->deadline == 0)
+      io->deadline = wh_deadline(timeout);
+    return ERROR_IO_PENDING;
+  }
+  if (err != ERROR_SUCCESS) {
+    x->last_errno = x->conn->last_errno;
+    return err;
+  }
+  (void)r;
+  io->deadline = 0; /* progress restarts the receive timeout */
+  x->rend += n;
+  *eof = n == 0;
+  return ERROR_SUCCESS;
+}
+
+/* --- the head ------------------------------------------------------------------- */
+
+static bool idempotent(const char *verb)
+{
+  static const char *const safe[] = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"};
+  for (size_t i = 0; i < sizeof(safe) / sizeof(safe[0]); i++)
+    if (strcmp(verb, safe[i]) == 0)
+      return true;
+  return false;
+}
+
+static void close_conn(struct wh_request *r, struct wh_exchange *x, bool notify)
+{
+  if (!x->conn)
+    return;
+  if (notify)
+    wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_CLOSING_CONNECTION, NULL, 0);
+  wh_conn_free(x->conn);
+  x->conn = NULL;
+  x->rpos = x->rend = 0;
+  if (notify)
+    wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_CONNECTION_CLOSED, NULL, 0);
+}
+
+/* A pooled connection the server had closed before it saw our request: send
+ * again on a fresh one, once, when that is safe (nothing received, the
+ * method idempotent, the whole request still at hand). */
+static bool may_retry(const struct wh_request *r, const struct wh_exchange *x)
+{
+  return x->reused && !x->retried && x->rend == x->rpos && idempotent(r->verb) &&
+         wh_exchange_resendable(x);
+}
+
+static DWORD retry_send(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
+{
+  x->retried = true;
+  wh_conn_free(x->conn);
+  x->conn = NULL;
+  x->rpos = x->rend = 0;
+  x->out_off = 0;
+  x->sending_notified = false;
+  x->sent_total = 0;
+  x->phase = WH_P_ACQUIRE;
+  io->deadline = 0;
+  return wh_exchange_send_step(r, io);
+}
+
+/* Sets up body decoding for the final response. */
+static void start_body(struct wh_exchange *x)
+{
+  x->span = NULL;
+  x->span_len = 0;
+  x->body_done = false;
+  switch (x->fr.kind) {
+  case WH_H1_BODY_NONE:
+    x->body_done = true;
+    break;
+  case WH_H1_BODY_LENGTH:
+    x->body_left = x->fr.length;
+    x->body_done = x->body_left == 0;
+    break;
+  case WH_H1_BODY_CHUNKED:
+    wh_headers_init(&x->trailers);
+    wh_chunked_init(&x->chunked, 0, 0, &x->trailers);
+    break;
+  case WH_H1_BODY_CLOSE:
+    break;
+  }
+}
+
+/* One head from the buffer, or ERROR_IO_PENDING for more bytes. */
+static DWORD parse_one_head(struct wh_request *r, struct wh_exchange *x, bool *final)
+{
+  size_t max = r->settings.max_response_header_size;
+  size_t end = 0;
+  DWORD err = wh_h1_head_end_from(x->rbuf + x->rpos, x->rend - x->rpos, max, x->head_scan, &end);
+  if (err == ERROR_IO_PENDING)
+    x->head_scan = end;
+  if (err != ERROR_SUCCESS)
+    return err;
+  x->head_scan = 0;
+  struct wh_h1_limits lim = {.max_count = MAX_RESPONSE_HEADERS, .max_bytes = max};
+  wh_h1_response_free(&x->resp);
+  err = wh_h1_parse_head(x->rbuf + x->rpos, end, &lim, &x->resp);
+  if (err != ERROR_SUCCESS)
+    return err;
+  x->rpos += end;
+  err = wh_h1_framing(&x->resp, r->verb, &x->fr);
+  if (err != ERROR_SUCCESS)
+    return err;
+  DWORD got = (DWORD)end;
+  wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_RESPONSE_RECEIVED, &got, sizeof(got));
+  if (x->fr.interim) {
+    /* 1xx (not 101): report it and wait for the real response. */
+    DWORD status = x->resp.status;
+    if (++x->interim_count > r->settings.max_status_continue)
+      return ERROR_WINHTTP_INVALID_SERVER_RESPONSE;
+    wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_INTERMEDIATE_RESPONSE, &status, sizeof(status));
+    x->receiving_notified = false;
+    *final = false;
+    return ERROR_SUCCESS;
+  }
+  x->have_resp = true;
+  *final = true;
+  return ERROR_SUCCESS;
+}
+
+DWORD wh_exchange_recv_step(struct wh_request *r, struct wh_io *io)
+{
+  struct wh_exchange *x = &r->x;
+  for (;;) {
+    if (x->phase != WH_P_DONE) {
+      /* A redirect or a retry is still sending. */
+      DWORD err = wh_exchange_send_step(r, io);
+      if (err != ERROR_SUCCESS)
+        return err;
+      io->deadline = 0;
+    }
+    if (!x->receiving_notified) {
+      x->receiving_notified = true;
+      wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_RECEIVING_RESPONSE, NULL, 0);
+    }
+    bool final = false;
+    DWORD err = x->rend > x->rpos ? parse_one_head(r, x, &final) : ERROR_IO_PENDING;
+    if (err == ERROR_IO_PENDING) {
+      bool eof = false;
+      size_t max = (size_t)r->settings.max_response_header_size + RBUF_MIN;
+      err = rbuf_fill(r, x, max, r->settings.receive_response_timeout, io, &eof);
+      if (err == ERROR_SUCCESS && eof) {
+        if (may_retry(r, x)) {
+          err = retry_send(r, x, io);
+          if (err != ERROR_SUCCESS)
+            return err;
+          continue;
+        }
+        /* Closed before a complete head: nothing usable arrived. */
+        return ERROR_WINHTTP_INVALID_SERVER_RESPONSE;
+      }
+      if (err == ERROR_WINHTTP_CONNECTION_ERROR && may_retry(r, x)) {
+        err = retry_send(r, x, io);
+        if (err != ERROR_SUCCESS)
+          return err;
+        continue;
+      }
+      if (err != ERROR_SUCCESS)
+        return err;
+      continue;
+    }
+    if (err != ERROR_SUCCESS)
+      return err;
+    if (!final)
+      continue;
+    start_body(x);
+    bool again = false;
+    err = wh_redirect_maybe(r, io, &again);
+    if (err != ERROR_SUCCESS)
+      return err;
+    if (!again)
+      return ERROR_SUCCESS;
+  }
+}
+
+/* --- the body ------------------------------------------------------------------------ */
+
+size_t wh_exchange_buffered(const struct wh_exchange *x)
+{
+  switch (x->fr.kind) {
+  case WH_H1_BODY_CHUNKED:
+    return x->span_len;
+  case WH_H1_BODY_LENGTH: {
+    uint64_t avail = x->rend - x->rpos;
+    return (size_t)(avail < x->body_left ? avail : x->body_left);
+  }
+  case WH_H1_BODY_CLOSE:
+    return x->rend - x->rpos;
+  default:
+    return 0;
+  }
+}
+
+/* The body ended: reuse the connection when the response allows it and
+ * nothing unexpected follows, otherwise close it. */
+static void body_finished(struct wh_request *r, struct wh_exchange *x)
+{
+  x->body_done = true;
+  if (!x->conn)
+    return;
+  bool keep = x->fr.keep_alive && x->rend == x->rpos && !r->settings.expire_connection &&
+              !(r->settings.disabled_features & WINHTTP_DISABLE_KEEP_ALIVE);
+  if (keep) {
+    struct wh_conn *c = x->conn;
+    x->conn = NULL;
+    x->rpos = x->rend = 0;
+    wh_pool_put(c);
+  } else {
+    close_conn(r, x, true);
+  }
+}
+
+/* Decodes chunked framing from the buffer into x->span. */
+static DWORD dechunk(struct wh_request *r, struct wh_exchange *x)
+{
+  while (x->span_len == 0 && x->rend > x->rpos && !wh_chunked_done(&x->chunked)) {
+    size_t used = 0;
+    DWORD err = wh_chunked_decode(&x->chunked, x->rbuf + x->rpos, x->rend - x->rpos, &used,
+                                  &x->span, &x->span_len);
+    if (err != ERROR_SUCCESS)
+      return err;
+    x->rpos += used;
+  }
+  if (x->span_len == 0 && wh_chunked_done(&x->chunked))
+    body_finished(r, x);
+  return ERROR_SUCCESS;
+}
+
+/* Copies buffered body bytes to the caller. */
+static size_t take(struct wh_request *r, struct wh_exchange *x, unsigned char *buf, size_t cap)
+{
+  size_t n = wh_exchange_buffered(x);
+  if (n > cap)
+    n = cap;
+  if (n == 0)
+    return 0;
+  if (x->fr.kind == WH_H1_BODY_CHUNKED) {
+    memcpy(buf, x->span, n);
+    x->span += n;
+    x->span_len -= n;
+  } else {
+    memcpy(buf, x->rbuf + x->rpos, n);
+    x->rpos += n;
+    if (x->fr.kind == WH_H1_BODY_LENGTH) {
+      x->body_left -= n;
+      if (x->body_left == 0)
+        body_finished(r, x);
+    }
+  }
+  return n;
+}
+
+/* Reads once from the connection: into the buffer, or straight into the
+ * caller's memory when nothing is buffered and no framing is in the way
+ * (large downloads then cost no copy). */
+static DWORD read_more(struct wh_request *r, struct wh_exchange *x, struct wh_io *io,
+                       unsigned char *direct, size_t direct_cap, size_t *direct_got)
+{
+  DWORD timeout = r->settings.receive_timeout;
+  bool eof = false;
+  DWORD err;
+  *direct_got = 0;
+  if (direct && x->rend == x->rpos && x->fr.kind != WH_H1_BODY_CHUNKED) {
+    size_t cap = direct_cap;
+    if (x->fr.kind == WH_H1_BODY_LENGTH && cap > x->body_left)
+      cap = (size_t)x->body_left;
+    short ev = 0;
+    size_t n = 0;
+    err = wh_conn_recv(x->conn, direct, cap, &n, &ev);
+    if (err == ERROR_IO_PENDING) {
+      io->fd = x->conn->fd;
+      io->events = ev;
+      if (io->deadline == 0)
+        io->deadline = wh_deadline(timeout);
+      return err;
+    }
+    if (err != ERROR_SUCCESS) {
+      x->last_errno = x->conn->last_errno;
+      return err;
+    }
+    io->deadline = 0;
+    eof = n == 0;
+    *direct_got = n;
+    if (x->fr.kind == WH_H1_BODY_LENGTH) {
+      x->body_left -= n;
+      if (n && x->body_left == 0)
+        body_finished(r, x);
+    }
+  } else {
+    err = rbuf_fill(r, x, SIZE_MAX / 2, timeout, io, &eof);
+    if (err != ERROR_SUCCESS)
+      return err;
+  }
+  if (eof) {
+    if (x->fr.kind == WH_H1_BODY_CLOSE) {
+      close_conn(r, x, true);
+      x->body_done = true;
+      return ERROR_SUCCESS;
+    }
+    /* The peer closed before the framing said the body ends. */
+    close_conn(r, x, false);
+    return ERROR_WINHTTP_CONNECTION_ERROR;
+  }
+  return ERROR_SUCCESS;
+}
+
+DWORD wh_exchange_fill_step(struct wh_request *r, struct wh_io *io)
+{
+  struct wh_exchange *x = &r->x;
+  for (;;) {
+    if (x->fr.kind == WH_H1_BODY_CHUNKED) {
+      DWORD err = dechunk(r, x);
+      if (err != ERROR_SUCCESS)
+        return err;
+    }
+    if (x->body_done || wh_exchange_buffered(x) > 0)
+      return ERROR_SUCCESS;
+    size_t unused;
+    DWORD err = read_more(r, x, io, NULL, 0, &unused);
+    if (err != ERROR_SUCCESS)
+      return err;
+  }
+}
+
+DWORD wh_exchange_read_step(struct wh_request *r, struct wh_io *io)
+{
+  struct wh_exchange *x = &r->x;
+  for (;;) {
+    if (x->fr.kind == WH_H1_BODY_CHUNKED) {
+      DWORD err = dechunk(r, x);
+      if (err != ERROR_SUCCESS)
+        return err;
+    }
+    x->rd_got += take(r, x, x->rd_buf + x->rd_got, x->rd_cap - x->rd_got);
+    if (x->rd_got == x->rd_cap || x->body_done || (!x->rd_fill && x->rd_got > 0))
+      return ERROR_SUCCESS;
+    if (wh_exchange_buffered(x) > 0)
+      continue;
+    size_t got = 0;
+    DWORD err = read_more(r, x, io, x->rd_buf + x->rd_got, x->rd_cap - x->rd_got, &got);
+    if (err != ERROR_SUCCESS)
+      return err;
+    x->rd_got += got;
+  }
+}
