@@ -39,6 +39,7 @@
 #include <winhttp.h>
 
 #include "api/api.h"
+#include "core/cert.h"
 #include "core/handle.h"
 #include "core/object.h"
 #include "core/settings.h"
@@ -362,8 +363,7 @@ static DWORD q_worker_threads(struct wh_object *o, const struct opt_desc *d, voi
 
 /* Options that describe a connection: before a request is sent there is
  * none (Wine's test_connection_info: CONNECTION_INFO before send gives
- * ERROR_WINHTTP_INCORRECT_HANDLE_STATE on Windows). No request is sent
- * yet in this library, so they always answer so. */
+ * ERROR_WINHTTP_INCORRECT_HANDLE_STATE on Windows). */
 static DWORD q_needs_connection(struct wh_object *o, const struct opt_desc *d, void *buf,
                                 DWORD *len)
 {
@@ -372,6 +372,89 @@ static DWORD q_needs_connection(struct wh_object *o, const struct opt_desc *d, v
   (void)buf;
   (void)len;
   return ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
+}
+
+/* The connection options read the facts the engine published
+ * (core/exchange.h) under the request's lock. */
+static DWORD q_connection_info(struct wh_object *o, const struct opt_desc *d, void *buf,
+                               DWORD *len)
+{
+  (void)d;
+  struct wh_request *r = wh_request_of(o);
+  WINHTTP_CONNECTION_INFO ci;
+  memset(&ci, 0, sizeof(ci));
+  pthread_mutex_lock(&o->lock);
+  bool ok = r->facts.connected;
+  if (ok) {
+    ci.cbSize = sizeof(ci);
+    memcpy(&ci.LocalAddress, &r->facts.local.sa, sizeof(ci.LocalAddress));
+    memcpy(&ci.RemoteAddress, &r->facts.remote.sa, sizeof(ci.RemoteAddress));
+  }
+  pthread_mutex_unlock(&o->lock);
+  if (!ok)
+    return ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
+  return put_bytes(buf, len, &ci, sizeof(ci));
+}
+
+static DWORD q_server_cert(struct wh_object *o, const struct opt_desc *d, void *buf, DWORD *len)
+{
+  (void)d;
+  struct wh_request *r = wh_request_of(o);
+  PCCERT_CONTEXT ctx = NULL;
+  DWORD err = ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
+  pthread_mutex_lock(&o->lock);
+  /* No connection is a state error whatever the buffer (Wine's tests). */
+  bool have = r->facts.secure && r->facts.cert_der;
+  if (have && (!buf || *len < sizeof(PCCERT_CONTEXT))) {
+    *len = sizeof(PCCERT_CONTEXT);
+    err = ERROR_INSUFFICIENT_BUFFER;
+  } else if (have) {
+    /* A new context each time: the caller frees it with
+     * CertFreeCertificateContext. */
+    ctx = wh_cert_context_new(r->facts.cert_der, r->facts.cert_len);
+    err = ctx ? ERROR_SUCCESS : ERROR_NOT_ENOUGH_MEMORY;
+  }
+  pthread_mutex_unlock(&o->lock);
+  if (err != ERROR_SUCCESS)
+    return err;
+  memcpy(buf, &ctx, sizeof(ctx));
+  *len = sizeof(ctx);
+  return ERROR_SUCCESS;
+}
+
+static DWORD q_key_bitness(struct wh_object *o, const struct opt_desc *d, void *buf, DWORD *len)
+{
+  (void)d;
+  struct wh_request *r = wh_request_of(o);
+  pthread_mutex_lock(&o->lock);
+  bool ok = r->facts.secure && r->facts.connected;
+  DWORD bits = r->facts.key_bits;
+  pthread_mutex_unlock(&o->lock);
+  return ok ? put_dword(buf, len, bits) : ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
+}
+
+/* HTTP/1.1 is the only protocol spoken so far: 0 (no WINHTTP_PROTOCOL_FLAG_*). */
+static DWORD q_protocol_used(struct wh_object *o, const struct opt_desc *d, void *buf, DWORD *len)
+{
+  (void)d;
+  pthread_mutex_lock(&o->lock);
+  bool sent = wh_request_of(o)->facts.sent;
+  pthread_mutex_unlock(&o->lock);
+  return sent ? put_dword(buf, len, 0) : ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
+}
+
+/* The errno behind the last network failure of the request (COMPAT: Windows
+ * reports a Winsock code). Sessions have no connection of their own. */
+static DWORD q_extended_error(struct wh_object *o, const struct opt_desc *d, void *buf,
+                              DWORD *len)
+{
+  if (o->type != WH_REQUEST)
+    return q_needs_connection(o, d, buf, len);
+  pthread_mutex_lock(&o->lock);
+  bool sent = wh_request_of(o)->facts.sent;
+  DWORD v = (DWORD)wh_request_of(o)->facts.last_errno;
+  pthread_mutex_unlock(&o->lock);
+  return sent ? put_dword(buf, len, v) : ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
 }
 
 /* --- handlers: settings with special rules ------------------------------- */
@@ -564,12 +647,16 @@ static int append(char **p, size_t *used, const char *s, size_t n)
  * URL the request was opened for. */
 static DWORD build_url(struct wh_request *r, char **out)
 {
-  int secure = (r->open_flags & WINHTTP_FLAG_SECURE) != 0;
-  const char *host = r->connect->server;
+  /* After a send the target may have moved (redirects): the engine's facts
+   * say where the request went last. */
+  bool moved = r->facts.host[0] != '\0';
+  int secure = moved ? r->facts.secure : (r->open_flags & WINHTTP_FLAG_SECURE) != 0;
+  const char *host = moved ? r->facts.host : r->connect->server;
+  unsigned port_no = moved ? r->facts.port : r->port;
   int v6 = strchr(host, ':') != NULL && host[0] != '[';
   char port[16] = "";
-  if (r->port != (secure ? INTERNET_DEFAULT_HTTPS_PORT : INTERNET_DEFAULT_HTTP_PORT)) {
-    unsigned p = r->port;
+  if (port_no != (secure ? INTERNET_DEFAULT_HTTPS_PORT : INTERNET_DEFAULT_HTTP_PORT)) {
+    unsigned p = port_no;
     char digits[8];
     size_t k = 0;
     do {
@@ -795,12 +882,12 @@ static const struct opt_desc options[] = {
    FLD(receive_response_timeout), NULL, NULL, q_receive_response_timeout},
   RO(WINHTTP_OPTION_HANDLE_TYPE, H_ANY, q_handle_type),
   RO(WINHTTP_OPTION_PARENT_HANDLE, H_ANY, q_parent),
-  RO(WINHTTP_OPTION_EXTENDED_ERROR, H_S | H_R, q_needs_connection),
+  RO(WINHTTP_OPTION_EXTENDED_ERROR, H_S | H_R, q_extended_error),
   {WINHTTP_OPTION_SECURITY_FLAGS, H_R, H_R, 0, SZ_DWORD, FK_DWORD, FLD(security_flags),
    check_security_flags, NULL, NULL},
   RO(WINHTTP_OPTION_SECURITY_CERTIFICATE_STRUCT, H_R, q_needs_connection),
   RO(WINHTTP_OPTION_URL, H_R, q_url),
-  RO(WINHTTP_OPTION_SECURITY_KEY_BITNESS, H_R, q_needs_connection),
+  RO(WINHTTP_OPTION_SECURITY_KEY_BITNESS, H_R, q_key_bitness),
   FN(WINHTTP_OPTION_PROXY, H_S | H_R, H_S | H_R, 0, SZ_FREE, s_proxy, q_proxy),
   FN(WINHTTP_OPTION_USER_AGENT, H_S, H_S, 0, SZ_FREE, s_user_agent, q_user_agent),
   FN(WINHTTP_OPTION_CONTEXT_VALUE, H_ANY, H_ANY, 0, SZ_PTR, s_context, q_context),
@@ -811,7 +898,7 @@ static const struct opt_desc options[] = {
   DW(WINHTTP_OPTION_MAX_CONNS_PER_1_0_SERVER, H_S, H_S, 0, max_conns_per_1_0_server,
      check_max_conns),
   DW(WINHTTP_OPTION_AUTOLOGON_POLICY, H_R, 0, F_WO, autologon_policy, check_autologon),
-  RO(WINHTTP_OPTION_SERVER_CERT_CONTEXT, H_R, q_needs_connection),
+  RO(WINHTTP_OPTION_SERVER_CERT_CONTEXT, H_R, q_server_cert),
   FNF(WINHTTP_OPTION_ENABLE_FEATURE, H_S | H_R, F_WO | F_OR, FK_DWORD, enabled_features,
       s_enable_feature),
   /* Settable only on a NULL handle, before any asynchronous work
@@ -827,7 +914,7 @@ static const struct opt_desc options[] = {
      max_response_header_size, NULL),
   DW(WINHTTP_OPTION_MAX_RESPONSE_DRAIN_SIZE, H_S | H_R, H_S | H_R, 0, max_response_drain_size,
      NULL),
-  RO(WINHTTP_OPTION_CONNECTION_INFO, H_R, q_needs_connection),
+  RO(WINHTTP_OPTION_CONNECTION_INFO, H_R, q_connection_info),
   RO(WINHTTP_OPTION_CLIENT_CERT_ISSUER_LIST, H_R, q_needs_connection),
   DW(WINHTTP_OPTION_SPN, H_R, 0, F_WO, spn, check_spn),
   FN(WINHTTP_OPTION_UNLOAD_NOTIFY_EVENT, H_S, 0, F_WO, SZ_FREE, s_not_implemented, NULL),
@@ -846,7 +933,7 @@ static const struct opt_desc options[] = {
      NULL),
   DW(WINHTTP_OPTION_ENABLE_HTTP_PROTOCOL, H_S | H_R, 0, F_WO, enable_http_protocol,
      check_http_protocol),
-  RO(WINHTTP_OPTION_HTTP_PROTOCOL_USED, H_R, q_needs_connection),
+  RO(WINHTTP_OPTION_HTTP_PROTOCOL_USED, H_R, q_protocol_used),
   BL(WINHTTP_OPTION_DISABLE_STREAM_QUEUE, H_S | H_R, disable_stream_queue),
   BL(WINHTTP_OPTION_IPV6_FAST_FALLBACK, H_S, ipv6_fast_fallback),
   FNF(WINHTTP_OPTION_EXPIRE_CONNECTION, H_R, F_WO, FK_BOOL, expire_connection, s_flag_on),

@@ -43,10 +43,23 @@ static DWORD op_begin(HINTERNET h, struct wh_request **out)
   return ERROR_SUCCESS;
 }
 
-static void op_end(struct wh_request *r)
+/* |publish|: the operation may have changed the connection or the target,
+ * so refresh what WinHttpQueryOption reports. Reads skip it (it copies the
+ * server certificate). */
+static void op_end_publish(struct wh_request *r, bool publish)
 {
+  if (publish) {
+    pthread_mutex_lock(&r->hdr.lock);
+    wh_request_publish_facts(r);
+    pthread_mutex_unlock(&r->hdr.lock);
+  }
   atomic_store(&r->busy, 0);
   wh_handle_put(&r->hdr);
+}
+
+static void op_end(struct wh_request *r)
+{
+  op_end_publish(r, false);
 }
 
 static int state_of(struct wh_request *r)
@@ -138,7 +151,7 @@ BOOL WINAPI WinHttpSendRequest(HINTERNET hRequest, LPCWSTR lpszHeaders, DWORD dw
     fail_exchange(r, err);
   else
     set_state(r, dwTotalLength > dwOptionalLength ? WH_RS_BODY : WH_RS_SENT);
-  op_end(r);
+  op_end_publish(r, true);
   return wh_result(err);
 }
 
@@ -201,7 +214,7 @@ BOOL WINAPI WinHttpReceiveResponse(HINTERNET hRequest, LPVOID lpReserved)
     else
       fail_exchange(r, err);
   }
-  op_end(r);
+  op_end_publish(r, true);
   return wh_result(err);
 }
 

@@ -54,6 +54,43 @@ void wh_exchange_free(struct wh_exchange *x)
   wh_headers_free(&x->trailers);
 }
 
+/* --- facts for WinHttpQueryOption ------------------------------------------ */
+
+void wh_req_facts_free(struct wh_req_facts *f)
+{
+  wh_free(f->cert_der);
+  f->cert_der = NULL;
+  f->cert_len = 0;
+}
+
+void wh_request_publish_facts(struct wh_request *r)
+{
+  struct wh_exchange *x = &r->x;
+  struct wh_req_facts *f = &r->facts;
+  f->sent = true;
+  f->last_errno = x->last_errno;
+  if (x->host) {
+    snprintf(f->host, sizeof(f->host), "%s", x->host);
+    f->port = x->port;
+    f->secure = x->secure;
+  }
+  if (!x->conn)
+    return; /* keep what the last connection showed (Windows answers after the body too) */
+  f->connected = true;
+  f->local = x->conn->local;
+  f->remote = x->conn->remote;
+  f->key_bits = wh_conn_key_bits(x->conn);
+  unsigned char *der = NULL;
+  size_t len = 0;
+  if (x->secure && wh_conn_peer_cert(x->conn, &der, &len) == ERROR_SUCCESS) {
+    wh_free(f->cert_der);
+    f->cert_der = der;
+    f->cert_len = len;
+  } else if (!x->secure) {
+    wh_req_facts_free(f);
+  }
+}
+
 /* --- notifications --------------------------------------------------------- */
 
 /* Status information strings are WCHAR strings; the length counts WCHARs

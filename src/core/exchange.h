@@ -111,6 +111,28 @@ struct wh_exchange {
   int last_errno;
 };
 
+/* What WinHttpQueryOption may see of the exchange: a copy published by the
+ * operation's thread under the request's lock (the exchange itself is
+ * private to that thread). */
+struct wh_req_facts {
+  bool sent;               /* a SendRequest has run */
+  bool connected;          /* local/remote are valid */
+  struct wh_addr local, remote;
+  bool secure;
+  char host[256];          /* the current target (after redirects) */
+  uint16_t port;
+  DWORD key_bits;
+  unsigned char *cert_der; /* the server's leaf certificate, owned */
+  size_t cert_len;
+  int last_errno;          /* WINHTTP_OPTION_EXTENDED_ERROR */
+};
+
+/* Copies the exchange's current facts into r->facts; call from the thread
+ * running the operation, with r->hdr.lock held. Keeps the previous
+ * certificate when the new one cannot be copied (out of memory). */
+void wh_request_publish_facts(struct wh_request *r);
+void wh_req_facts_free(struct wh_req_facts *f);
+
 void wh_exchange_init(struct wh_exchange *x);
 /* Closes the connection (never pooled) and frees everything. */
 void wh_exchange_free(struct wh_exchange *x);

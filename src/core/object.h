@@ -105,6 +105,7 @@ struct wh_request {
   atomic_int state;           /* enum wh_req_state; changed under |hdr.lock| */
   int cancel_fd;
   struct wh_exchange x;
+  struct wh_req_facts facts;  /* under |hdr.lock| */
 };
 
 static inline struct wh_session *wh_session_of(struct wh_object *o)

@@ -98,6 +98,7 @@ static void request_destroy(struct wh_object *o)
   wh_headers_free(&r->headers);
   wh_request_opts_free(&r->opts);
   wh_exchange_free(&r->x);
+  wh_req_facts_free(&r->facts);
   if (r->cancel_fd >= 0)
     close(r->cancel_fd);
 }
