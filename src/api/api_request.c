@@ -134,7 +134,7 @@ BOOL WINAPI WinHttpSendRequest(HINTERNET hRequest, LPCWSTR lpszHeaders, DWORD dw
   struct wh_exchange *x = &r->x;
   pthread_mutex_lock(&r->hdr.lock);
   atomic_store(&r->state, WH_RS_OPEN);
-  if (x->have_resp && !x->body_done) {
+  if (x->have_resp && !wh_exchange_body_done(x)) {
     wh_conn_free(x->conn);
     x->conn = NULL;
   }
@@ -210,7 +210,7 @@ BOOL WINAPI WinHttpReceiveResponse(HINTERNET hRequest, LPVOID lpReserved)
   if (err == ERROR_SUCCESS) {
     err = wh_drive_sync(r, wh_exchange_recv_step);
     if (err == ERROR_SUCCESS)
-      set_state(r, r->x.body_done ? WH_RS_DONE : WH_RS_HEADERS);
+      set_state(r, wh_exchange_body_done(&r->x) ? WH_RS_DONE : WH_RS_HEADERS);
     else
       fail_exchange(r, err);
   }
@@ -240,7 +240,7 @@ BOOL WINAPI WinHttpQueryDataAvailable(HINTERNET hRequest, LPDWORD lpdwNumberOfBy
       size_t n = wh_exchange_buffered(&r->x);
       if (lpdwNumberOfBytesAvailable)
         *lpdwNumberOfBytesAvailable = n > 0xFFFFFFFFu ? 0xFFFFFFFFu : (DWORD)n;
-      if (r->x.body_done && n == 0)
+      if (wh_exchange_body_done(&r->x))
         set_state(r, WH_RS_DONE);
     } else {
       fail_exchange(r, err);
@@ -271,7 +271,7 @@ static DWORD read_body(HINTERNET h, void *buf, DWORD cap, LPDWORD read, bool fil
     err = cap ? wh_drive_sync(r, wh_exchange_read_step) : ERROR_SUCCESS;
     if (err == ERROR_SUCCESS) {
       *read = (DWORD)x->rd_got;
-      if (x->body_done && wh_exchange_buffered(x) == 0)
+      if (wh_exchange_body_done(x))
         set_state(r, WH_RS_DONE);
     } else {
       fail_exchange(r, err);

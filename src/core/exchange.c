@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <wchar.h>
 
 #include "core/object.h"
@@ -52,6 +53,11 @@ void wh_exchange_free(struct wh_exchange *x)
   wh_h1_response_free(&x->resp);
   wh_chunked_free(&x->chunked);
   wh_headers_free(&x->trailers);
+  if (x->decoding)
+    wh_decoder_free(&x->dec);
+  x->decoding = false;
+  wh_free(x->dbuf);
+  x->dbuf = NULL;
 }
 
 /* --- facts for WinHttpQueryOption ------------------------------------------ */
@@ -153,6 +159,17 @@ static DWORD add_send_headers(struct wh_request *r, struct wh_exchange *x, const
   if (err == ERROR_SUCCESS && x->chunked_upload)
     err = wh_headers_apply_one(&r->headers, "Transfer-Encoding", 17, "chunked", 7,
                                WINHTTP_ADDREQ_FLAG_ADD | WINHTTP_ADDREQ_FLAG_REPLACE);
+  if (err == ERROR_SUCCESS && r->settings.decompression) {
+    /* Asking for every coding Windows knows also brings br and zstd. */
+    DWORD flags = r->settings.decompression;
+    if ((flags & WINHTTP_DECOMPRESSION_FLAG_ALL) == WINHTTP_DECOMPRESSION_FLAG_ALL)
+      flags |= WH_DECOMPRESSION_FLAG_BR | WH_DECOMPRESSION_FLAG_ZSTD;
+    const char *ae = wh_accept_encoding(flags);
+    if (ae)
+      err = wh_headers_apply_one(&r->headers, "Accept-Encoding", 15, ae, strlen(ae), if_new);
+    if (err == ERROR_WINHTTP_HEADER_ALREADY_EXISTS)
+      err = ERROR_SUCCESS;
+  }
   if (err == ERROR_SUCCESS) {
     bool keep = !(r->settings.disabled_features & WINHTTP_DISABLE_KEEP_ALIVE);
     err = wh_headers_apply_one(&r->headers, "Connection", 10, keep ? "Keep-Alive" : "close",
@@ -161,6 +178,36 @@ static DWORD add_send_headers(struct wh_request *r, struct wh_exchange *x, const
   if (err == ERROR_WINHTTP_HEADER_ALREADY_EXISTS)
     err = ERROR_SUCCESS;
   return err;
+}
+
+/* The session's cookies go out merged with the application's own Cookie
+ * header (policy/cookie.h: the application's first, no name twice) for this
+ * send only: the request headers are restored afterwards, so a later send
+ * merges with the jar as it is then. */
+static DWORD with_jar_cookies(struct wh_request *r, const char *jar, char **app_cookie)
+{
+  const struct wh_header *h = wh_headers_find(&r->headers, "Cookie", 6, 0);
+  *app_cookie = NULL;
+  if (h) {
+    *app_cookie = wh_strndup(h->value, h->value_len);
+    if (!*app_cookie)
+      return ERROR_NOT_ENOUGH_MEMORY;
+  }
+  char *merged = NULL;
+  DWORD err = wh_cookie_merge(*app_cookie, jar, &merged);
+  if (err == ERROR_SUCCESS && merged)
+    err = wh_headers_apply_one(&r->headers, "Cookie", 6, merged, strlen(merged),
+                               WINHTTP_ADDREQ_FLAG_ADD | WINHTTP_ADDREQ_FLAG_REPLACE);
+  wh_free(merged);
+  return err;
+}
+
+static void restore_app_cookie(struct wh_request *r, const char *app_cookie)
+{
+  /* REPLACE with an empty value removes the header. */
+  const char *v = app_cookie ? app_cookie : "";
+  wh_headers_apply_one(&r->headers, "Cookie", 6, v, strlen(v),
+                       WINHTTP_ADDREQ_FLAG_ADD | WINHTTP_ADDREQ_FLAG_REPLACE);
 }
 
 DWORD wh_exchange_prepare(struct wh_request *r, const void *optional, DWORD opt_len,
@@ -189,8 +236,24 @@ DWORD wh_exchange_prepare(struct wh_request *r, const void *optional, DWORD opt_
   if (s->agent && !agent)
     return ERROR_NOT_ENOUGH_MEMORY;
 
+  char *jar = NULL;
+  DWORD err = ERROR_SUCCESS;
+  if (!(r->settings.disabled_features & WINHTTP_DISABLE_COOKIES)) {
+    pthread_mutex_lock(&s->hdr.lock);
+    err = wh_cookie_jar_header(&s->cookies, x->host, r->path, x->secure, (int64_t)time(NULL),
+                               &jar);
+    pthread_mutex_unlock(&s->hdr.lock);
+  }
+  if (err != ERROR_SUCCESS) {
+    wh_free(agent);
+    return err;
+  }
+
   pthread_mutex_lock(&r->hdr.lock);
-  DWORD err = add_send_headers(r, x, agent, total_len);
+  err = add_send_headers(r, x, agent, total_len);
+  char *app_cookie = NULL;
+  if (err == ERROR_SUCCESS && jar)
+    err = with_jar_cookies(r, jar, &app_cookie);
   wh_buf_reset(&x->out);
   if (err == ERROR_SUCCESS) {
     int rc = wh_buf_adds(&x->out, r->verb);
@@ -202,8 +265,12 @@ DWORD wh_exchange_prepare(struct wh_request *r, const void *optional, DWORD opt_
     err = rc == 0 ? wh_headers_serialize(&r->headers, &x->out)
                   : (rc == WH_BUF_ENOMEM ? ERROR_NOT_ENOUGH_MEMORY : ERROR_WINHTTP_HEADER_SIZE_OVERFLOW);
   }
+  if (jar)
+    restore_app_cookie(r, app_cookie);
   pthread_mutex_unlock(&r->hdr.lock);
   wh_free(agent);
+  wh_free(jar);
+  wh_free(app_cookie);
   if (err == ERROR_SUCCESS && wh_buf_add(&x->out, "\r\n", 2) != 0)
     err = ERROR_NOT_ENOUGH_MEMORY;
   if (err != ERROR_SUCCESS)

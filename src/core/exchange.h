@@ -22,6 +22,7 @@
 
 #include "net/conn.h"
 #include "net/resolve.h"
+#include "proto/decode.h"
 #include "proto/h1.h"
 #include "util/buf.h"
 
@@ -102,6 +103,14 @@ struct wh_exchange {
   size_t span_len;
   bool body_done;
 
+  /* Content decoding (WINHTTP_OPTION_DECOMPRESSION): decoded bytes wait in
+   * dbuf[dpos, dlen) when QueryDataAvailable asked ahead of ReadData. */
+  bool decoding;
+  bool decoded_done;
+  struct wh_decoder dec;
+  unsigned char *dbuf;
+  size_t dpos, dlen;
+
   /* The ReadData in progress: the caller's buffer. */
   unsigned char *rd_buf;
   size_t rd_cap, rd_got;
@@ -163,9 +172,15 @@ static inline bool wh_exchange_resendable(const struct wh_exchange *x)
  * under the request's policy). Needs a completed send. */
 DWORD wh_exchange_recv_step(struct wh_request *r, struct wh_io *io);
 
+/* Decoded bodies may not grow past this (a decompression bomb gives
+ * ERROR_WINHTTP_RESPONSE_DRAIN_OVERFLOW; docs/COMPAT.md). */
+#define WH_MAX_DECODED_BODY (1ull << 30)
+
 /* Body bytes available without waiting (0 also at the end: check
- * x->body_done). */
+ * wh_exchange_body_done). */
 size_t wh_exchange_buffered(const struct wh_exchange *x);
+/* Whether the application has seen the whole body. */
+bool wh_exchange_body_done(const struct wh_exchange *x);
 /* Step: make at least one body byte available, or reach the end. */
 DWORD wh_exchange_fill_step(struct wh_request *r, struct wh_io *io);
 /* Step: read body bytes into x->rd_buf (set rd_buf, rd_cap, rd_fill and

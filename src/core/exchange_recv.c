@@ -1,6 +1,7 @@
 /* see exchange.h: receiving the response head and the body. */
 #include <poll.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/exchange.h"
 #include "core/object.h"
@@ -27,6 +28,11 @@ void wh_exchange_reset_response(struct wh_exchange *x)
   x->receiving_notified = false;
   x->interim_count = 0;
   memset(&x->fr, 0, sizeof(x->fr));
+  if (x->decoding)
+    wh_decoder_free(&x->dec);
+  x->decoding = false;
+  x->decoded_done = false;
+  x->dpos = x->dlen = 0;
 }
 
 /* --- the read buffer ----------------------------------------------------------- */
@@ -129,6 +135,54 @@ static DWORD retry_send(struct wh_request *r, struct wh_exchange *x, struct wh_i
   x->phase = WH_P_ACQUIRE;
   io->deadline = 0;
   return wh_exchange_send_step(r, io);
+}
+
+/* Set-Cookie fields go to the session's jar (unless the request disabled
+ * cookies), from every final response, redirects included. A cookie that
+ * cannot be stored for lack of memory is dropped, as a browser would. */
+static void store_cookies(struct wh_request *r, struct wh_exchange *x)
+{
+  if (r->settings.disabled_features & WINHTTP_DISABLE_COOKIES)
+    return;
+  if (!wh_headers_find(&x->resp.headers, "Set-Cookie", 10, 0))
+    return;
+  struct wh_session *s = r->connect->session;
+  int64_t now = (int64_t)time(NULL);
+  pthread_mutex_lock(&s->hdr.lock);
+  for (size_t i = 0;; i++) {
+    const struct wh_header *h = wh_headers_find(&x->resp.headers, "Set-Cookie", 10, i);
+    if (!h)
+      break;
+    wh_cookie_jar_set(&s->cookies, h->value, h->value_len, x->host, r->path, x->secure, now);
+  }
+  pthread_mutex_unlock(&s->hdr.lock);
+}
+
+/* WINHTTP_OPTION_DECOMPRESSION: decode a body with exactly one enabled
+ * coding; anything else passes through untouched (proto/decode.h). */
+static DWORD start_decoding(struct wh_request *r, struct wh_exchange *x)
+{
+  DWORD flags = r->settings.decompression;
+  if (!flags || x->fr.kind == WH_H1_BODY_NONE)
+    return ERROR_SUCCESS;
+  if ((flags & WINHTTP_DECOMPRESSION_FLAG_ALL) == WINHTTP_DECOMPRESSION_FLAG_ALL)
+    flags |= WH_DECOMPRESSION_FLAG_BR | WH_DECOMPRESSION_FLAG_ZSTD;
+  const struct wh_header *ce = wh_headers_find(&x->resp.headers, "Content-Encoding", 16, 0);
+  if (!ce)
+    return ERROR_SUCCESS;
+  enum wh_coding c = WH_CODING_IDENTITY;
+  /* Two Content-Encoding fields are stacked codings: passed through. */
+  if (!wh_headers_find(&x->resp.headers, "Content-Encoding", 16, 1))
+    wh_coding_from_header(ce->value, ce->value_len, flags, &c);
+  if (c == WH_CODING_IDENTITY)
+    return ERROR_SUCCESS;
+  DWORD err = wh_decoder_init(&x->dec, c, WH_MAX_DECODED_BODY);
+  if (err != ERROR_SUCCESS)
+    return err;
+  x->decoding = true;
+  x->decoded_done = false;
+  x->dpos = x->dlen = 0;
+  return ERROR_SUCCESS;
 }
 
 /* Sets up body decoding for the final response. */
@@ -236,19 +290,20 @@ DWORD wh_exchange_recv_step(struct wh_request *r, struct wh_io *io)
       return err;
     if (!final)
       continue;
+    store_cookies(r, x);
     start_body(x);
     bool again = false;
     err = wh_redirect_maybe(r, io, &again);
     if (err != ERROR_SUCCESS)
       return err;
     if (!again)
-      return ERROR_SUCCESS;
+      return start_decoding(r, x);
   }
 }
 
-/* --- the body ------------------------------------------------------------------------ */
+/* --- the body: raw bytes as the framing delivers them ----------------------- */
 
-size_t wh_exchange_buffered(const struct wh_exchange *x)
+static size_t raw_buffered(const struct wh_exchange *x)
 {
   switch (x->fr.kind) {
   case WH_H1_BODY_CHUNKED:
@@ -294,38 +349,46 @@ static DWORD dechunk(struct wh_request *r, struct wh_exchange *x)
       return err;
     x->rpos += used;
   }
-  if (x->span_len == 0 && wh_chunked_done(&x->chunked))
+  if (x->span_len == 0 && !x->body_done && wh_chunked_done(&x->chunked))
     body_finished(r, x);
   return ERROR_SUCCESS;
 }
 
-/* Copies buffered body bytes to the caller. */
-static size_t take(struct wh_request *r, struct wh_exchange *x, unsigned char *buf, size_t cap)
+/* The raw body bytes at hand (de-chunked), without copying. */
+static DWORD raw_peek(struct wh_request *r, struct wh_exchange *x, const char **p, size_t *n)
 {
-  size_t n = wh_exchange_buffered(x);
-  if (n > cap)
-    n = cap;
-  if (n == 0)
-    return 0;
   if (x->fr.kind == WH_H1_BODY_CHUNKED) {
-    memcpy(buf, x->span, n);
+    DWORD err = dechunk(r, x);
+    if (err != ERROR_SUCCESS)
+      return err;
+    *p = x->span;
+  } else {
+    *p = x->rbuf ? x->rbuf + x->rpos : NULL;
+  }
+  *n = raw_buffered(x);
+  return ERROR_SUCCESS;
+}
+
+static void raw_consume(struct wh_request *r, struct wh_exchange *x, size_t n)
+{
+  if (n == 0)
+    return;
+  if (x->fr.kind == WH_H1_BODY_CHUNKED) {
     x->span += n;
     x->span_len -= n;
-  } else {
-    memcpy(buf, x->rbuf + x->rpos, n);
-    x->rpos += n;
-    if (x->fr.kind == WH_H1_BODY_LENGTH) {
-      x->body_left -= n;
-      if (x->body_left == 0)
-        body_finished(r, x);
-    }
+    return;
   }
-  return n;
+  x->rpos += n;
+  if (x->fr.kind == WH_H1_BODY_LENGTH) {
+    x->body_left -= n;
+    if (x->body_left == 0)
+      body_finished(r, x);
+  }
 }
 
 /* Reads once from the connection: into the buffer, or straight into the
- * caller's memory when nothing is buffered and no framing is in the way
- * (large downloads then cost no copy). */
+ * caller's memory when nothing is buffered and no framing or decoding is in
+ * the way (large downloads then cost no copy). */
 static DWORD read_more(struct wh_request *r, struct wh_exchange *x, struct wh_io *io,
                        unsigned char *direct, size_t direct_cap, size_t *direct_got)
 {
@@ -333,7 +396,7 @@ static DWORD read_more(struct wh_request *r, struct wh_exchange *x, struct wh_io
   bool eof = false;
   DWORD err;
   *direct_got = 0;
-  if (direct && x->rend == x->rpos && x->fr.kind != WH_H1_BODY_CHUNKED) {
+  if (direct && !x->decoding && x->rend == x->rpos && x->fr.kind != WH_H1_BODY_CHUNKED) {
     size_t cap = direct_cap;
     if (x->fr.kind == WH_H1_BODY_LENGTH && cap > x->body_left)
       cap = (size_t)x->body_left;
@@ -377,18 +440,107 @@ static DWORD read_more(struct wh_request *r, struct wh_exchange *x, struct wh_io
   return ERROR_SUCCESS;
 }
 
+/* --- the body as the application sees it (decoded when asked) ----------------- */
+
+#define DBUF_SIZE 65536
+
+size_t wh_exchange_buffered(const struct wh_exchange *x)
+{
+  return x->decoding ? x->dlen - x->dpos : raw_buffered(x);
+}
+
+bool wh_exchange_body_done(const struct wh_exchange *x)
+{
+  return x->decoding ? x->decoded_done && x->dlen == x->dpos
+                     : x->body_done && raw_buffered(x) == 0;
+}
+
+/* Decodes into |out|. *need_more: no raw bytes at hand and the body is not
+ * over, read more first. */
+static DWORD decode_some(struct wh_request *r, struct wh_exchange *x, unsigned char *out,
+                         size_t cap, size_t *produced, bool *need_more)
+{
+  *produced = 0;
+  *need_more = false;
+  while (!x->decoded_done) {
+    const char *p;
+    size_t n;
+    DWORD err = raw_peek(r, x, &p, &n);
+    if (err != ERROR_SUCCESS)
+      return err;
+    if (n == 0 && !x->body_done) {
+      *need_more = true;
+      return ERROR_SUCCESS;
+    }
+    size_t used = 0, outn = 0;
+    bool done = false;
+    err = wh_decoder_run(&x->dec, p, n, &used, out, cap, &outn, &done);
+    if (err != ERROR_SUCCESS)
+      return err;
+    raw_consume(r, x, used);
+    *produced = outn;
+    if (outn > 0)
+      return ERROR_SUCCESS;
+    if (x->body_done && raw_buffered(x) == 0) {
+      err = wh_decoder_finish(&x->dec);
+      if (err != ERROR_SUCCESS)
+        return err;
+      x->decoded_done = true;
+    }
+  }
+  return ERROR_SUCCESS;
+}
+
+/* Copies what is at hand into the caller's buffer; never waits. */
+static size_t take(struct wh_request *r, struct wh_exchange *x, unsigned char *buf, size_t cap)
+{
+  if (x->decoding) {
+    size_t n = x->dlen - x->dpos;
+    if (n > cap)
+      n = cap;
+    memcpy(buf, x->dbuf + x->dpos, n);
+    x->dpos += n;
+    return n;
+  }
+  const char *p;
+  size_t n;
+  if (raw_peek(r, x, &p, &n) != ERROR_SUCCESS || n == 0)
+    return 0; /* a framing error surfaces on the next read */
+  if (n > cap)
+    n = cap;
+  memcpy(buf, p, n);
+  raw_consume(r, x, n);
+  return n;
+}
+
 DWORD wh_exchange_fill_step(struct wh_request *r, struct wh_io *io)
 {
   struct wh_exchange *x = &r->x;
   for (;;) {
-    if (x->fr.kind == WH_H1_BODY_CHUNKED) {
-      DWORD err = dechunk(r, x);
+    size_t unused;
+    bool need_more = false;
+    if (x->decoding) {
+      if (x->dlen > x->dpos || x->decoded_done)
+        return ERROR_SUCCESS;
+      if (!x->dbuf && !(x->dbuf = wh_malloc(DBUF_SIZE)))
+        return ERROR_NOT_ENOUGH_MEMORY;
+      size_t got = 0;
+      DWORD err = decode_some(r, x, x->dbuf, DBUF_SIZE, &got, &need_more);
       if (err != ERROR_SUCCESS)
         return err;
+      x->dpos = 0;
+      x->dlen = got;
+      if (!need_more)
+        continue;
+    } else {
+      const char *p;
+      size_t n;
+      DWORD err = raw_peek(r, x, &p, &n);
+      if (err != ERROR_SUCCESS)
+        return err;
+      if (n > 0 || x->body_done)
+        return ERROR_SUCCESS;
     }
-    if (x->body_done || wh_exchange_buffered(x) > 0)
-      return ERROR_SUCCESS;
-    size_t unused;
     DWORD err = read_more(r, x, io, NULL, 0, &unused);
     if (err != ERROR_SUCCESS)
       return err;
@@ -399,16 +551,28 @@ DWORD wh_exchange_read_step(struct wh_request *r, struct wh_io *io)
 {
   struct wh_exchange *x = &r->x;
   for (;;) {
-    if (x->fr.kind == WH_H1_BODY_CHUNKED) {
-      DWORD err = dechunk(r, x);
+    x->rd_got += take(r, x, x->rd_buf + x->rd_got, x->rd_cap - x->rd_got);
+    if (x->rd_got == x->rd_cap || wh_exchange_body_done(x) || (!x->rd_fill && x->rd_got > 0))
+      return ERROR_SUCCESS;
+    bool need_more = false;
+    if (x->decoding) {
+      size_t got = 0;
+      DWORD err = decode_some(r, x, x->rd_buf + x->rd_got, x->rd_cap - x->rd_got, &got,
+                              &need_more);
       if (err != ERROR_SUCCESS)
         return err;
+      x->rd_got += got;
+      if (!need_more)
+        continue;
+    } else {
+      const char *p;
+      size_t n;
+      DWORD err = raw_peek(r, x, &p, &n);
+      if (err != ERROR_SUCCESS)
+        return err;
+      if (n > 0)
+        continue;
     }
-    x->rd_got += take(r, x, x->rd_buf + x->rd_got, x->rd_cap - x->rd_got);
-    if (x->rd_got == x->rd_cap || x->body_done || (!x->rd_fill && x->rd_got > 0))
-      return ERROR_SUCCESS;
-    if (wh_exchange_buffered(x) > 0)
-      continue;
     size_t got = 0;
     DWORD err = read_more(r, x, io, x->rd_buf + x->rd_got, x->rd_cap - x->rd_got, &got);
     if (err != ERROR_SUCCESS)

@@ -22,6 +22,7 @@
 
 #include "core/exchange.h"
 #include "core/settings.h"
+#include "policy/cookie.h"
 #include "proto/headers.h"
 
 enum wh_type {
@@ -75,6 +76,7 @@ struct wh_session {
   char *proxy_bypass;     /* UTF-8 or NULL */
   DWORD open_flags;
   struct wh_settings settings;
+  struct wh_cookie_jar cookies; /* the session's jar, under |hdr.lock| */
 };
 
 struct wh_connect {

@@ -16,6 +16,7 @@ static void session_destroy(struct wh_object *o)
   wh_free(s->agent);
   wh_free(s->proxy);
   wh_free(s->proxy_bypass);
+  wh_cookie_jar_free(&s->cookies);
 }
 
 static const struct wh_object_ops session_ops = {
@@ -41,6 +42,7 @@ DWORD wh_session_new(char *agent, DWORD access_type, char *proxy, char *bypass,
   s->proxy_bypass = bypass;
   s->open_flags = flags;
   wh_settings_defaults(&s->settings);
+  wh_cookie_jar_init(&s->cookies);
   DWORD err = wh_handle_alloc(&s->hdr, out);
   if (err != ERROR_SUCCESS)
     wh_object_release(&s->hdr); /* never published: no HANDLE_CLOSING */
