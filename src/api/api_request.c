@@ -115,7 +115,9 @@ BOOL WINAPI WinHttpSendRequest(HINTERNET hRequest, LPCWSTR lpszHeaders, DWORD dw
     return wh_fail(err);
   if (!lpOptional)
     dwOptionalLength = 0;
-  if (dwTotalLength < dwOptionalLength)
+  bool may_chunk = (r->open_flags & WINHTTP_FLAG_AUTOMATIC_CHUNKING) &&
+                   dwTotalLength == WINHTTP_IGNORE_REQUEST_TOTAL_LENGTH;
+  if (dwTotalLength < dwOptionalLength && !may_chunk)
     dwTotalLength = dwOptionalLength; /* Windows sends what it was given */
   if (!lpszHeaders && dwHeadersLength && dwHeadersLength != (DWORD)-1)
     err = ERROR_INVALID_PARAMETER;
@@ -150,7 +152,8 @@ BOOL WINAPI WinHttpSendRequest(HINTERNET hRequest, LPCWSTR lpszHeaders, DWORD dw
   if (err != ERROR_SUCCESS)
     fail_exchange(r, err);
   else
-    set_state(r, dwTotalLength > dwOptionalLength ? WH_RS_BODY : WH_RS_SENT);
+    set_state(r, (x->chunked_upload || dwTotalLength > dwOptionalLength) ? WH_RS_BODY
+                                                                         : WH_RS_SENT);
   op_end_publish(r, true);
   return wh_result(err);
 }
@@ -169,18 +172,19 @@ BOOL WINAPI WinHttpWriteData(HINTERNET hRequest, LPCVOID lpBuffer, DWORD dwNumbe
     err = ERROR_INVALID_PARAMETER;
   else if (state_of(r) != WH_RS_BODY)
     err = ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
-  else if (dwNumberOfBytesToWrite > x->total_len - x->body_sent)
+  else if (!x->chunked_upload && dwNumberOfBytesToWrite > x->total_len - x->body_sent)
     /* Past the declared total: the server would read it as the next
      * request (Windows 7 and later refuse it too). */
     err = ERROR_INVALID_PARAMETER;
   if (err == ERROR_SUCCESS) {
     *lpdwNumberOfBytesWritten = 0;
-    wh_exchange_prepare_write(x, lpBuffer, dwNumberOfBytesToWrite);
-    err = wh_drive_sync(r, wh_exchange_write_step);
+    err = wh_exchange_prepare_write(x, lpBuffer, dwNumberOfBytesToWrite);
+    if (err == ERROR_SUCCESS)
+      err = wh_drive_sync(r, wh_exchange_write_step);
     if (err == ERROR_SUCCESS) {
       x->body_sent += dwNumberOfBytesToWrite;
       *lpdwNumberOfBytesWritten = dwNumberOfBytesToWrite;
-      if (x->body_sent == x->total_len)
+      if (!x->chunked_upload && x->body_sent == x->total_len)
         set_state(r, WH_RS_SENT);
     } else {
       fail_exchange(r, err);
@@ -195,6 +199,20 @@ BOOL WINAPI WinHttpWriteData(HINTERNET hRequest, LPCVOID lpBuffer, DWORD dwNumbe
 
 /* --- ReceiveResponse --------------------------------------------------------------- */
 
+/* A chunked upload ends with the last chunk when the caller asks for the
+ * response. */
+static DWORD end_chunked_upload(struct wh_request *r)
+{
+  if (state_of(r) != WH_RS_BODY || !r->x.chunked_upload)
+    return ERROR_SUCCESS;
+  wh_exchange_prepare_last_chunk(&r->x);
+  DWORD err = wh_drive_sync(r, wh_exchange_write_step);
+  if (err != ERROR_SUCCESS)
+    return fail_exchange(r, err);
+  set_state(r, WH_RS_SENT);
+  return ERROR_SUCCESS;
+}
+
 BOOL WINAPI WinHttpReceiveResponse(HINTERNET hRequest, LPVOID lpReserved)
 {
   struct wh_request *r;
@@ -203,11 +221,13 @@ BOOL WINAPI WinHttpReceiveResponse(HINTERNET hRequest, LPVOID lpReserved)
     return wh_fail(err);
   if (lpReserved)
     err = ERROR_INVALID_PARAMETER;
-  else if (state_of(r) != WH_RS_SENT)
+  else
+    err = end_chunked_upload(r);
+  if (err == ERROR_SUCCESS && state_of(r) != WH_RS_SENT)
     /* Before SendRequest, before the declared body was written, or a
      * second time. */
     err = ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
-  if (err == ERROR_SUCCESS) {
+  else if (err == ERROR_SUCCESS) {
     err = wh_drive_sync(r, wh_exchange_recv_step);
     if (err == ERROR_SUCCESS)
       set_state(r, wh_exchange_body_done(&r->x) ? WH_RS_DONE : WH_RS_HEADERS);

@@ -228,7 +228,13 @@ DWORD wh_exchange_prepare(struct wh_request *r, const void *optional, DWORD opt_
   }
   x->total_len = total_len;
   x->body_sent = opt_len;
-  x->chunked_upload = false;
+  /* Microsoft: with WINHTTP_FLAG_AUTOMATIC_CHUNKING and no total length
+   * (WINHTTP_IGNORE_REQUEST_TOTAL_LENGTH) the body goes out chunked. A GET
+   * or HEAD without a body is left alone. */
+  x->chunked_upload = (r->open_flags & WINHTTP_FLAG_AUTOMATIC_CHUNKING) && total_len == 0 &&
+                      (opt_len || (strcmp(r->verb, "GET") != 0 && strcmp(r->verb, "HEAD") != 0));
+  x->tail = NULL;
+  x->tail_len = x->tail_off = 0;
 
   pthread_mutex_lock(&s->hdr.lock);
   char *agent = s->agent ? wh_strndup(s->agent, strlen(s->agent)) : NULL;
@@ -278,7 +284,19 @@ DWORD wh_exchange_prepare(struct wh_request *r, const void *optional, DWORD opt_
 
   x->opt_len = optional ? opt_len : 0;
   x->opt_off = 0;
-  if (x->opt_len && x->opt_len <= COALESCE_MAX) {
+  if (x->chunked_upload) {
+    /* The optional data is the first chunk; the caller's buffer is only
+     * read during this SendRequest. */
+    if (x->opt_len) {
+      char hdr[WH_H1_CHUNK_HEADER_MAX];
+      size_t hl = wh_h1_chunk_header(x->opt_len, hdr);
+      if (wh_buf_add(&x->out, hdr, hl) != 0)
+        return ERROR_NOT_ENOUGH_MEMORY;
+      x->tail = WH_H1_CHUNK_END;
+      x->tail_len = 2;
+    }
+    x->opt = optional;
+  } else if (x->opt_len && x->opt_len <= COALESCE_MAX) {
     /* Keep a copy: a retry on a fresh connection or a 307/308 redirect
      * sends the body again after SendRequest has returned. */
     if ((const unsigned char *)optional != x->body_copy) {
@@ -475,6 +493,9 @@ static DWORD send_pending(struct wh_request *r, struct wh_exchange *x, struct wh
     } else if (x->opt_off < x->opt_len) {
       p = (const char *)x->opt + x->opt_off;
       left = x->opt_len - x->opt_off;
+    } else if (x->tail_off < x->tail_len) {
+      p = x->tail + x->tail_off;
+      left = x->tail_len - x->tail_off;
     } else {
       return ERROR_SUCCESS;
     }
@@ -495,8 +516,10 @@ static DWORD send_pending(struct wh_request *r, struct wh_exchange *x, struct wh
     io->deadline = 0; /* progress: the send timeout restarts */
     if (x->out_off < x->out.len)
       x->out_off += n;
-    else
+    else if (x->opt_off < x->opt_len)
       x->opt_off += n;
+    else
+      x->tail_off += n;
     x->sent_total += n;
   }
 }
@@ -518,14 +541,35 @@ static DWORD step_send(struct wh_request *r, struct wh_exchange *x, struct wh_io
   return ERROR_SUCCESS;
 }
 
-void wh_exchange_prepare_write(struct wh_exchange *x, const void *buf, size_t len)
+DWORD wh_exchange_prepare_write(struct wh_exchange *x, const void *buf, size_t len)
 {
   wh_buf_reset(&x->out);
   x->out_off = 0;
   x->opt = buf;
   x->opt_len = len;
   x->opt_off = 0;
+  x->tail = NULL;
+  x->tail_len = x->tail_off = 0;
   x->sent_total = 0;
+  /* An empty chunk would end the body: a zero-length write sends nothing. */
+  if (x->chunked_upload && len) {
+    char hdr[WH_H1_CHUNK_HEADER_MAX];
+    size_t hl = wh_h1_chunk_header(len, hdr);
+    if (wh_buf_add(&x->out, hdr, hl) != 0)
+      return ERROR_NOT_ENOUGH_MEMORY;
+    x->tail = WH_H1_CHUNK_END;
+    x->tail_len = 2;
+  }
+  return ERROR_SUCCESS;
+}
+
+void wh_exchange_prepare_last_chunk(struct wh_exchange *x)
+{
+  wh_exchange_prepare_write(x, WH_H1_LAST_CHUNK, sizeof(WH_H1_LAST_CHUNK) - 1);
+  /* Not a chunk of its own: undo the framing prepare_write added. */
+  wh_buf_reset(&x->out);
+  x->tail = NULL;
+  x->tail_len = 0;
 }
 
 DWORD wh_exchange_write_step(struct wh_request *r, struct wh_io *io)

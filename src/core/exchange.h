@@ -77,13 +77,15 @@ struct wh_exchange {
                                buffer (only during SendRequest) or body_copy */
   size_t opt_len, opt_off;
   unsigned char *body_copy; /* small optional data, kept for retries and 307/308 */
+  const char *tail;         /* sent after opt: the CRLF closing an upload chunk */
+  size_t tail_len, tail_off;
   bool sending_notified;
   size_t sent_total;
 
   /* Request body accounting (WriteData). */
   uint64_t total_len;
   uint64_t body_sent;
-  bool chunked_upload;
+  bool chunked_upload;      /* WINHTTP_FLAG_AUTOMATIC_CHUNKING without a length */
 
   /* Receiving. Unread bytes are rbuf[rpos, rend). */
   char *rbuf;
@@ -110,6 +112,10 @@ struct wh_exchange {
   struct wh_decoder dec;
   unsigned char *dbuf;
   size_t dpos, dlen;
+
+  /* A body error met after some bytes were handed out: reported by the
+   * next read, so the application first gets every good byte. */
+  DWORD pending_err;
 
   /* The ReadData in progress: the caller's buffer. */
   unsigned char *rd_buf;
@@ -156,8 +162,11 @@ DWORD wh_exchange_prepare(struct wh_request *r, const void *optional, DWORD opt_
  * possible) and send the prepared bytes. */
 DWORD wh_exchange_send_step(struct wh_request *r, struct wh_io *io);
 
-/* Sets up sending |len| request-body bytes from |buf| (WinHttpWriteData). */
-void wh_exchange_prepare_write(struct wh_exchange *x, const void *buf, size_t len);
+/* Sets up sending |len| request-body bytes from |buf| (WinHttpWriteData),
+ * as one chunk for a chunked upload. */
+DWORD wh_exchange_prepare_write(struct wh_exchange *x, const void *buf, size_t len);
+/* Sets up sending the last chunk of a chunked upload. */
+void wh_exchange_prepare_last_chunk(struct wh_exchange *x);
 /* Step: send what wh_exchange_prepare_write set up; no notifications. */
 DWORD wh_exchange_write_step(struct wh_request *r, struct wh_io *io);
 
@@ -165,7 +174,8 @@ DWORD wh_exchange_write_step(struct wh_request *r, struct wh_io *io);
  * no body, or a small one given to SendRequest and nothing streamed. */
 static inline bool wh_exchange_resendable(const struct wh_exchange *x)
 {
-  return x->total_len == x->opt_len && (x->opt_len == 0 || x->opt == x->body_copy);
+  return !x->chunked_upload && x->total_len == x->opt_len &&
+         (x->opt_len == 0 || x->opt == x->body_copy);
 }
 
 /* Step: receive the final response head (1xx skipped, redirects followed

@@ -33,6 +33,7 @@ void wh_exchange_reset_response(struct wh_exchange *x)
   x->decoding = false;
   x->decoded_done = false;
   x->dpos = x->dlen = 0;
+  x->pending_err = ERROR_SUCCESS;
 }
 
 /* --- the read buffer ----------------------------------------------------------- */
@@ -516,6 +517,8 @@ static size_t take(struct wh_request *r, struct wh_exchange *x, unsigned char *b
 DWORD wh_exchange_fill_step(struct wh_request *r, struct wh_io *io)
 {
   struct wh_exchange *x = &r->x;
+  if (x->pending_err && wh_exchange_buffered(x) == 0)
+    return x->pending_err;
   for (;;) {
     size_t unused;
     bool need_more = false;
@@ -547,9 +550,26 @@ DWORD wh_exchange_fill_step(struct wh_request *r, struct wh_io *io)
   }
 }
 
+static DWORD read_step(struct wh_request *r, struct wh_exchange *x, struct wh_io *io);
+
 DWORD wh_exchange_read_step(struct wh_request *r, struct wh_io *io)
 {
   struct wh_exchange *x = &r->x;
+  if (x->pending_err) {
+    x->rd_got += take(r, x, x->rd_buf + x->rd_got, x->rd_cap - x->rd_got);
+    return x->rd_got ? ERROR_SUCCESS : x->pending_err;
+  }
+  DWORD err = read_step(r, x, io);
+  if (err != ERROR_SUCCESS && err != ERROR_IO_PENDING && x->rd_got > 0) {
+    /* Hand out the good bytes now, the failure next time. */
+    x->pending_err = err;
+    return ERROR_SUCCESS;
+  }
+  return err;
+}
+
+static DWORD read_step(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
+{
   for (;;) {
     x->rd_got += take(r, x, x->rd_buf + x->rd_got, x->rd_cap - x->rd_got);
     if (x->rd_got == x->rd_cap || wh_exchange_body_done(x) || (!x->rd_fill && x->rd_got > 0))
