@@ -8,7 +8,8 @@
  *   bytes 1-2   two bits per component (scheme, user, password, host, path,
  *               extra): 0 not wanted, 1 pointer mode, 2 small buffer,
  *               3 large buffer;
- *   bytes 3-8   one size byte per component (small: 1..32, large: 256..511);
+ *   bytes 3-8   one size byte per component (small: 1..32, or a buffer
+ *               with length 0 for 0xFF; large: 256..511);
  *   the rest    the URL: a byte below 0xFE is that WCHAR (NUL included),
  *               0xFE + 4 bytes is any 32-bit wchar_t value, 0xFF + 2 bytes
  *               a UTF-16 code unit.
@@ -16,7 +17,8 @@
  * The URL sits at the very end of an exact-size heap block (no terminator in
  * explicit-length mode) and every caller buffer is an exact-size block, so
  * AddressSanitizer sees any read or write past them. Invariants checked:
- * the result and last error agree and are documented errors; a failure
+ * the result and last error agree and are documented errors; a buffer with
+ * length 0 is ERROR_INVALID_PARAMETER whatever the URL; a failure
  * other than ERROR_INSUFFICIENT_BUFFER changes nothing; pointers stay inside
  * the URL; buffers hold a NUL-terminated value of the reported length and
  * nothing is written past it; the result agrees with a plain pointer-mode
@@ -264,6 +266,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   WCHAR *bufs[NCOMP] = { NULL };
   DWORD sizes[NCOMP] = { 0 };
   unsigned modes = (unsigned)hdr[1] | (unsigned)hdr[2] << 8;
+  bool arg_error = false;
   comps_init(&c);
   c.uc.nScheme = 0x77;
   c.uc.nPort = 0x4242;
@@ -272,6 +275,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t s = hdr[3 + k];
     if (m == 1) {
       *c.len[k] = s ? s : ~0u;
+    } else if (m == 2 && s == 0xff) {
+      /* A buffer whose length says 0: an argument error, whatever the URL.
+       * The one WCHAR behind it must stay untouched. */
+      sizes[k] = 1;
+      bufs[k] = wnew(1);
+      *c.str[k] = bufs[k];
+      *c.len[k] = 0;
+      arg_error = true;
     } else if (m >= 2) {
       sizes[k] = m == 2 ? (DWORD)(s % 32 + 1) : (DWORD)(256 + s);
       bufs[k] = wnew(sizes[k]);
@@ -290,21 +301,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   FUZZ_ASSERT(ok == (err == ERROR_SUCCESS));
   FUZZ_ASSERT(allowed_error(err));
   FUZZ_ASSERT(c.uc.dwStructSize == sizeof(c.uc));
+  /* Argument errors come before anything the URL could cause. */
+  if (arg_error)
+    FUZZ_ASSERT(err == ERROR_INVALID_PARAMETER);
 
   if (err != ERROR_SUCCESS && err != ERROR_INSUFFICIENT_BUFFER) {
     FUZZ_ASSERT(memcmp(&c.uc, &before, sizeof(before)) == 0);
     for (int k = 0; k < NCOMP; k++)
       for (DWORD i = 0; i < sizes[k]; i++)
         FUZZ_ASSERT(bufs[k][i] == SENTINEL);
-    /* The URL errors are the reference's; the flags only add
-     * ERROR_INVALID_PARAMETER (pointer mode or a wide character with a
-     * transforming flag) and ICU_REJECT_USERPWD's invalid URL. */
+    /* The URL errors are the reference's; the arguments only add
+     * ERROR_INVALID_PARAMETER (a buffer with length 0, pointer mode or a
+     * wide character with a transforming flag) and ICU_REJECT_USERPWD's
+     * invalid URL. */
     if (ref_err != ERROR_SUCCESS)
       FUZZ_ASSERT(err == ref_err || err == ERROR_INVALID_PARAMETER);
     else if (err == ERROR_WINHTTP_INVALID_URL)
       FUZZ_ASSERT((flags & ICU_REJECT_USERPWD) && ref.uc.lpszUserName);
     else
-      FUZZ_ASSERT(err == ERROR_INVALID_PARAMETER && (flags & (ICU_DECODE | ICU_ESCAPE)));
+      FUZZ_ASSERT(err == ERROR_INVALID_PARAMETER && (arg_error || (flags & (ICU_DECODE | ICU_ESCAPE))));
   } else {
     FUZZ_ASSERT(ref_err == ERROR_SUCCESS);
     FUZZ_ASSERT(c.uc.nScheme == ref.uc.nScheme && c.uc.nPort == ref.uc.nPort);

@@ -6,7 +6,10 @@
  * on Windows; where Wine marks broken() or todo_wine, the modern Windows
  * variant is the expectation. The rows marked "ours" pin behaviour that
  * neither those tests nor Microsoft's documentation settle (see
- * docs/COMPAT.md). The round-trip table cracks URLs and builds them back.
+ * docs/COMPAT.md), error precedence among them. The round-trip tables crack
+ * URLs and build them back (plain, with ICU_ESCAPE/ICU_DECODE, with
+ * ICU_INCLUDE_DEFAULT_PORT); the buffer-protocol tests walk every buffer
+ * size of every component of both functions.
  *
  * Every call goes through the exported functions, so the last error is
  * checked too (Windows 7 and later set ERROR_SUCCESS on success). Caller
@@ -152,7 +155,7 @@ struct comp_in {
 #define PTRS { P_(~0u), P_(~0u), P_(~0u), P_(1), P_(~0u), P_(~0u) } /* Wine's reset_url_components */
 #define ONES { P_(1), P_(1), P_(1), P_(1), P_(1), P_(1) }
 
-enum out_kind { O_ANY, O_SAME, O_NULL, O_AT, O_STR, O_LEN };
+enum out_kind { O_ANY, O_SAME, O_NULL, O_AT, O_STR, O_STRN, O_LEN };
 struct comp_out {
   enum out_kind kind;
   size_t off;
@@ -165,6 +168,7 @@ struct comp_out {
 #define AT(o, n) { O_AT, (o), NULL, (n) }     /* url + o, length n */
 #define STR(s) { O_STR, 0, (s), 0 }           /* buffer holds s, length wcslen(s) */
 #define LEN(n) { O_LEN, 0, NULL, (n) }        /* buffer untouched, length n */
+#define STRN(s, n) { O_STRN, 0, (s), (n) }    /* buffer holds n WCHARs of s (NULs too) */
 
 struct crack_case {
   int line;
@@ -381,6 +385,57 @@ static const struct crack_case crack_cases[] = {
   { ROW, url_k2, 22, 0, PTRS, OK, HTTP, 80,
     { AT(0, 4), NUL0, NUL0, AT(7, 15), AT(22, 0), AT(22, 0) } },
   { ROW, L"ht\0tp://h/", 10, 0, PTRS, SCHEME, KEEP, KEEP, { SAME, SAME, SAME, SAME, SAME, SAME } },
+  /* ICU_DECODE turns %00 into a NUL inside the value; the length counts it */
+  { ROW, L"http://h/a%00b", 0, ICU_DECODE, { N_, N_, N_, N_, B_(8), N_ }, OK, HTTP, 80,
+    { SAME, SAME, SAME, SAME, STRN(L"/a\0b", 4), SAME } },
+  /* decoding is one pass per component: an escape split by the path/extra
+   * boundary is not one */
+  { ROW, L"http://h/%4?1", 0, ICU_DECODE, { N_, N_, N_, N_, B_(8), B_(8) }, OK, HTTP, 80,
+    { SAME, SAME, SAME, SAME, STR(L"/%4"), STR(L"?1") } },
+  /* ...but with the extra info not wanted the query is part of the path */
+  { ROW, L"http://h/%3F%3f?%41", 0, ICU_DECODE, { N_, N_, N_, N_, B_(16), N_ }, OK, HTTP, 80,
+    { SAME, SAME, SAME, SAME, STR(L"/??\?A"), SAME } },
+  /* ICU_ESCAPE: an existing escape is escaped again ('%' is escaped) */
+  { ROW, L"http://h/%41", 0, ICU_ESCAPE, { N_, N_, N_, N_, B_(16), N_ }, OK, HTTP, 80,
+    { SAME, SAME, SAME, SAME, STR(L"/%2541"), SAME } },
+  /* ICU_ESCAPE: the user name, password and host are never escaped */
+  { ROW, L"http://u v:p w@h x/a b", 0, ICU_ESCAPE, { B_(8), B_(8), B_(8), B_(8), B_(16), B_(8) }, OK,
+    HTTP, 80, { STR(http), STR(L"u v"), STR(L"p w"), STR(L"h x"), STR(L"/a%20b"), STR(L"") } },
+
+  /* ---- ours: error precedence. Argument errors come first, then the
+   * URL's own errors, then ICU_REJECT_USERPWD, then ICU_ESCAPE's wide
+   * characters, and ERROR_INSUFFICIENT_BUFFER last. Nothing is written on
+   * any of them but the last. ---- */
+  /* a zero-length buffer beats an unrecognised scheme and an invalid URL */
+  { ROW, L"ftp://h/", 0, 0, { Z_, N_, N_, N_, N_, N_ }, INVAL, KEEP, KEEP,
+    { SAME, SAME, SAME, SAME, SAME, SAME } },
+  { ROW, url4, 0, 0, { N_, N_, N_, Z_, N_, N_ }, INVAL, KEEP, KEEP,
+    { SAME, SAME, SAME, SAME, SAME, SAME } },
+  /* pointer mode with ICU_DECODE beats an invalid URL */
+  { ROW, url4, 0, ICU_DECODE, PTRS, INVAL, KEEP, KEEP, { SAME, SAME, SAME, SAME, SAME, SAME } },
+  { ROW, url_k6, 0, ICU_ESCAPE, { B_(8), N_, N_, P_(1), N_, N_ }, INVAL, KEEP, KEEP,
+    { SAME, SAME, SAME, SAME, SAME, SAME } },
+  /* the URL's errors beat ICU_REJECT_USERPWD */
+  { ROW, L"ftp://u:p@h/", 0, ICU_REJECT_USERPWD, PTRS, SCHEME, KEEP, KEEP,
+    { SAME, SAME, SAME, SAME, SAME, SAME } },
+  { ROW, L"http://u@h:99999/", 0, ICU_REJECT_USERPWD, PTRS, BADURL, KEEP, KEEP,
+    { SAME, SAME, SAME, SAME, SAME, SAME } },
+  /* ICU_REJECT_USERPWD beats ICU_ESCAPE's wide character */
+  { ROW, L"http://u@h/\x100", 0, ICU_REJECT_USERPWD | ICU_ESCAPE, { B_(8), N_, N_, B_(8), B_(8), N_ },
+    BADURL, KEEP, KEEP, { SAME, SAME, SAME, SAME, SAME, SAME } },
+  /* both beat short buffers: nothing is written, no size reported */
+  { ROW, url1, 0, ICU_REJECT_USERPWD, { B_(1), B_(1), B_(1), B_(1), B_(1), B_(1) }, BADURL, KEEP,
+    KEEP, { SAME, SAME, SAME, SAME, SAME, SAME } },
+  { ROW, L"http://h/\x100", 0, ICU_ESCAPE, { B_(1), N_, N_, B_(1), B_(1), B_(1) }, INVAL, KEEP, KEEP,
+    { SAME, SAME, SAME, SAME, SAME, SAME } },
+  /* an invalid URL with short buffers: the URL error, not the sizes */
+  { ROW, url15, 0, 0, { B_(1), N_, N_, B_(1), B_(1), B_(1) }, BADURL, KEEP, KEEP,
+    { SAME, SAME, SAME, SAME, SAME, SAME } },
+  /* ICU_ESCAPE only rejects wide characters it would escape: those from the
+   * last '/' on (a wide host is fine, see above; so is a wide first path
+   * segment) */
+  { ROW, L"http://h/\x4e2d/x", 0, ICU_ESCAPE, { N_, N_, N_, N_, B_(16), N_ }, OK, HTTP, 80,
+    { SAME, SAME, SAME, SAME, STR(L"/\x4e2d/x"), SAME } },
 };
 
 static void run_crack(const struct crack_case *c)
@@ -480,6 +535,14 @@ static void run_crack(const struct crack_case *c)
         CHECK(line, *lenp[k] == want);
         CHECK(line, *lenp[k] < c->in[k].len && bufs[k][*lenp[k]] == 0);
         CHECK(line, wmemcmp(bufs[k], o->str, want) == 0);
+      }
+      break;
+    case O_STRN:
+      CHECK(line, *strp[k] == bufs[k]);
+      CHECK(line, *lenp[k] == o->len);
+      if (*strp[k] == bufs[k] && bufs[k] && *lenp[k] == o->len) {
+        CHECK(line, o->len < c->in[k].len && bufs[k][o->len] == 0);
+        CHECK(line, wmemcmp(bufs[k], o->str, o->len) == 0);
       }
       break;
     case O_LEN:
@@ -724,6 +787,45 @@ static const struct create_case create_cases[] = {
   { ROW, SZ, FILL_SCHEME, FILL_HOST, WN, WN, FILL_TAIL, ICU_REJECT_USERPWD, false, 256, OK, 38, url3 },
   /* a password without a user name fails before anything is measured */
   { ROW, SZ, FILL_SCHEME, FILL_HOST, WN, { password, 8 }, FILL_TAIL, 0, true, 0, INVAL, 0, NULL },
+
+  /* ---- ours: ICU_INCLUDE_DEFAULT_PORT ---- */
+  { ROW, SZ, WN, HTTPS, WZ(L"h"), 443, WN, WN, WZ(L"/"), WN, ICU_INCLUDE_DEFAULT_PORT, false, 64, OK, 14,
+    L"https://h:443/" },
+  { ROW, SZ, WN, 0, WZ(L"h"), 80, WN, WN, WN, WN, ICU_INCLUDE_DEFAULT_PORT, false, 64, OK, 11,
+    L"http://h:80" },
+  { ROW, SZ, WZ(L"HTTPS"), HTTP, WZ(L"h"), 443, WN, WN, WZ(L"/"), WN, ICU_INCLUDE_DEFAULT_PORT, false,
+    64, OK, 14, L"HTTPS://h:443/" },
+  /* a non-default port is written either way */
+  { ROW, SZ, WN, HTTP, WZ(L"h"), 42, WN, WN, WZ(L"/"), WN, ICU_INCLUDE_DEFAULT_PORT, false, 64, OK, 12,
+    L"http://h:42/" },
+  /* no host, no port */
+  { ROW, SZ, WN, HTTP, WN, 80, WN, WN, WZ(L"p"), WN, ICU_INCLUDE_DEFAULT_PORT, false, 64, OK, 8,
+    L"http://p" },
+  /* the size probe counts the port */
+  { ROW, SZ, WN, HTTP, WZ(L"h"), 80, WN, WN, WZ(L"/"), WN, ICU_INCLUDE_DEFAULT_PORT, true, 0, SHORT, 13,
+    NULL },
+  { ROW, SZ, WN, HTTP, WZ(L"h"), 80, WN, WN, WZ(L"/"), WN, ICU_INCLUDE_DEFAULT_PORT, false, 12, SHORT, 13,
+    NULL },
+  { ROW, SZ, WN, HTTP, WZ(L"h"), 80, WN, WN, WZ(L"/"), WN, ICU_INCLUDE_DEFAULT_PORT, false, 13, OK, 12,
+    L"http://h:80/" },
+
+  /* ---- ours: the flags WinHttpCreateUrl does not know are ignored ---- */
+  { ROW, SZ, WN, HTTP, WZ(L"h"), 80, WN, WN, WZ(L"/%41 "), WN, ICU_DECODE | ICU_ESCAPE_AUTHORITY, false,
+    64, OK, 13, L"http://h/%41 " },
+
+  /* ---- ours: error precedence. Argument errors first (the password
+   * without a user name), then ICU_REJECT_USERPWD, then the scheme, then
+   * ICU_ESCAPE's wide characters, then the size; none touches the length
+   * but the last. ---- */
+  { ROW, SZ, FILL_SCHEME, FILL_HOST, WN, { password, 8 }, FILL_TAIL, ICU_REJECT_USERPWD, false, 256,
+    INVAL, 256, NULL },
+  { ROW, SZ, WN, 3, WZ(L"h"), 80, WZ(L"u"), WN, WZ(L"/"), WN, ICU_REJECT_USERPWD, false, 64, BADURL, 64,
+    NULL },
+  { ROW, SZ, WN, 3, WZ(L"h"), 80, WN, WN, W(escape4), WN, ICU_ESCAPE, false, 64, INVAL, 64, NULL },
+  { ROW, SZ, FILL_SCHEME, FILL_HOST, FILL_CRED, FILL_TAIL, ICU_REJECT_USERPWD, false, 2, BADURL, 2, NULL },
+  { ROW, SZ, FILL_SCHEME, FILL_HOST, WN, WN, W(escape4), WN, ICU_ESCAPE, false, 2, INVAL, 2, NULL },
+  { ROW, SZ, WN, -5, FILL_HOST, WN, WN, FILL_TAIL, 0, true, 0, INVAL, 0, NULL },
+  { ROW, 0, FILL_SCHEME, FILL_HOST, FILL_CRED, FILL_TAIL, 0, true, 0, INVAL, 0, NULL },
 };
 
 static void run_create(const struct create_case *c)
@@ -903,6 +1005,14 @@ static const struct rt_case rt_cases[] = {
   { L"http://host//double//slash", NULL },
   { L"http://h/a;b=c/d,e", NULL },
   { L"http://:@www.winehq.org/site/about?query", NULL },
+  { L"http://h/a%2Fb%3Fc?d=%26#e%23", NULL },
+  { L"https://[::1]/", NULL },
+  { L"http://h/?a=b?c=d", NULL },
+  { L"http://h/p?q#f?g", NULL },
+  { L"http://h/~user/index.html", NULL },
+  { L"http://u%40x:p%3Ay@h/", NULL },
+  { L"http://h:8080", L"http://h:8080/" },
+  { L"https://h:/?q", L"https://h/?q" },
   /* non-canonical inputs */
   { L"http://host:80/", L"http://host/" },
   { L"https://host:443/x", L"https://host/x" },
@@ -1080,6 +1190,240 @@ static void test_round_trip_escape(void **state)
   table_done("escape round trip");
 }
 
+/* --------------------------------------------------------------------------
+ * The buffer-size protocol, component by component
+ */
+
+struct proto_case {
+  const WCHAR *url;
+  DWORD flags;
+  const WCHAR *want[NCOMP]; /* what each component holds once cracked */
+};
+
+static const struct proto_case proto_cases[] = {
+  { L"https://user:pass@host.example:8443/dir/file?q=1#f", 0,
+    { L"https", L"user", L"pass", L"host.example", L"/dir/file", L"?q=1#f" } },
+  /* decoded lengths are the ones that count */
+  { L"http://us%65r:p%41ss@h%6Fst/a%20b/c%2F?x=%41%42", ICU_DECODE,
+    { L"http", L"user", L"pAss", L"host", L"/a b/c/", L"?x=AB" } },
+  /* and so are escaped ones */
+  { L"http://h/a b/c d<e>?f g", ICU_ESCAPE,
+    { L"http", L"", L"", L"h", L"/a b/c%20d%3Ce%3E", L"?f%20g" } },
+};
+
+/* Fills |uc| with a buffer of |size[k]| WCHARs for every component. */
+static void proto_setup(URL_COMPONENTS *uc, WCHAR *bufs[NCOMP], const DWORD size[NCOMP],
+                        WCHAR **strp[NCOMP], DWORD *lenp[NCOMP])
+{
+  memset(uc, 0, sizeof(*uc));
+  uc->dwStructSize = sizeof(*uc);
+  uc->nScheme = SENTINEL_SCHEME;
+  uc->nPort = SENTINEL_PORT;
+  strp[C_SCHEME] = &uc->lpszScheme;
+  lenp[C_SCHEME] = &uc->dwSchemeLength;
+  strp[C_USER] = &uc->lpszUserName;
+  lenp[C_USER] = &uc->dwUserNameLength;
+  strp[C_PASS] = &uc->lpszPassword;
+  lenp[C_PASS] = &uc->dwPasswordLength;
+  strp[C_HOST] = &uc->lpszHostName;
+  lenp[C_HOST] = &uc->dwHostNameLength;
+  strp[C_PATH] = &uc->lpszUrlPath;
+  lenp[C_PATH] = &uc->dwUrlPathLength;
+  strp[C_EXTRA] = &uc->lpszExtraInfo;
+  lenp[C_EXTRA] = &uc->dwExtraInfoLength;
+  for (int k = 0; k < NCOMP; k++) {
+    bufs[k] = wbuf(size[k]);
+    *strp[k] = bufs[k];
+    *lenp[k] = size[k];
+  }
+}
+
+/* For every component on its own, every buffer size from 1 to one more
+ * than needed: a buffer that cannot hold the value and its NUL gives
+ * ERROR_INSUFFICIENT_BUFFER with the size needed (NUL included) and stays
+ * untouched, while every other component, nScheme and nPort are still
+ * filled; a retry with the size reported succeeds. Then all components too
+ * small at once: each reports its own size. */
+static void test_crack_buffer_protocol(void **state)
+{
+  (void)state;
+  table_start();
+  for (size_t i = 0; i < sizeof(proto_cases) / sizeof(proto_cases[0]); i++) {
+    const struct proto_case *pc = &proto_cases[i];
+    int line = (int)i; /* index into proto_cases */
+    URL_COMPONENTS uc;
+    WCHAR *bufs[NCOMP];
+    WCHAR **strp[NCOMP];
+    DWORD *lenp[NCOMP];
+    DWORD size[NCOMP], need[NCOMP];
+
+    for (int k = 0; k < NCOMP; k++)
+      need[k] = (DWORD)wcslen(pc->want[k]) + 1;
+
+    for (int k = 0; k < NCOMP; k++) {
+      for (DWORD sz = 1; sz <= need[k] + 1; sz++) {
+        for (int j = 0; j < NCOMP; j++)
+          size[j] = j == k ? sz : 64;
+        proto_setup(&uc, bufs, size, strp, lenp);
+        SetLastError(0xdeadbeef);
+        BOOL ret = WinHttpCrackUrl(pc->url, 0, pc->flags, &uc);
+        DWORD err = GetLastError();
+        bool short_buf = sz < need[k];
+        CHECK(line, ret == !short_buf);
+        CHECK(line, err == (short_buf ? ERROR_INSUFFICIENT_BUFFER : ERROR_SUCCESS));
+        CHECK(line, uc.nScheme == (pc->url[4] == 's' ? HTTPS : HTTP));
+        CHECK(line, uc.nPort != SENTINEL_PORT);
+        for (int j = 0; j < NCOMP; j++) {
+          CHECK(line, *strp[j] == bufs[j]);
+          if (j == k && short_buf) {
+            CHECK(line, *lenp[j] == need[j]);
+            for (DWORD q = 0; q < sz; q++)
+              CHECK(line, bufs[j][q] == SENTINEL_WCHAR);
+          } else {
+            CHECK(line, *lenp[j] == need[j] - 1);
+            CHECK(line, wcscmp(bufs[j], pc->want[j]) == 0);
+            /* nothing is written past the NUL */
+            for (DWORD q = need[j]; q < size[j]; q++)
+              CHECK(line, bufs[j][q] == SENTINEL_WCHAR);
+          }
+        }
+        if (short_buf) {
+          /* The retry with the size reported. The lengths are in/out, so
+           * the caller sets the other buffers' sizes again. */
+          DWORD again = *lenp[k];
+          wh_free(bufs[k]);
+          bufs[k] = wbuf(again);
+          *strp[k] = bufs[k];
+          for (int j = 0; j < NCOMP; j++)
+            *lenp[j] = j == k ? again : size[j];
+          SetLastError(0xdeadbeef);
+          CHECK(line, WinHttpCrackUrl(pc->url, 0, pc->flags, &uc));
+          CHECK(line, GetLastError() == ERROR_SUCCESS);
+          CHECK(line, *lenp[k] == again - 1 && wcscmp(bufs[k], pc->want[k]) == 0);
+        }
+        for (int j = 0; j < NCOMP; j++)
+          wh_free(bufs[j]);
+      }
+    }
+
+    /* Every buffer exactly one short: every component reports its size. */
+    for (int k = 0; k < NCOMP; k++)
+      size[k] = need[k] - 1 ? need[k] - 1 : 1;
+    proto_setup(&uc, bufs, size, strp, lenp);
+    SetLastError(0xdeadbeef);
+    CHECK(line, !WinHttpCrackUrl(pc->url, 0, pc->flags, &uc));
+    CHECK(line, GetLastError() == ERROR_INSUFFICIENT_BUFFER);
+    for (int k = 0; k < NCOMP; k++) {
+      if (need[k] == 1) {
+        /* an empty value fits a buffer of one */
+        CHECK(line, *lenp[k] == 0 && bufs[k][0] == 0);
+      } else {
+        CHECK(line, *lenp[k] == need[k] && bufs[k][0] == SENTINEL_WCHAR);
+      }
+    }
+    for (int k = 0; k < NCOMP; k++)
+      wh_free(bufs[k]);
+  }
+  table_done("crack buffer protocol");
+}
+
+/* WinHttpCreateUrl's side of the protocol, for every length from 0 to one
+ * more than needed, with a buffer and with NULL: too short is
+ * ERROR_INSUFFICIENT_BUFFER with the size needed (NUL included) and the
+ * buffer untouched; long enough writes the URL and its NUL, nothing more,
+ * and sets the length without the NUL; NULL with a length long enough is
+ * ERROR_INVALID_PARAMETER with the length untouched. */
+static void test_create_buffer_protocol(void **state)
+{
+  static const struct {
+    const WCHAR *host, *user, *pass, *path, *extra;
+    INTERNET_PORT port;
+    DWORD flags;
+    const WCHAR *url;
+  } cases[] = {
+    { L"www.winehq.org", L"username", L"password", L"/site/about", L"?query", 80, 0, url1 },
+    { L"h", NULL, NULL, L"p q", L"#r s", 8080, ICU_ESCAPE, L"http://h:8080/p%20q%23r%20s" },
+    { L"h", NULL, NULL, NULL, NULL, 80, ICU_INCLUDE_DEFAULT_PORT, L"http://h:80" },
+    { NULL, NULL, NULL, NULL, NULL, 80, 0, L"http://" },
+  };
+  (void)state;
+  table_start();
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    int line = (int)i; /* index into cases */
+    URL_COMPONENTS uc;
+    const DWORD need = (DWORD)wcslen(cases[i].url) + 1;
+
+    memset(&uc, 0, sizeof(uc));
+    uc.dwStructSize = sizeof(uc);
+    uc.lpszHostName = (WCHAR *)cases[i].host;
+    uc.lpszUserName = (WCHAR *)cases[i].user;
+    uc.lpszPassword = (WCHAR *)cases[i].pass;
+    uc.lpszUrlPath = (WCHAR *)cases[i].path;
+    uc.lpszExtraInfo = (WCHAR *)cases[i].extra;
+    uc.nPort = cases[i].port;
+    for (DWORD sz = 0; sz <= need + 1; sz++) {
+      WCHAR *buf = wbuf(sz);
+      DWORD len = sz;
+      SetLastError(0xdeadbeef);
+      BOOL ret = WinHttpCreateUrl(&uc, cases[i].flags, buf, &len);
+      DWORD err = GetLastError();
+      if (sz < need) {
+        CHECK(line, !ret && err == ERROR_INSUFFICIENT_BUFFER && len == need);
+        for (DWORD q = 0; q < sz; q++)
+          CHECK(line, buf[q] == SENTINEL_WCHAR);
+      } else {
+        CHECK(line, ret && err == ERROR_SUCCESS && len == need - 1);
+        CHECK(line, wcscmp(buf, cases[i].url) == 0);
+        for (DWORD q = need; q < sz; q++)
+          CHECK(line, buf[q] == SENTINEL_WCHAR);
+      }
+      wh_free(buf);
+
+      len = sz;
+      SetLastError(0xdeadbeef);
+      ret = WinHttpCreateUrl(&uc, cases[i].flags, NULL, &len);
+      err = GetLastError();
+      CHECK(line, !ret);
+      if (sz < need)
+        CHECK(line, err == ERROR_INSUFFICIENT_BUFFER && len == need);
+      else
+        CHECK(line, err == ERROR_INVALID_PARAMETER && len == sz);
+    }
+  }
+  table_done("create buffer protocol");
+}
+
+/* With ICU_INCLUDE_DEFAULT_PORT every URL of the round-trip table is built
+ * with its port spelled out right after the host, and still cracks to the
+ * same components. */
+static void test_round_trip_default_port(void **state)
+{
+  (void)state;
+  table_start();
+  for (size_t i = 0; i < sizeof(rt_cases) / sizeof(rt_cases[0]); i++) {
+    int line = (int)i; /* index into rt_cases */
+    struct cracked a, b;
+    URL_COMPONENTS p;
+
+    crack_all(rt_cases[i].url, 0, &a);
+    WCHAR *out = create_from(&a, ICU_INCLUDE_DEFAULT_PORT);
+    crack_all(out, 0, &b);
+    same_cracked(line, &a, &b);
+    CHECK(line, wcscmp(a.extra, b.extra) == 0);
+
+    memset(&p, 0, sizeof(p));
+    p.dwStructSize = sizeof(p);
+    p.dwHostNameLength = p.dwUrlPathLength = 1;
+    CHECK(line, WinHttpCrackUrl(out, 0, 0, &p));
+    WCHAR port[8];
+    int n = swprintf(port, 8, L":%u", (unsigned)a.uc.nPort);
+    CHECK(line, n > 0 && wcsncmp(p.lpszHostName + p.dwHostNameLength, port, (size_t)n) == 0);
+    CHECK(line, p.lpszHostName + p.dwHostNameLength + n == p.lpszUrlPath);
+    wh_free(out);
+  }
+  table_done("round trip with default port");
+}
+
 /* wh_url_split directly, for the engine's use. */
 static void test_split(void **state)
 {
@@ -1125,6 +1469,9 @@ int main(void)
     cmocka_unit_test(test_create_from_pointer_mode),
     cmocka_unit_test(test_round_trip),
     cmocka_unit_test(test_round_trip_escape),
+    cmocka_unit_test(test_round_trip_default_port),
+    cmocka_unit_test(test_crack_buffer_protocol),
+    cmocka_unit_test(test_create_buffer_protocol),
     cmocka_unit_test(test_split),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
