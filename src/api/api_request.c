@@ -170,6 +170,10 @@ BOOL WINAPI WinHttpWriteData(HINTERNET hRequest, LPCVOID lpBuffer, DWORD dwNumbe
   struct wh_exchange *x = &r->x;
   if (!lpdwNumberOfBytesWritten || (!lpBuffer && dwNumberOfBytesToWrite))
     err = ERROR_INVALID_PARAMETER;
+  else if (state_of(r) == WH_RS_SENT && !x->chunked_upload && x->total_len > 0 &&
+           x->body_sent == x->total_len && dwNumberOfBytesToWrite > 0)
+    /* Everything declared was written: more is past the total length. */
+    err = ERROR_INVALID_PARAMETER;
   else if (state_of(r) != WH_RS_BODY)
     err = ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
   else if (!x->chunked_upload && dwNumberOfBytesToWrite > x->total_len - x->body_sent)

@@ -186,19 +186,22 @@ static DWORD start_decoding(struct wh_request *r, struct wh_exchange *x)
   return ERROR_SUCCESS;
 }
 
+static void body_finished(struct wh_request *r, struct wh_exchange *x);
+
 /* Sets up body decoding for the final response. */
-static void start_body(struct wh_exchange *x)
+static void start_body(struct wh_request *r, struct wh_exchange *x)
 {
   x->span = NULL;
   x->span_len = 0;
   x->body_done = false;
   switch (x->fr.kind) {
   case WH_H1_BODY_NONE:
-    x->body_done = true;
+    body_finished(r, x); /* HEAD, 204, 304: the connection is free again */
     break;
   case WH_H1_BODY_LENGTH:
     x->body_left = x->fr.length;
-    x->body_done = x->body_left == 0;
+    if (x->body_left == 0)
+      body_finished(r, x);
     break;
   case WH_H1_BODY_CHUNKED:
     wh_headers_init(&x->trailers);
@@ -292,7 +295,7 @@ DWORD wh_exchange_recv_step(struct wh_request *r, struct wh_io *io)
     if (!final)
       continue;
     store_cookies(r, x);
-    start_body(x);
+    start_body(r, x);
     bool again = false;
     err = wh_redirect_maybe(r, io, &again);
     if (err != ERROR_SUCCESS)
@@ -397,6 +400,8 @@ static DWORD read_more(struct wh_request *r, struct wh_exchange *x, struct wh_io
   bool eof = false;
   DWORD err;
   *direct_got = 0;
+  if (!x->conn) /* defensive: the body is over or the connection failed */
+    return x->body_done ? ERROR_SUCCESS : ERROR_WINHTTP_CONNECTION_ERROR;
   if (direct && !x->decoding && x->rend == x->rpos && x->fr.kind != WH_H1_BODY_CHUNKED) {
     size_t cap = direct_cap;
     if (x->fr.kind == WH_H1_BODY_LENGTH && cap > x->body_left)
@@ -499,6 +504,8 @@ static size_t take(struct wh_request *r, struct wh_exchange *x, unsigned char *b
     size_t n = x->dlen - x->dpos;
     if (n > cap)
       n = cap;
+    if (n == 0)
+      return 0;
     memcpy(buf, x->dbuf + x->dpos, n);
     x->dpos += n;
     return n;
@@ -590,7 +597,9 @@ static DWORD read_step(struct wh_request *r, struct wh_exchange *x, struct wh_io
       DWORD err = raw_peek(r, x, &p, &n);
       if (err != ERROR_SUCCESS)
         return err;
-      if (n > 0)
+      /* The peek may have reached the end (the last chunk): the connection
+       * is then gone, and the check at the top returns. */
+      if (n > 0 || x->body_done)
         continue;
     }
     size_t got = 0;

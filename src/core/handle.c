@@ -190,7 +190,8 @@ static void retire(struct slot *sl, uint32_t idx)
 
 void wh_handle_put(struct wh_object *obj)
 {
-  uint32_t gen, idx;
+  /* Initialised for the compiler's sake: a held slot always decodes. */
+  uint32_t gen = 0, idx = 0;
   struct slot *sl = slot_of_value(obj->handle, &gen, &idx);
   uint64_t w = atomic_fetch_sub_explicit(&sl->word, 1, memory_order_acq_rel) - 1;
   if ((w & W_COUNT_MASK) == 0 && !(w & W_LIVE))

@@ -278,8 +278,9 @@ static DWORD map_zlib(int rc)
  * 16-bit value a multiple of 31. A raw deflate stream written by a real
  * encoder cannot pass it: a low nibble of 8 in the first byte means a stored
  * block (BTYPE 00) with a non-zero padding bit, which encoders never emit.
- * Deciding on the header (rather than "try zlib, retry raw on error", which
- * curl and Chromium do) needs no replay of consumed input. A zlib header with
+ * Deciding on the header (rather than trying zlib and replaying the input as
+ * raw deflate after an error, as curl does) needs no copy of consumed input
+ * and cannot be fooled by output produced before the error. A zlib header with
  * FDICT set passes and then fails on Z_NEED_DICT: HTTP has no way to name a
  * dictionary. */
 static bool looks_like_zlib(unsigned char b0, unsigned char b1)
@@ -373,9 +374,10 @@ static DWORD step_zlib(struct wh_decoder *d, struct io *io)
 
       if (rc == Z_STREAM_END) {
         d->state = d->coding == WH_CODING_GZIP ? ST_MEMBER_END : ST_IGNORE;
-        /* Bytes still held belong after the end: a gzip member can end
-         * inside the two detection bytes only if the stream is corrupt, so
-         * this only drops junk. */
+        /* No valid stream ends inside the held bytes (the shortest deflate
+         * stream, raw "03 00", is exactly the two detection bytes; a gzip
+         * member is longer than its held 0x1f), so anything still held
+         * would be junk after the end. */
         d->held_len = d->held_off = 0;
         break;
       }
@@ -527,7 +529,10 @@ DWORD wh_decoder_run(struct wh_decoder *d, const void *in, size_t in_len, size_t
   if (d->coding != WH_CODING_IDENTITY && !d->impl)
     return ERROR_INVALID_PARAMETER; /* not initialised, or freed */
 
-  struct io io = { in, in_len, 0, out, 0, 0 };
+  /* in may be NULL with in_len 0; the steps still form in + used, which C
+   * only allows on a real object. */
+  static const unsigned char no_input[1] = {0};
+  struct io io = { in ? in : no_input, in_len, 0, out, 0, 0 };
   DWORD err = ERROR_SUCCESS;
   size_t total = 0;
   while (total < out_cap) {

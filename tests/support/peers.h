@@ -1,0 +1,92 @@
+/* Real peers for the tests (ARCHITECTURE-NOTES §6), started by the test
+ * process itself on loopback and stopped by it:
+ *
+ *  - the fault server, tests/peers/faultserver.py: one HTTP/1.1 server whose
+ *    behaviour per request is chosen by the path, GET /<scenario>[?args]
+ *    (the scenario table is at the top of that file);
+ *  - nginx, configured from tests/peers/nginx.conf.in and
+ *    tests/peers/nginx-locations.conf: static files, redirects, cookies,
+ *    gzip, keep-alive, and with TLS one HTTPS port per test certificate;
+ *  - TLS material from tests/peers/gen-certs.sh: a throwaway CA and leaf
+ *    certificates (good, expired, wrong host, self-signed, unknown CA).
+ *
+ * Readiness is an event, never a sleep: the fault server prints "READY
+ * <port>" on a pipe after it listens; nginx writes its pid file after it has
+ * bound and is listening, which the harness sees through inotify.
+ *
+ * Each peer lives in its own temporary directory (certificates, nginx's
+ * configuration, logs and files), removed by wh_peer_stop(). The child gets
+ * PR_SET_PDEATHSIG, so it dies with the thread that started it: start peers
+ * from a thread that outlives their use (normally the main thread).
+ *
+ * The functions return 0 on success and -1 on failure after printing why
+ * on stderr. A zeroed struct wh_peer may be passed to wh_peer_stop(). */
+#ifndef WH_PEERS_H
+#define WH_PEERS_H
+
+#include <sys/types.h>
+
+/* The certificates of gen-certs.sh; all but WH_CERT_WRONG_HOST name
+ * localhost, 127.0.0.1 and ::1. */
+enum wh_peer_cert {
+  WH_CERT_GOOD,        /* signed by the test CA (wh_peer_ca_file) */
+  WH_CERT_EXPIRED,     /* signed by the test CA, expired in 2020 */
+  WH_CERT_WRONG_HOST,  /* signed by the test CA, for "wrong.example" only */
+  WH_CERT_SELF_SIGNED, /* self-signed */
+  WH_CERT_UNKNOWN_CA,  /* signed by a CA no test trusts */
+  WH_CERT_COUNT
+};
+
+enum wh_peer_kind { WH_PEER_NONE, WH_PEER_FAULT, WH_PEER_NGINX };
+
+struct wh_peer {
+  enum wh_peer_kind kind;
+  pid_t pid;
+  int fd;                 /* read end: the child's stdout (fault) or a pipe
+                             whose write end only the child holds (nginx) */
+  int tls;                /* the main port speaks TLS */
+  int ipv6;               /* also listening on [::1] at the main port */
+  unsigned short port;    /* the main port (see wh_peer_port) */
+  unsigned short http_port;                   /* nginx: plain HTTP */
+  unsigned short cert_port[WH_CERT_COUNT];    /* nginx with TLS: HTTPS */
+  unsigned short h2_port; /* nginx with TLS: HTTPS with HTTP/2 (ALPN h2),
+                             good certificate */
+  char dir[256];          /* the temporary directory */
+  char ca_file[300];      /* dir/certs/ca.pem when certificates were made */
+};
+
+/* The fault server on 127.0.0.1 (and [::1] on the same port when it can;
+ * see ipv6), plain HTTP. */
+int wh_peer_start_fault(struct wh_peer *p);
+/* The fault server speaking TLS with one of the test certificates. */
+int wh_peer_start_fault_tls(struct wh_peer *p, enum wh_peer_cert cert);
+/* nginx on 127.0.0.1. Always serves plain HTTP on http_port; with |tls| also
+ * HTTPS on cert_port[each certificate] and h2_port, and the main port is
+ * cert_port[WH_CERT_GOOD]; without, the main port is http_port. */
+int wh_peer_start_nginx(struct wh_peer *p, int tls);
+
+/* The main port: the fault server's, or nginx's HTTP or good-HTTPS port. */
+unsigned short wh_peer_port(const struct wh_peer *p);
+/* nginx's HTTPS port serving |cert| (0 without TLS); for a TLS fault server,
+ * its port when |cert| is the one it serves. */
+unsigned short wh_peer_cert_port(const struct wh_peer *p, enum wh_peer_cert cert);
+/* The test CA's certificate (PEM), or NULL when no certificates were made. */
+const char *wh_peer_ca_file(const struct wh_peer *p);
+/* The peer's temporary directory. */
+const char *wh_peer_dir(const struct wh_peer *p);
+/* A blocking TCP socket connected to 127.0.0.1 (or ::1 with |ipv6|) at
+ * |port|, or -1. Receives time out after 10 s so a broken test cannot
+ * hang. */
+int wh_peer_connect_port(unsigned short port, int ipv6);
+/* wh_peer_connect_port(wh_peer_port(p), 0). */
+int wh_peer_connect(const struct wh_peer *p);
+
+/* Kills the child (SIGTERM, then SIGKILL if it has not exited within two
+ * seconds), reaps it and removes its temporary directory. Idempotent. */
+void wh_peer_stop(struct wh_peer *p);
+
+/* Generates the certificates of gen-certs.sh into |dir| (for tests that
+ * need the files without a peer). */
+int wh_peer_gen_certs(const char *dir);
+
+#endif

@@ -1,0 +1,161 @@
+#!/bin/sh
+# ctest tools.whttp: runs whttp against the demo server (scripts/demo-server:
+# nginx on loopback, HTTP and HTTPS with a CA generated for this run) and
+# checks outputs and exit statuses.
+# Usage: test_whttp.sh WHTTP DEMO_SERVER
+#
+# No sleeps: the server's READY line (read through a FIFO) means it serves;
+# the "silent server" for the timeout case prints its port once listening.
+# Every run's stderr is checked for sanitizer reports.
+set -u
+whttp=$1
+demo_server=$2
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/test-whttp.XXXXXX")
+server=""
+silent=""
+cleanup() {
+  for p in $server $silent; do
+    kill -TERM "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+  done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+failures=0
+checks=0
+ok() { checks=$((checks + 1)); echo "ok   $1"; }
+bad() {
+  checks=$((checks + 1)); failures=$((failures + 1))
+  echo "FAIL $1"
+  tail -n 12 "$tmp/err" | sed 's/^/     stderr: /'
+}
+
+# w NAME EXPECTED_STATUS whttp-args...: runs whttp (stdout to $tmp/out,
+# stderr to $tmp/err) and checks its exit status.
+w() {
+  name=$1 want=$2
+  shift 2
+  "$whttp" "$@" >"$tmp/out" 2>"$tmp/err"
+  got=$?
+  if grep -qE "Sanitizer|runtime error" "$tmp/err"; then
+    bad "$name: sanitizer report"
+    return 1
+  fi
+  if [ "$got" != "$want" ]; then
+    bad "$name: exit status $got, expected $want"
+    return 1
+  fi
+  return 0
+}
+
+# check NAME: the previous w succeeded and the shell test in "$@" holds.
+check() {
+  name=$1
+  shift
+  if "$@"; then ok "$name"; else bad "$name"; fi
+}
+
+start_server() {
+  mkfifo "$tmp/info"
+  DEMO_BIG_MIB=8 "$demo_server" >"$tmp/info" 2>"$tmp/server.err" &
+  server=$!
+  exec 4<"$tmp/info"
+  while IFS= read -r line <&4; do
+    case $line in
+      READY) exec 4<&-; return 0 ;;
+      DEMO_*=*) eval "${line%%=*}=\${line#*=}" ;;
+    esac
+  done
+  exec 4<&-
+  cat "$tmp/server.err"
+  echo "FAIL the demo server did not start"
+  exit 1
+}
+
+# A TCP listener that never answers, for the timeout case.
+start_silent() {
+  mkfifo "$tmp/silent"
+  python3 -c '
+import signal, socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+print(s.getsockname()[1], flush=True)
+signal.pause()
+' >"$tmp/silent" &
+  silent=$!
+  read -r silent_port <"$tmp/silent"
+}
+
+start_server
+H=$DEMO_HTTP_URL
+S=$DEMO_HTTPS_URL
+unset SSL_CERT_FILE SSL_CERT_DIR
+
+# --- basics ---
+w "GET 200" 0 "$H/index.html" && check "GET 200: the body is the page" cmp -s "$tmp/out" "$DEMO_ROOT/index.html"
+w "-i" 0 -i "$H/hello.txt" && check "-i: status line first, then the body" \
+  sh -c 'head -n 1 "$1" | grep -q "^HTTP/1.1 200 OK" && tail -n 1 "$1" | grep -qx "hello, world"' - "$tmp/out"
+w "-I" 0 -I "$H/1m.bin" && check "-I: HEAD gives the head, no body" \
+  sh -c 'grep -q "^Content-Length: 1048576" "$1" && [ "$(wc -c <"$1")" -lt 1000 ]' - "$tmp/out"
+w "-o" 0 -o "$tmp/1m.bin" "$H/1m.bin" && check "-o: the file has the right size" \
+  [ "$(wc -c <"$tmp/1m.bin")" -eq 1048576 ]
+check "no progress bar when stderr is not a terminal" [ ! -s "$tmp/err" ]
+mkdir "$tmp/cwd"
+(cd "$tmp/cwd" && "$whttp" -O "$H/hello.txt" 2>"$tmp/err")
+check "-O: saved under the URL's last segment" cmp -s "$tmp/cwd/hello.txt" "$DEMO_ROOT/hello.txt"
+w "-O without a file name" 23 -O "$H/" && ok "-O without a file name: exit 23"
+w "-v" 0 -v "$H/hello.txt" && check "-v: notifications and both heads on stderr" \
+  sh -c 'grep -q "^\* CONNECTED_TO_SERVER 127.0.0.1" "$1" && grep -q "^\* REQUEST_SENT [0-9]* bytes" "$1" &&
+         grep -q "^> GET /hello.txt HTTP/1.1" "$1" && grep -q "^< HTTP/1.1 200 OK" "$1"' - "$tmp/err"
+w "-H" 0 -v -H "X-Demo: 42" "$H/hello.txt" && check "-H: the header is sent" grep -q "^> X-Demo: 42" "$tmp/err"
+
+# --- bodies ---
+w "-d" 0 -d "a=1" -d "b=2" "$H/post" && check "-d: POST, form type, joined with &" \
+  grep -q '"method":"POST","content_type":"application/x-www-form-urlencoded","content_length":"7"' "$tmp/out"
+printf 'x\ny\n' >"$tmp/data"
+w "--data-binary @FILE" 0 --data-binary "@$tmp/data" -X PATCH "$H/post" && check "--data-binary @FILE: the bytes as is, -X" \
+  grep -q '"method":"PATCH".*"content_length":"4"' "$tmp/out"
+w "-T" 0 -T "$tmp/1m.bin" "$H/upload/" && check "-T: the uploaded file has the right size" \
+  [ "$(wc -c <"$DEMO_ROOT/upload/1m.bin")" -eq 1048576 ]
+w "-T missing file" 26 -T "$tmp/nonexistent" "$H/upload/x" && ok "-T missing file: exit 26"
+
+w "--compressed" 0 -v --compressed "$H/text.txt" && check "--compressed: asks for gzip, writes the decoded text" \
+  sh -c 'grep -q "^> Accept-Encoding: .*gzip" "$1" && grep -q "^< Content-Encoding: gzip" "$1" && cmp -s "$2" "$3"' \
+  - "$tmp/err" "$tmp/out" "$DEMO_ROOT/text.txt"
+
+# --- redirects and statuses ---
+w "redirect not followed" 0 -i "$H/redirect" && check "without -L: the 302 itself" \
+  grep -q "^HTTP/1.1 302" "$tmp/out"
+w "-L" 0 -L "$H/redirect" && check "-L: the redirect is followed" cmp -s "$tmp/out" "$DEMO_ROOT/index.html"
+w "404 without -f" 0 "$H/status/404" && ok "404 without -f: exit 0"
+w "-f on 404" 22 -f "$H/status/404" && check "-f on 404: exit 22, no body" [ ! -s "$tmp/out" ]
+
+# --- failures ---
+w "bad URL" 3 "http://" && check "bad URL: the error is named" grep -q "ERROR_WINHTTP_INVALID_URL (12005)" "$tmp/err"
+w "unsupported scheme" 1 "ftp://127.0.0.1/" && ok "unsupported scheme: exit 1"
+w "usage" 2 --no-such-option "$H/" && ok "unknown option: exit 2"
+w "no URL" 2 && ok "no URL: exit 2"
+w "--help" 0 --help && check "--help lists the exit statuses" grep -q "Exit status" "$tmp/out"
+w "connection refused" 7 "http://127.0.0.1:1/" && check "refused: ERROR_WINHTTP_CANNOT_CONNECT" \
+  grep -q "ERROR_WINHTTP_CANNOT_CONNECT (12029)" "$tmp/err"
+start_silent
+w "--max-time on a silent server" 28 --max-time 1 "http://127.0.0.1:$silent_port/" && ok "--max-time: exit 28"
+
+# --- HTTPS ---
+export SSL_CERT_FILE="$DEMO_CA"
+w "HTTPS with the CA" 0 "$S/hello.txt" && check "HTTPS with the CA: the body" \
+  cmp -s "$tmp/out" "$DEMO_ROOT/hello.txt"
+w "HTTPS -o" 0 -o "$tmp/1m-tls.bin" "$S/1m.bin" && check "HTTPS -o: the file has the right size" \
+  [ "$(wc -c <"$tmp/1m-tls.bin")" -eq 1048576 ]
+unset SSL_CERT_FILE
+w "HTTPS without the CA" 35 "$S/hello.txt" && check "HTTPS without the CA: INVALID_CA reported" \
+  grep -q "INVALID_CA" "$tmp/err"
+w "HTTPS -k" 0 -k "$S/hello.txt" && check "-k: the body despite the unknown CA" \
+  cmp -s "$tmp/out" "$DEMO_ROOT/hello.txt"
+
+echo "$((checks - failures))/$checks checks passed"
+[ "$failures" -eq 0 ]

@@ -1,0 +1,327 @@
+/* whttp: the command line. Short options cluster (-sLo FILE) and take their
+ * value attached or as the next word; long options take "--opt=value" or
+ * "--opt value"; "--" ends the options. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "whttp.h"
+
+#ifndef WHTTP_VERSION
+#define WHTTP_VERSION "0"
+#endif
+
+static const char usage_text[] =
+  "Usage: whttp [options] URL\n"
+  "A command-line HTTP client built on the WinHTTP API (OpenWinHTTP).\n"
+  "\n"
+  "  -X, --request METHOD      request method (default GET; POST with -d; PUT with -T)\n"
+  "  -H, --header 'Name: value'  add a request header (repeatable; 'Name:' removes one)\n"
+  "  -d, --data DATA           POST DATA (@FILE: the file with CR/LF removed; repeated: joined by &)\n"
+  "      --data-binary DATA    POST DATA as is (@FILE: the file's bytes)\n"
+  "  -T, --upload-file FILE    PUT FILE, streamed (a URL ending in / gets the file name)\n"
+  "  -o, --output FILE         write the body to FILE instead of stdout\n"
+  "  -O, --remote-name         write the body to a file named like the URL's last segment\n"
+  "  -L, --location            follow redirects (without it they are not followed)\n"
+  "  -k, --insecure            ignore every certificate error\n"
+  "  -i, --include             write the response head before the body\n"
+  "  -I, --head                send HEAD and write the response head\n"
+  "  -v, --verbose             trace notifications and both heads on stderr\n"
+  "      --compressed          ask for gzip/deflate and decode the body\n"
+  "  -m, --max-time SECONDS    give up after SECONDS (decimals allowed)\n"
+  "  -f, --fail                exit 22, writing no body, when the status is >= 400\n"
+  "  -s, --silent              no progress bar and no error messages\n"
+  "  -h, --help                this help\n"
+  "  -V, --version             the version\n"
+  "\n"
+  "The trust store is OpenSSL's default; SSL_CERT_FILE / SSL_CERT_DIR select another.\n"
+  "A progress bar is drawn on stderr when stderr is a terminal.\n"
+  "\n"
+  "Exit status:\n"
+  "   0 success              1 unsupported URL scheme   2 bad command line\n"
+  "   3 malformed URL        4 not implemented by the library\n"
+  "   6 host not resolved    7 cannot connect           22 HTTP status >= 400 (-f)\n"
+  "  23 cannot write output 26 cannot read input file   27 out of memory\n"
+  "  28 timed out           35 TLS/certificate failure  43 other WinHTTP failure\n"
+  "  47 redirect failed     52 empty or invalid response\n"
+  "  55 connection failed while sending                 56 ... while receiving\n";
+
+/* One option: its letters, whether it takes a value, and its handler. */
+struct opt {
+  char short_name;
+  const char *long_name;
+  bool has_value;
+  int (*apply)(struct whttp_args *a, const char *value);
+};
+
+/* "whttp: MESSAGE 'DETAIL'" (DETAIL may be NULL) and the usage status. */
+static int usage_error(const char *message, const char *detail)
+{
+  fprintf(stderr, "whttp: %s", message);
+  if (detail)
+    fprintf(stderr, " '%s'", detail);
+  fputs("\nTry 'whttp --help'.\n", stderr);
+  return WX_USAGE;
+}
+
+static int set_method(struct whttp_args *a, const char *v) { a->method = v; return 0; }
+static int set_upload(struct whttp_args *a, const char *v) { a->upload = v; return 0; }
+static int set_output(struct whttp_args *a, const char *v) { a->output = v; return 0; }
+static int set_remote(struct whttp_args *a, const char *v) { (void)v; a->remote_name = true; return 0; }
+static int set_follow(struct whttp_args *a, const char *v) { (void)v; a->follow = true; return 0; }
+static int set_insecure(struct whttp_args *a, const char *v) { (void)v; a->insecure = true; return 0; }
+static int set_include(struct whttp_args *a, const char *v) { (void)v; a->include = true; return 0; }
+static int set_verbose(struct whttp_args *a, const char *v) { (void)v; a->verbose = true; return 0; }
+static int set_compressed(struct whttp_args *a, const char *v) { (void)v; a->compressed = true; return 0; }
+static int set_fail(struct whttp_args *a, const char *v) { (void)v; a->fail = true; return 0; }
+static int set_silent(struct whttp_args *a, const char *v) { (void)v; a->silent = true; return 0; }
+
+static int set_head(struct whttp_args *a, const char *v)
+{
+  (void)v;
+  a->head = true;
+  a->include = true;
+  return 0;
+}
+
+static int show_help(struct whttp_args *a, const char *v)
+{
+  (void)a;
+  (void)v;
+  fputs(usage_text, stdout);
+  return 1;
+}
+
+static int show_version(struct whttp_args *a, const char *v)
+{
+  (void)a;
+  (void)v;
+  printf("whttp %s (OpenWinHTTP)\n", WHTTP_VERSION);
+  return 1;
+}
+
+static int add_header(struct whttp_args *a, const char *v)
+{
+  const char **h = realloc(a->headers, (a->n_headers + 1) * sizeof(*h));
+  if (!h)
+    return usage_error("out of memory", NULL);
+  h[a->n_headers++] = v;
+  a->headers = h;
+  return 0;
+}
+
+static int set_max_time(struct whttp_args *a, const char *v)
+{
+  char *end;
+  errno = 0;
+  double s = strtod(v, &end);
+  if (errno || end == v || *end || !isfinite(s) || s <= 0 || s > 2147483.0)
+    return usage_error("--max-time needs a positive number of seconds, not", v);
+  a->max_time = s;
+  return 0;
+}
+
+/* Reads a whole file into memory (NUL-terminated). */
+static char *slurp(const char *path, size_t *len)
+{
+  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  if (!f)
+    return NULL;
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap);
+  while (buf) {
+    n += fread(buf + n, 1, cap - n - 1, f);
+    if (n < cap - 1)
+      break;
+    char *bigger = realloc(buf, cap *= 2);
+    if (!bigger)
+      free(buf);
+    buf = bigger;
+  }
+  bool bad = ferror(f) != 0;
+  if (f != stdin)
+    fclose(f);
+  if (!buf || bad) {
+    free(buf);
+    return NULL;
+  }
+  buf[n] = '\0';
+  *len = n;
+  return buf;
+}
+
+static size_t strip_newlines(char *s, size_t n)
+{
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++)
+    if (s[i] != '\r' && s[i] != '\n')
+      s[o++] = s[i];
+  return o;
+}
+
+/* Appends one piece of body (joined by '&' as curl does for -d). */
+static int append_data(struct whttp_args *a, const char *piece, size_t n)
+{
+  size_t sep = a->data ? 1 : 0;
+  char *d = realloc(a->data, a->data_len + sep + n + 1);
+  if (!d)
+    return usage_error("out of memory", NULL);
+  if (sep)
+    d[a->data_len] = '&';
+  memcpy(d + a->data_len + sep, piece, n);
+  a->data_len += sep + n;
+  d[a->data_len] = '\0';
+  a->data = d;
+  return 0;
+}
+
+static int add_data_common(struct whttp_args *a, const char *v, bool binary)
+{
+  if (v[0] != '@')
+    return append_data(a, v, strlen(v));
+  size_t n = 0;
+  char *content = slurp(v + 1, &n);
+  if (!content) {
+    fprintf(stderr, "whttp: cannot read %s: %s\n", v + 1, strerror(errno));
+    return WX_READ;
+  }
+  if (!binary)
+    n = strip_newlines(content, n);
+  int rc = append_data(a, content, n);
+  free(content);
+  return rc;
+}
+
+static int add_data(struct whttp_args *a, const char *v) { return add_data_common(a, v, false); }
+static int add_data_binary(struct whttp_args *a, const char *v) { return add_data_common(a, v, true); }
+
+static const struct opt options[] = {
+  {'X', "request", true, set_method},
+  {'H', "header", true, add_header},
+  {'d', "data", true, add_data},
+  {0, "data-binary", true, add_data_binary},
+  {'T', "upload-file", true, set_upload},
+  {'o', "output", true, set_output},
+  {'O', "remote-name", false, set_remote},
+  {'L', "location", false, set_follow},
+  {'k', "insecure", false, set_insecure},
+  {'i', "include", false, set_include},
+  {'I', "head", false, set_head},
+  {'v', "verbose", false, set_verbose},
+  {0, "compressed", false, set_compressed},
+  {'m', "max-time", true, set_max_time},
+  {'f', "fail", false, set_fail},
+  {'s', "silent", false, set_silent},
+  {'h', "help", false, show_help},
+  {'V', "version", false, show_version},
+};
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+static const struct opt *find_short(char c)
+{
+  for (size_t i = 0; i < N_OPTIONS; i++)
+    if (options[i].short_name == c)
+      return &options[i];
+  return NULL;
+}
+
+static const struct opt *find_long(const char *name, size_t len)
+{
+  for (size_t i = 0; i < N_OPTIONS; i++)
+    if (strlen(options[i].long_name) == len && strncmp(options[i].long_name, name, len) == 0)
+      return &options[i];
+  return NULL;
+}
+
+/* "--name[=value]" at argv[*i]; advances *i past a separate value. */
+static int parse_long(int argc, char **argv, int *i, struct whttp_args *a)
+{
+  const char *name = argv[*i] + 2;
+  const char *eq = strchr(name, '=');
+  const struct opt *o = find_long(name, eq ? (size_t)(eq - name) : strlen(name));
+  if (!o)
+    return usage_error("unknown option", argv[*i]);
+  if (!o->has_value) {
+    if (eq)
+      return usage_error("this option takes no value:", argv[*i]);
+    return o->apply(a, NULL);
+  }
+  if (eq)
+    return o->apply(a, eq + 1);
+  if (*i + 1 >= argc)
+    return usage_error("this option needs a value:", argv[*i]);
+  return o->apply(a, argv[++*i]);
+}
+
+/* "-abc" or "-Xvalue" at argv[*i]; advances *i past a separate value. */
+static int parse_short(int argc, char **argv, int *i, struct whttp_args *a)
+{
+  for (const char *p = argv[*i] + 1; *p; p++) {
+    const struct opt *o = find_short(*p);
+    char name[3] = {'-', *p, '\0'};
+    if (!o)
+      return usage_error("unknown option", name);
+    if (!o->has_value) {
+      int rc = o->apply(a, NULL);
+      if (rc)
+        return rc;
+      continue;
+    }
+    if (p[1])
+      return o->apply(a, p + 1);
+    if (*i + 1 >= argc)
+      return usage_error("this option needs a value:", name);
+    return o->apply(a, argv[++*i]);
+  }
+  return 0;
+}
+
+static int check_args(const struct whttp_args *a)
+{
+  if (!a->url)
+    return usage_error("no URL given", NULL);
+  if (a->data && a->upload)
+    return usage_error("-d/--data-binary and -T cannot be combined", NULL);
+  if (a->output && a->remote_name)
+    return usage_error("-o and -O cannot be combined", NULL);
+  if (a->head && (a->data || a->upload))
+    return usage_error("-I cannot send a body", NULL);
+  return 0;
+}
+
+static int parse_word(int argc, char **argv, int *i, bool *options_done, struct whttp_args *a)
+{
+  const char *w = argv[*i];
+  if (*options_done || w[0] != '-' || w[1] == '\0') {
+    if (a->url)
+      return usage_error("more than one URL:", w);
+    a->url = w;
+    return 0;
+  }
+  if (strcmp(w, "--") == 0) {
+    *options_done = true;
+    return 0;
+  }
+  return w[1] == '-' ? parse_long(argc, argv, i, a) : parse_short(argc, argv, i, a);
+}
+
+int whttp_parse_args(int argc, char **argv, struct whttp_args *a)
+{
+  memset(a, 0, sizeof(*a));
+  bool options_done = false;
+  for (int i = 1; i < argc; i++) {
+    int rc = parse_word(argc, argv, &i, &options_done, a);
+    if (rc)
+      return rc;
+  }
+  return check_args(a);
+}
+
+void whttp_free_args(struct whttp_args *a)
+{
+  free(a->headers);
+  free(a->data);
+  a->headers = NULL;
+  a->data = NULL;
+}

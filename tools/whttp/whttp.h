@@ -1,0 +1,97 @@
+/* whttp: a command-line HTTP client built only on the public WinHTTP API
+ * (winhttp.h, linked against libwinhttp). Declarations shared by its files. */
+#ifndef WHTTP_H
+#define WHTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <winhttp.h>
+
+/* Exit statuses (curl's numbers where curl has one); whttp --help and the
+ * man page carry the same table. */
+enum whttp_exit {
+  WX_OK = 0,
+  WX_SCHEME = 1,     /* URL scheme is neither http nor https */
+  WX_USAGE = 2,      /* bad command line */
+  WX_URL = 3,        /* malformed URL */
+  WX_UNSUPPORTED = 4, /* the library does not implement something needed */
+  WX_RESOLVE = 6,    /* host name not resolved */
+  WX_CONNECT = 7,    /* cannot connect */
+  WX_HTTP = 22,      /* HTTP status >= 400 with -f */
+  WX_WRITE = 23,     /* cannot write the output */
+  WX_READ = 26,      /* cannot read the input file */
+  WX_MEMORY = 27,    /* out of memory */
+  WX_TIMEOUT = 28,   /* timed out (--max-time or a WinHTTP timeout) */
+  WX_TLS = 35,       /* TLS handshake or certificate failure */
+  WX_OTHER = 43,     /* any other WinHTTP failure */
+  WX_REDIRECT = 47,  /* redirect failed (loop, too many, refused) */
+  WX_RESPONSE = 52,  /* empty, malformed or oversized response */
+  WX_SEND = 55,      /* connection failed while sending */
+  WX_RECV = 56,      /* connection failed while receiving */
+};
+
+/* The command line, parsed. */
+struct whttp_args {
+  const char *method;       /* -X, or NULL */
+  const char **headers;     /* -H values */
+  size_t n_headers;
+  char *data;               /* -d / --data-binary body (owned), or NULL */
+  size_t data_len;
+  const char *upload;       /* -T FILE */
+  const char *output;       /* -o FILE */
+  bool remote_name;         /* -O */
+  bool follow;              /* -L */
+  bool insecure;            /* -k */
+  bool include;             /* -i */
+  bool head;                /* -I */
+  bool verbose;             /* -v */
+  bool compressed;          /* --compressed */
+  bool fail;                /* -f */
+  bool silent;              /* -s */
+  double max_time;          /* --max-time, seconds; 0 = none */
+  const char *url;
+};
+
+/* args.c: 0 = run, 1 = done (help/version printed, exit 0), otherwise the
+ * exit status of a command-line error (already reported). */
+int whttp_parse_args(int argc, char **argv, struct whttp_args *a);
+void whttp_free_args(struct whttp_args *a);
+
+/* text.c: UTF-8 <-> WCHAR (UTF-32), names of errors, exit statuses. */
+WCHAR *whttp_widen(const char *s, size_t len);   /* NULL on bad UTF-8 or no memory */
+char *whttp_narrow(const WCHAR *w, size_t len);  /* NULL on no memory */
+const char *whttp_error_name(DWORD err);
+int whttp_exit_for(DWORD err, bool receiving);
+const char *whttp_status_name(DWORD status);     /* "NAME_RESOLVED" ... */
+void whttp_print_secure_flags(FILE *f, DWORD flags);
+
+/* notify.c: the status callback (verbose trace; records TLS failure flags). */
+struct whttp_notify {
+  FILE *out;            /* where -v writes, or NULL when not verbose */
+  bool body_phase;      /* collapse per-read notifications */
+  uint64_t body_reads;
+  uint64_t body_bytes;
+  DWORD secure_flags;   /* from SECURE_FAILURE, 0 if none */
+};
+void whttp_notify_install(HINTERNET session, struct whttp_notify *n);
+void whttp_notify_body_summary(struct whttp_notify *n);
+
+/* progress.c: a progress bar on stderr when it is a terminal. */
+struct whttp_progress {
+  bool enabled;
+  const char *what;     /* "download", "upload" */
+  uint64_t total;       /* 0 = unknown */
+  uint64_t done;
+  double start;
+  double last_draw;
+  bool drawn;
+};
+double whttp_now(void);
+void whttp_progress_start(struct whttp_progress *p, bool enabled, const char *what,
+                          uint64_t total);
+void whttp_progress_update(struct whttp_progress *p, uint64_t done);
+void whttp_progress_finish(struct whttp_progress *p);
+
+#endif
