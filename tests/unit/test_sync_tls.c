@@ -1,0 +1,433 @@
+/* The synchronous engine over TLS against nginx, one HTTPS port per test
+ * certificate (tests/peers/gen-certs.sh): the good certificate passes once
+ * the test CA is trusted (SSL_CERT_FILE); each bad one fails with
+ * ERROR_WINHTTP_SECURE_FAILURE after a SECURE_FAILURE notification carrying
+ * exactly its reason flag; the matching SECURITY_FLAG_IGNORE_* bit lets it
+ * through and the others do not; the server certificate comes back as a
+ * CERT_CONTEXT holding its DER; SECURE_PROTOCOLS restrictions apply.
+ *
+ * One nginx with TLS for the whole file (group setup). The keep-alive pool
+ * is process-wide and keyed by the ignore flags; each test empties it. */
+#include "wh_test.h"
+#include "peers.h"
+
+#include "net/conn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+static struct wh_peer nginx;
+static struct wh_rec rec;
+
+/* The reason flags of the last SECURE_FAILURE notification. */
+static pthread_mutex_t sf_lock = PTHREAD_MUTEX_INITIALIZER;
+static DWORD sf_flags;
+static DWORD sf_len;
+static unsigned sf_count;
+
+static void CALLBACK callback(HINTERNET h, DWORD_PTR ctx, DWORD status, LPVOID info, DWORD len)
+{
+  if (status == WINHTTP_CALLBACK_STATUS_SECURE_FAILURE) {
+    pthread_mutex_lock(&sf_lock);
+    sf_len = len;
+    sf_flags = info && len >= sizeof(DWORD) ? *(DWORD *)info : 0xFFFFFFFFu;
+    sf_count++;
+    pthread_mutex_unlock(&sf_lock);
+  }
+  wh_rec_callback(h, ctx, status, info, len);
+}
+
+static void reset(void)
+{
+  wh_pool_clear();
+  pthread_mutex_lock(&rec.lock);
+  rec.n = 0;
+  pthread_mutex_unlock(&rec.lock);
+  pthread_mutex_lock(&sf_lock);
+  sf_flags = 0;
+  sf_len = 0;
+  sf_count = 0;
+  pthread_mutex_unlock(&sf_lock);
+}
+
+struct h3 {
+  HINTERNET s, c, r;
+};
+
+static void open3(struct h3 *h, const wchar_t *host, enum wh_peer_cert cert, const wchar_t *path)
+{
+  h->s = WinHttpOpen(L"sync-tls", WINHTTP_ACCESS_TYPE_NO_PROXY, NULL, NULL, 0);
+  assert_non_null(h->s);
+  WinHttpSetStatusCallback(h->s, callback, WINHTTP_CALLBACK_FLAG_ALL_NOTIFICATIONS, 0);
+  h->c = WinHttpConnect(h->s, host, wh_peer_cert_port(&nginx, cert), 0);
+  assert_non_null(h->c);
+  h->r = WinHttpOpenRequest(h->c, NULL, path, NULL, NULL, NULL, WINHTTP_FLAG_SECURE);
+  assert_non_null(h->r);
+}
+
+static void close3(struct h3 *h)
+{
+  assert_true(WinHttpCloseHandle(h->r));
+  assert_true(WinHttpCloseHandle(h->c));
+  assert_true(WinHttpCloseHandle(h->s));
+}
+
+static int is_pattern(const char *p, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (p[i] != (char)('a' + i % 26))
+      return 0;
+  return 1;
+}
+
+/* Receives and reads the body of a sent request; checks the pattern. */
+static void finish_ok(HINTERNET r, size_t want)
+{
+  assert_true(WinHttpReceiveResponse(r, NULL));
+  DWORD status = 0, size = sizeof(status);
+  assert_true(WinHttpQueryHeaders(r, WINHTTP_QUERY_STATUS_CODE | WINHTTP_QUERY_FLAG_NUMBER, NULL,
+                                  &status, &size, NULL));
+  assert_int_equal(status, 200);
+  char *body = malloc(want + 1);
+  assert_non_null(body);
+  size_t n = 0;
+  for (;;) {
+    DWORD got = 0;
+    assert_true(WinHttpReadData(r, body + n, (DWORD)(want + 1 - n), &got));
+    if (got == 0)
+      break;
+    n += got;
+    assert_true(n <= want);
+  }
+  assert_int_equal(n, want);
+  assert_true(is_pattern(body, n));
+  free(body);
+}
+
+/* GET over |cert|'s port with |ignore| security flags (0: none set). */
+static void get_ok(const wchar_t *host, enum wh_peer_cert cert, DWORD ignore)
+{
+  reset();
+  struct h3 h;
+  open3(&h, host, cert, L"/100.bin");
+  if (ignore)
+    assert_true(WinHttpSetOption(h.r, WINHTTP_OPTION_SECURITY_FLAGS, &ignore, sizeof(ignore)));
+  if (!WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, 0))
+    print_error("SendRequest failed: %lu (flags 0x%lx)\n", (unsigned long)GetLastError(),
+                (unsigned long)sf_flags);
+  assert_int_equal(sf_count, 0);
+  finish_ok(h.r, 100);
+  close3(&h);
+}
+
+/* GET over |cert|'s port fails in SendRequest with SECURE_FAILURE after one
+ * SECURE_FAILURE notification whose flags are exactly |flags|. */
+static void get_fails(const wchar_t *host, enum wh_peer_cert cert, DWORD ignore, DWORD flags)
+{
+  reset();
+  struct h3 h;
+  open3(&h, host, cert, L"/100.bin");
+  if (ignore)
+    assert_true(WinHttpSetOption(h.r, WINHTTP_OPTION_SECURITY_FLAGS, &ignore, sizeof(ignore)));
+  assert_false(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, 0));
+  assert_last_error(ERROR_WINHTTP_SECURE_FAILURE);
+  assert_int_equal(sf_count, 1);
+  assert_int_equal(sf_len, sizeof(DWORD));
+  if (sf_flags != flags)
+    print_error("SECURE_FAILURE flags: expected 0x%lx, got 0x%lx\n", (unsigned long)flags,
+                (unsigned long)sf_flags);
+  assert_int_equal(sf_flags, flags);
+  /* The notification went to the request, and nothing was sent. */
+  assert_int_equal(wh_rec_count(&rec, h.r, WINHTTP_CALLBACK_STATUS_SECURE_FAILURE), 1);
+  assert_int_equal(wh_rec_count(&rec, NULL, WINHTTP_CALLBACK_STATUS_SENDING_REQUEST), 0);
+  /* The request failed: receiving is out of state. */
+  assert_false(WinHttpReceiveResponse(h.r, NULL));
+  assert_last_error(ERROR_WINHTTP_INCORRECT_HANDLE_STATE);
+  close3(&h);
+}
+
+/* --- the good certificate ---------------------------------------------------------------- */
+
+static void test_good(void **state)
+{
+  (void)state;
+  get_ok(L"localhost", WH_CERT_GOOD, 0);
+  get_ok(L"127.0.0.1", WH_CERT_GOOD, 0);
+}
+
+static void test_good_large_and_reuse(void **state)
+{
+  (void)state;
+  reset();
+  struct h3 h;
+  open3(&h, L"localhost", WH_CERT_GOOD, L"/1m.bin");
+  assert_true(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, 0));
+  finish_ok(h.r, 1024 * 1024);
+  assert_true(WinHttpCloseHandle(h.r));
+  /* The TLS connection is reused: no new connect, no new handshake. */
+  pthread_mutex_lock(&rec.lock);
+  rec.n = 0;
+  pthread_mutex_unlock(&rec.lock);
+  h.r = WinHttpOpenRequest(h.c, NULL, L"/100.bin", NULL, NULL, NULL, WINHTTP_FLAG_SECURE);
+  assert_true(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, 0));
+  assert_int_equal(wh_rec_count(&rec, h.r, WINHTTP_CALLBACK_STATUS_CONNECTING_TO_SERVER), 0);
+  assert_int_equal(wh_rec_count(&rec, h.r, WINHTTP_CALLBACK_STATUS_SENDING_REQUEST), 1);
+  finish_ok(h.r, 100);
+  close3(&h);
+}
+
+static void test_url_and_bitness(void **state)
+{
+  (void)state;
+  reset();
+  struct h3 h;
+  open3(&h, L"localhost", WH_CERT_GOOD, L"/100.bin");
+  assert_true(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, 0));
+  wchar_t want[80];
+  swprintf(want, 80, L"https://localhost:%u/100.bin", wh_peer_cert_port(&nginx, WH_CERT_GOOD));
+  WCHAR url[80];
+  DWORD size = sizeof(url);
+  assert_true(WinHttpQueryOption(h.r, WINHTTP_OPTION_URL, url, &size));
+  assert_true(wcscmp(url, want) == 0);
+  DWORD bits = 0;
+  size = sizeof(bits);
+  assert_true(WinHttpQueryOption(h.r, WINHTTP_OPTION_SECURITY_KEY_BITNESS, &bits, &size));
+  assert_true(bits >= 128);
+  finish_ok(h.r, 100);
+  close3(&h);
+}
+
+/* --- bad certificates ---------------------------------------------------------------------- */
+
+static void test_expired(void **state)
+{
+  (void)state;
+  get_fails(L"localhost", WH_CERT_EXPIRED, 0, WINHTTP_CALLBACK_STATUS_FLAG_CERT_DATE_INVALID);
+}
+
+static void test_wrong_host(void **state)
+{
+  (void)state;
+  get_fails(L"localhost", WH_CERT_WRONG_HOST, 0, WINHTTP_CALLBACK_STATUS_FLAG_CERT_CN_INVALID);
+}
+
+static void test_self_signed(void **state)
+{
+  (void)state;
+  get_fails(L"localhost", WH_CERT_SELF_SIGNED, 0, WINHTTP_CALLBACK_STATUS_FLAG_INVALID_CA);
+}
+
+static void test_unknown_ca(void **state)
+{
+  (void)state;
+  get_fails(L"localhost", WH_CERT_UNKNOWN_CA, 0, WINHTTP_CALLBACK_STATUS_FLAG_INVALID_CA);
+}
+
+static void test_ip_literal_name_check(void **state)
+{
+  (void)state;
+  /* The wrong-host certificate names only wrong.example, not 127.0.0.1. */
+  get_fails(L"127.0.0.1", WH_CERT_WRONG_HOST, 0, WINHTTP_CALLBACK_STATUS_FLAG_CERT_CN_INVALID);
+}
+
+/* --- ignore flags ----------------------------------------------------------------------------- */
+
+static void test_ignore_date(void **state)
+{
+  (void)state;
+  get_ok(L"localhost", WH_CERT_EXPIRED, SECURITY_FLAG_IGNORE_CERT_DATE_INVALID);
+  /* Another flag does not help. */
+  get_fails(L"localhost", WH_CERT_EXPIRED, SECURITY_FLAG_IGNORE_CERT_CN_INVALID | SECURITY_FLAG_IGNORE_UNKNOWN_CA,
+            WINHTTP_CALLBACK_STATUS_FLAG_CERT_DATE_INVALID);
+}
+
+static void test_ignore_cn(void **state)
+{
+  (void)state;
+  get_ok(L"localhost", WH_CERT_WRONG_HOST, SECURITY_FLAG_IGNORE_CERT_CN_INVALID);
+  get_fails(L"localhost", WH_CERT_WRONG_HOST, SECURITY_FLAG_IGNORE_CERT_DATE_INVALID,
+            WINHTTP_CALLBACK_STATUS_FLAG_CERT_CN_INVALID);
+}
+
+static void test_ignore_unknown_ca(void **state)
+{
+  (void)state;
+  get_ok(L"localhost", WH_CERT_SELF_SIGNED, SECURITY_FLAG_IGNORE_UNKNOWN_CA);
+  get_ok(L"localhost", WH_CERT_UNKNOWN_CA, SECURITY_FLAG_IGNORE_UNKNOWN_CA);
+  get_fails(L"localhost", WH_CERT_UNKNOWN_CA, SECURITY_FLAG_IGNORE_CERT_DATE_INVALID,
+            WINHTTP_CALLBACK_STATUS_FLAG_INVALID_CA);
+}
+
+static void test_ignore_all(void **state)
+{
+  (void)state;
+  for (int c = 0; c < WH_CERT_COUNT; c++)
+    get_ok(L"localhost", (enum wh_peer_cert)c, SECURITY_FLAG_IGNORE_ALL_CERT_ERRORS);
+}
+
+static void test_ignored_connection_not_shared(void **state)
+{
+  (void)state;
+  /* A connection accepted under an ignore flag is not handed to a request
+   * that does not ignore: that one still fails. */
+  get_ok(L"localhost", WH_CERT_EXPIRED, SECURITY_FLAG_IGNORE_CERT_DATE_INVALID);
+  pthread_mutex_lock(&sf_lock);
+  sf_count = 0;
+  pthread_mutex_unlock(&sf_lock);
+  struct h3 h;
+  open3(&h, L"localhost", WH_CERT_EXPIRED, L"/100.bin");
+  assert_false(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, 0));
+  assert_last_error(ERROR_WINHTTP_SECURE_FAILURE);
+  assert_int_equal(sf_count, 1);
+  close3(&h);
+}
+
+/* --- the server certificate -------------------------------------------------------------------- */
+
+static void test_server_cert_context(void **state)
+{
+  (void)state;
+  reset();
+  struct h3 h;
+  open3(&h, L"localhost", WH_CERT_GOOD, L"/100.bin");
+  PCCERT_CONTEXT cert = NULL;
+  DWORD size = sizeof(cert);
+  /* Before the connection exists. */
+  assert_false(WinHttpQueryOption(h.r, WINHTTP_OPTION_SERVER_CERT_CONTEXT, &cert, &size));
+  assert_last_error(ERROR_WINHTTP_INCORRECT_HANDLE_STATE);
+  assert_true(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, 0));
+  size = sizeof(cert) - 1;
+  assert_false(WinHttpQueryOption(h.r, WINHTTP_OPTION_SERVER_CERT_CONTEXT, &cert, &size));
+  assert_last_error(ERROR_INSUFFICIENT_BUFFER);
+  assert_int_equal(size, sizeof(cert));
+  size = sizeof(cert);
+  assert_true(WinHttpQueryOption(h.r, WINHTTP_OPTION_SERVER_CERT_CONTEXT, &cert, &size));
+  assert_int_equal(size, sizeof(cert));
+  assert_non_null(cert);
+  assert_non_null(cert->pbCertEncoded);
+  assert_true(cert->cbCertEncoded > 100);
+  const unsigned char *p = cert->pbCertEncoded;
+  X509 *x = d2i_X509(NULL, &p, (long)cert->cbCertEncoded);
+  assert_non_null(x);
+  assert_ptr_equal(p, cert->pbCertEncoded + cert->cbCertEncoded); /* the whole DER */
+  /* It is the leaf for localhost. */
+  assert_int_equal(X509_check_host(x, "localhost", 0, 0, NULL), 1);
+  X509_free(x);
+  /* Each query hands out its own reference. */
+  PCCERT_CONTEXT again = NULL;
+  size = sizeof(again);
+  assert_true(WinHttpQueryOption(h.r, WINHTTP_OPTION_SERVER_CERT_CONTEXT, &again, &size));
+  assert_int_equal(again->cbCertEncoded, cert->cbCertEncoded);
+  assert_memory_equal(again->pbCertEncoded, cert->pbCertEncoded, cert->cbCertEncoded);
+  assert_true(CertFreeCertificateContext(again));
+  finish_ok(h.r, 100);
+  close3(&h);
+  /* The context outlives the request. */
+  p = cert->pbCertEncoded;
+  x = d2i_X509(NULL, &p, (long)cert->cbCertEncoded);
+  assert_non_null(x);
+  X509_free(x);
+  assert_true(CertFreeCertificateContext(cert));
+}
+
+static void test_server_cert_context_ignored_failure(void **state)
+{
+  (void)state;
+  /* The certificate of a connection accepted despite its expiry. */
+  reset();
+  struct h3 h;
+  open3(&h, L"localhost", WH_CERT_EXPIRED, L"/100.bin");
+  DWORD ignore = SECURITY_FLAG_IGNORE_CERT_DATE_INVALID;
+  assert_true(WinHttpSetOption(h.r, WINHTTP_OPTION_SECURITY_FLAGS, &ignore, sizeof(ignore)));
+  assert_true(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, 0));
+  PCCERT_CONTEXT cert = NULL;
+  DWORD size = sizeof(cert);
+  assert_true(WinHttpQueryOption(h.r, WINHTTP_OPTION_SERVER_CERT_CONTEXT, &cert, &size));
+  const unsigned char *p = cert->pbCertEncoded;
+  X509 *x = d2i_X509(NULL, &p, (long)cert->cbCertEncoded);
+  assert_non_null(x);
+  assert_true(X509_cmp_current_time(X509_get0_notAfter(x)) < 0); /* expired */
+  X509_free(x);
+  assert_true(CertFreeCertificateContext(cert));
+  finish_ok(h.r, 100);
+  close3(&h);
+}
+
+/* --- protocols ------------------------------------------------------------------------------------- */
+
+static void get_with_protocols(DWORD protocols)
+{
+  reset();
+  struct h3 h;
+  h.s = WinHttpOpen(L"sync-tls", WINHTTP_ACCESS_TYPE_NO_PROXY, NULL, NULL, 0);
+  assert_non_null(h.s);
+  assert_true(WinHttpSetOption(h.s, WINHTTP_OPTION_SECURE_PROTOCOLS, &protocols, sizeof(protocols)));
+  WinHttpSetStatusCallback(h.s, callback, WINHTTP_CALLBACK_FLAG_ALL_NOTIFICATIONS, 0);
+  h.c = WinHttpConnect(h.s, L"localhost", wh_peer_cert_port(&nginx, WH_CERT_GOOD), 0);
+  h.r = WinHttpOpenRequest(h.c, NULL, L"/100.bin", NULL, NULL, NULL, WINHTTP_FLAG_SECURE);
+  assert_non_null(h.r);
+  if (!WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, 0))
+    print_error("protocols 0x%lx: error %lu\n", (unsigned long)protocols, (unsigned long)GetLastError());
+  finish_ok(h.r, 100);
+  close3(&h);
+}
+
+static void test_secure_protocols(void **state)
+{
+  (void)state;
+  get_with_protocols(WINHTTP_FLAG_SECURE_PROTOCOL_TLS1_3);
+  get_with_protocols(WINHTTP_FLAG_SECURE_PROTOCOL_TLS1_2);
+  get_with_protocols(WINHTTP_FLAG_SECURE_PROTOCOL_TLS1_2 | WINHTTP_FLAG_SECURE_PROTOCOL_TLS1_3);
+}
+
+static int setup(void **state)
+{
+  (void)state;
+  wh_rec_init(&rec);
+  wh_rec_set_default(&rec);
+  if (wh_peer_start_nginx(&nginx, 1) != 0)
+    return -1;
+  /* Trust the test CA before the first TLS request of the process. */
+  return setenv("SSL_CERT_FILE", wh_peer_ca_file(&nginx), 1) == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  wh_pool_clear();
+  wh_peer_stop(&nginx);
+  wh_rec_set_default(NULL);
+  return 0;
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_good),
+    cmocka_unit_test(test_good_large_and_reuse),
+    cmocka_unit_test(test_url_and_bitness),
+    cmocka_unit_test(test_expired),
+    cmocka_unit_test(test_wrong_host),
+    cmocka_unit_test(test_self_signed),
+    cmocka_unit_test(test_unknown_ca),
+    cmocka_unit_test(test_ip_literal_name_check),
+    cmocka_unit_test(test_ignore_date),
+    cmocka_unit_test(test_ignore_cn),
+    cmocka_unit_test(test_ignore_unknown_ca),
+    cmocka_unit_test(test_ignore_all),
+    cmocka_unit_test(test_ignored_connection_not_shared),
+    cmocka_unit_test(test_server_cert_context),
+    cmocka_unit_test(test_server_cert_context_ignored_failure),
+    cmocka_unit_test(test_secure_protocols),
+  };
+  if (getenv("WH_TEST_FILTER"))
+    cmocka_set_test_filter(getenv("WH_TEST_FILTER"));
+  if (getenv("WH_TEST_SKIP"))
+    cmocka_set_skip_filter(getenv("WH_TEST_SKIP"));
+  return cmocka_run_group_tests_name("sync_tls", tests, setup, teardown);
+}
