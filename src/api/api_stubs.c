@@ -39,14 +39,6 @@ DWORD WINAPI WinHttpQueryHeadersEx(HINTERNET hRequest, DWORD dwInfoLevel, ULONGL
   return NOT_IMPLEMENTED;
 }
 
-BOOL WINAPI WinHttpQueryAuthSchemes(HINTERNET hRequest, LPDWORD lpdwSupportedSchemes,
-                                    LPDWORD lpdwFirstScheme, LPDWORD pdwAuthTarget)
-{
-  UNUSED(hRequest), UNUSED(lpdwSupportedSchemes), UNUSED(lpdwFirstScheme);
-  UNUSED(pdwAuthTarget);
-  return wh_fail(NOT_IMPLEMENTED);
-}
-
 /* ---- Authentication ---- */
 
 BOOL WINAPI WinHttpSetCredentials(HINTERNET hRequest, DWORD AuthTargets, DWORD AuthScheme,

@@ -1,0 +1,70 @@
+/* see auth.h */
+#include "policy/auth.h"
+
+#include <stdbool.h>
+
+#include "util/str.h"
+
+static const struct {
+  const char *name;
+  DWORD scheme;
+} schemes[] = {
+    {"Basic", WINHTTP_AUTH_SCHEME_BASIC},
+    {"NTLM", WINHTTP_AUTH_SCHEME_NTLM},
+    {"Passport1.4", WINHTTP_AUTH_SCHEME_PASSPORT},
+    {"Digest", WINHTTP_AUTH_SCHEME_DIGEST},
+    {"Negotiate", WINHTTP_AUTH_SCHEME_NEGOTIATE},
+};
+
+static DWORD scheme_of(const char *p, size_t n)
+{
+  for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+    if (wh_casecmp_eqz(p, n, schemes[i].name))
+      return schemes[i].scheme;
+  return 0;
+}
+
+/* One comma-separated element, quotes respected: [start, end). */
+static size_t element_end(const char *s, size_t len, size_t i)
+{
+  bool quoted = false;
+  for (; i < len; i++) {
+    if (quoted && s[i] == '\\' && i + 1 < len)
+      i++;
+    else if (s[i] == '"')
+      quoted = !quoted;
+    else if (s[i] == ',' && !quoted)
+      break;
+  }
+  return i;
+}
+
+void wh_auth_parse_challenges(const char *value, size_t len, DWORD *supported, DWORD *first)
+{
+  size_t i = 0;
+  while (i < len) {
+    size_t end = element_end(value, len, i);
+    size_t p = i;
+    while (p < end && wh_is_ows(value[p]))
+      p++;
+    size_t t = p;
+    while (t < end && wh_is_tchar((unsigned char)value[t]))
+      t++;
+    /* A challenge starts with a scheme token followed by white space or the
+     * end of the element; "name=value" (or "token68=") is a parameter of the
+     * challenge before it. */
+    if (t > p && (t == end || wh_is_ows(value[t]))) {
+      size_t q = t;
+      while (q < end && wh_is_ows(value[q]))
+        q++;
+      bool param = q < end && value[q] == '=';
+      DWORD sc = param ? 0 : scheme_of(value + p, t - p);
+      if (sc) {
+        *supported |= sc;
+        if (!*first)
+          *first = sc;
+      }
+    }
+    i = end + 1;
+  }
+}
