@@ -41,6 +41,7 @@
 #include "api/api.h"
 #include "core/cert.h"
 #include "core/handle.h"
+#include "net/certinfo.h"
 #include "core/object.h"
 #include "core/settings.h"
 #include "util/mem.h"
@@ -431,6 +432,30 @@ static DWORD q_key_bitness(struct wh_object *o, const struct opt_desc *d, void *
   DWORD bits = r->facts.key_bits;
   pthread_mutex_unlock(&o->lock);
   return ok ? put_dword(buf, len, bits) : ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
+}
+
+/* WINHTTP_CERTIFICATE_INFO from the published certificate; the strings are
+ * the caller's to LocalFree (Wine's test_secure_connection, on Windows). */
+static DWORD q_cert_struct(struct wh_object *o, const struct opt_desc *d, void *buf, DWORD *len)
+{
+  (void)d;
+  struct wh_request *r = wh_request_of(o);
+  WINHTTP_CERTIFICATE_INFO info;
+  DWORD err = ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
+  pthread_mutex_lock(&o->lock);
+  bool have = r->facts.secure && r->facts.cert_der;
+  if (have && (!buf || *len < sizeof(info))) {
+    *len = sizeof(info);
+    err = ERROR_INSUFFICIENT_BUFFER;
+  } else if (have) {
+    err = wh_certinfo_from_der(r->facts.cert_der, r->facts.cert_len, r->facts.key_bits, &info);
+  }
+  pthread_mutex_unlock(&o->lock);
+  if (err != ERROR_SUCCESS)
+    return err;
+  memcpy(buf, &info, sizeof(info));
+  *len = sizeof(info);
+  return ERROR_SUCCESS;
 }
 
 /* HTTP/1.1 is the only protocol spoken so far: 0 (no WINHTTP_PROTOCOL_FLAG_*). */
@@ -885,7 +910,7 @@ static const struct opt_desc options[] = {
   RO(WINHTTP_OPTION_EXTENDED_ERROR, H_S | H_R, q_extended_error),
   {WINHTTP_OPTION_SECURITY_FLAGS, H_R, H_R, 0, SZ_DWORD, FK_DWORD, FLD(security_flags),
    check_security_flags, NULL, NULL},
-  RO(WINHTTP_OPTION_SECURITY_CERTIFICATE_STRUCT, H_R, q_needs_connection),
+  RO(WINHTTP_OPTION_SECURITY_CERTIFICATE_STRUCT, H_R, q_cert_struct),
   RO(WINHTTP_OPTION_URL, H_R, q_url),
   RO(WINHTTP_OPTION_SECURITY_KEY_BITNESS, H_R, q_key_bitness),
   FN(WINHTTP_OPTION_PROXY, H_S | H_R, H_S | H_R, 0, SZ_FREE, s_proxy, q_proxy),

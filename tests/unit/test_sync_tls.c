@@ -15,6 +15,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <wchar.h>
 
@@ -198,6 +199,44 @@ static void test_url_and_bitness(void **state)
   size = sizeof(bits);
   assert_true(WinHttpQueryOption(h.r, WINHTTP_OPTION_SECURITY_KEY_BITNESS, &bits, &size));
   assert_true(bits >= 128);
+  finish_ok(h.r, 100);
+  close3(&h);
+}
+
+/* WINHTTP_OPTION_SECURITY_CERTIFICATE_STRUCT (Wine's test_secure_connection):
+ * the subject and issuer names, the validity dates, the key size; the
+ * strings are the caller's to LocalFree. Before a send: a state error. */
+static void test_certificate_struct(void **state)
+{
+  (void)state;
+  reset();
+  struct h3 h;
+  open3(&h, L"localhost", WH_CERT_GOOD, L"/100.bin");
+  WINHTTP_CERTIFICATE_INFO info;
+  DWORD size = sizeof(info);
+  SetLastError(0xdeadbeef);
+  assert_false(WinHttpQueryOption(h.r, WINHTTP_OPTION_SECURITY_CERTIFICATE_STRUCT, &info, &size));
+  assert_last_error(ERROR_WINHTTP_INCORRECT_HANDLE_STATE);
+  assert_true(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, 0));
+  size = 0;
+  assert_false(WinHttpQueryOption(h.r, WINHTTP_OPTION_SECURITY_CERTIFICATE_STRUCT, NULL, &size));
+  assert_last_error(ERROR_INSUFFICIENT_BUFFER);
+  assert_int_equal(size, sizeof(info));
+  memset(&info, 0, sizeof(info));
+  assert_true(WinHttpQueryOption(h.r, WINHTTP_OPTION_SECURITY_CERTIFICATE_STRUCT, &info, &size));
+  assert_int_equal(size, sizeof(info));
+  assert_non_null(info.lpszSubjectInfo);
+  assert_non_null(info.lpszIssuerInfo);
+  assert_true(wcscmp(info.lpszSubjectInfo, L"localhost") == 0);
+  assert_true(wcscmp(info.lpszIssuerInfo, L"OpenWinHTTP Test CA") == 0);
+  assert_true(info.dwKeySize >= 128);
+  /* not before < not after, both after 2020 (FILETIME: 100 ns since 1601) */
+  uint64_t start = ((uint64_t)info.ftStart.dwHighDateTime << 32) | info.ftStart.dwLowDateTime;
+  uint64_t expiry = ((uint64_t)info.ftExpiry.dwHighDateTime << 32) | info.ftExpiry.dwLowDateTime;
+  assert_true(start > 132223104000000000ull); /* 2020-01-01 */
+  assert_true(expiry > start);
+  LocalFree(info.lpszSubjectInfo);
+  LocalFree(info.lpszIssuerInfo);
   finish_ok(h.r, 100);
   close3(&h);
 }
@@ -411,6 +450,7 @@ int main(void)
     cmocka_unit_test(test_good),
     cmocka_unit_test(test_good_large_and_reuse),
     cmocka_unit_test(test_url_and_bitness),
+    cmocka_unit_test(test_certificate_struct),
     cmocka_unit_test(test_expired),
     cmocka_unit_test(test_wrong_host),
     cmocka_unit_test(test_self_signed),
