@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -82,6 +83,70 @@ static int verify_cb(int ok, X509_STORE_CTX *x)
   return 1;
 }
 
+/* --- session resumption: the last ticket per destination ------------------ */
+
+#define SESS_SLOTS 64
+
+static pthread_mutex_t sess_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+  char key[300];
+  SSL_SESSION *sess;
+} sessions[SESS_SLOTS];
+static unsigned sess_next;
+
+/* Sessions are shared only between connections made for the same host,
+ * port, protocols and certificate-ignore flags (a session verified under
+ * laxer flags must not let a stricter request skip verification). */
+static void sess_key(const struct wh_conn *c, char *out, size_t cap)
+{
+  snprintf(out, cap, "%s|%u|%x|%x", c->key.host, (unsigned)c->key.port,
+           (unsigned)c->key.protocols, (unsigned)c->key.security_flags);
+}
+
+/* OpenSSL hands over new sessions (TLS 1.3 tickets arrive after the
+ * handshake); keep the newest per destination. Returning 1 keeps the
+ * reference. */
+static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
+{
+  struct wh_conn *c = SSL_get_ex_data(ssl, conn_index);
+  /* Only a connection whose certificate passed every check may be resumed:
+   * a resumed handshake verifies nothing. (The verify callback has run by
+   * the time OpenSSL offers the session.) */
+  if (!c || c->tls_flags != 0)
+    return 0;
+  char key[300];
+  sess_key(c, key, sizeof(key));
+  SSL_SESSION *old = NULL;
+  pthread_mutex_lock(&sess_lock);
+  int slot = -1;
+  for (int i = 0; i < SESS_SLOTS && slot < 0; i++)
+    if (sessions[i].sess && strcmp(sessions[i].key, key) == 0)
+      slot = i;
+  if (slot < 0)
+    slot = (int)(sess_next++ % SESS_SLOTS);
+  old = sessions[slot].sess;
+  snprintf(sessions[slot].key, sizeof(sessions[slot].key), "%s", key);
+  sessions[slot].sess = sess;
+  pthread_mutex_unlock(&sess_lock);
+  if (old)
+    SSL_SESSION_free(old);
+  return 1;
+}
+
+static void resume_session(SSL *ssl, const struct wh_conn *c)
+{
+  char key[300];
+  sess_key(c, key, sizeof(key));
+  pthread_mutex_lock(&sess_lock);
+  for (int i = 0; i < SESS_SLOTS; i++) {
+    if (sessions[i].sess && strcmp(sessions[i].key, key) == 0) {
+      SSL_set_session(ssl, sessions[i].sess); /* takes its own reference */
+      break;
+    }
+  }
+  pthread_mutex_unlock(&sess_lock);
+}
+
 static SSL_CTX *make_ctx(DWORD protocols)
 {
   SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -106,6 +171,8 @@ static SSL_CTX *make_ctx(DWORD protocols)
                             SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
   SSL_CTX_set_default_verify_paths(ctx);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
   static const unsigned char alpn[] = "\x08http/1.1";
   SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1);
   return ctx;
@@ -165,6 +232,7 @@ DWORD wh_conn_tls_start(struct wh_conn *c, const char *sni_host)
   /* SNI carries names only (RFC 6066 §3). */
   if (!wh_host_is_literal(sni_host))
     SSL_set_tlsext_host_name(ssl, sni_host);
+  resume_session(ssl, c);
   c->ssl = ssl;
   c->tls_flags = 0;
   return ERROR_SUCCESS;
