@@ -225,6 +225,12 @@ static DWORD coalesce(struct wh_headers *h, size_t i, char sep, const char *valu
 static DWORD apply_pair(struct wh_headers *h, const char *name, size_t nlen, const char *value,
                         size_t vlen, DWORD mods)
 {
+  /* A plain ADD needs no lookup: response parsing adds every field this
+   * way, and the lookup would make a long head quadratic. */
+  if (!(mods & (WINHTTP_ADDREQ_FLAG_ADD_IF_NEW | WINHTTP_ADDREQ_FLAG_REPLACE |
+                WINHTTP_ADDREQ_FLAG_COALESCE_WITH_COMMA |
+                WINHTTP_ADDREQ_FLAG_COALESCE_WITH_SEMICOLON)))
+    return append(h, name, nlen, value, vlen);
   size_t i;
   bool found = find_index(h, name, nlen, 0, &i);
 
