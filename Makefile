@@ -8,7 +8,7 @@ PREFIX  ?= /usr/local
 CMAKE   ?= cmake
 CTEST   ?= ctest
 
-.PHONY: all deps build check check-asan check-tsan check-install fuzz fuzz-smoke demo install clean
+.PHONY: all deps build check check-asan check-tsan check-install fuzz fuzz-smoke demo bench install clean
 
 all: build
 
@@ -54,6 +54,17 @@ fuzz-smoke: fuzz
 
 demo: build
 	scripts/demo $(BUILD)/release
+
+# The benchmark against libcurl (needs nginx and libcurl; never part of
+# ctest): a Release build in $(BUILD)/bench, then bench/run.sh, which
+# rewrites docs/PERFORMANCE.md (RUNS, SECS, PROFILE=1: see bench/run.sh).
+# Warnings are not errors here: -O3 finds maybe-uninitialized false
+# positives that the checked builds (RelWithDebInfo, Debug) do not.
+bench:
+	$(CMAKE) -S . -B $(BUILD)/bench -DCMAKE_BUILD_TYPE=Release -DWH_BUILD_BENCH=ON -DWH_WERROR=OFF \
+	  -DWH_BUILD_TESTS=OFF -DWH_BUILD_EXAMPLES=OFF
+	$(CMAKE) --build $(BUILD)/bench -j $(JOBS) --target bench_sync
+	bench/run.sh $(BUILD)/bench
 
 install: build
 	$(CMAKE) --install $(BUILD)/release --prefix $(PREFIX)

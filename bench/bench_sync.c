@@ -1,0 +1,382 @@
+/* bench_sync: the synchronous engine against libcurl's easy interface, in
+ * one binary, on the same server and files (docs/PERFORMANCE.md,
+ * ARCHITECTURE-NOTES §7; bench/run.sh drives it).
+ *
+ * Modes:
+ *   get       sequential keep-alive GETs of a small file. WinHTTP: one session
+ *             and one connect handle, a new request handle per GET (what
+ *             WinHTTP applications do), status checked, body read with
+ *             QueryDataAvailable + ReadData. libcurl: one easy handle reused,
+ *             status checked, body counted by a write callback.
+ *   download  repeated GETs of a large file into a sink. WinHTTP: ReadData
+ *             with a large buffer (--buffer, 1 MiB by default) until it
+ *             reads 0 bytes. libcurl: a write callback that discards, with
+ *             CURLOPT_BUFFERSIZE at 100 KiB as the curl tool sets it.
+ *
+ * A run lasts --seconds (default 3) or exactly --requests N, after --warmup
+ * untimed requests (which open the kept-alive connection and, over HTTPS, do
+ * the handshake). Every response is checked: status 200 and, with --expect,
+ * the body length. One line on stdout, key=value pairs:
+ *
+ *   result mode=get scheme=http client=winhttp requests=N bytes=B
+ *          seconds=S cpu_seconds=C value=X per_cpu_second=Y unit=req/s
+ *
+ * value is per wall-clock second; per_cpu_second is per second of this
+ * process's own CPU time (user + system, CLOCK_PROCESS_CPUTIME_ID), which
+ * measures the client's cost whatever else shares the machine. For download
+ * the unit is MB/s with MB = 10^6 bytes.
+ *
+ * TLS trust: WinHTTP uses the system store, which honours SSL_CERT_FILE
+ * (run.sh points it at the CA it generates); libcurl gets --cafile through
+ * CURLOPT_CAINFO. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <wchar.h>
+
+#include <curl/curl.h>
+#include <winhttp.h>
+
+enum mode { MODE_GET, MODE_DOWNLOAD };
+enum client { CLIENT_WINHTTP, CLIENT_CURL };
+
+struct options {
+  enum mode mode;
+  enum client client;
+  int secure;
+  const char *host;
+  unsigned port;
+  const char *path;
+  double seconds;
+  long requests; /* > 0: exactly this many, else --seconds */
+  long warmup;
+  const char *cafile;
+  size_t buffer;
+  long long expect; /* expected body length, -1: any */
+};
+
+struct totals {
+  long requests;
+  unsigned long long bytes;
+  double seconds;     /* wall clock */
+  double cpu_seconds; /* this process's CPU time (user + system) */
+};
+
+static double clock_of(clockid_t id)
+{
+  struct timespec ts;
+  clock_gettime(id, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double now(void)
+{
+  return clock_of(CLOCK_MONOTONIC);
+}
+
+static void die(const char *what, unsigned long code)
+{
+  fprintf(stderr, "bench_sync: %s failed (%lu)\n", what, code);
+  exit(1);
+}
+
+static void check_body(const struct options *o, unsigned long long got)
+{
+  if (o->expect >= 0 && got != (unsigned long long)o->expect) {
+    fprintf(stderr, "bench_sync: body of %llu bytes, expected %lld\n", got, o->expect);
+    exit(1);
+  }
+}
+
+/* The timed loop, shared by both clients: one_request() does one complete
+ * GET and returns its body length. */
+typedef unsigned long long (*request_fn)(void *ctx, const struct options *o);
+
+static struct totals run_loop(request_fn one_request, void *ctx, const struct options *o)
+{
+  struct totals t = {0, 0, 0.0, 0.0};
+  for (long i = 0; i < o->warmup; i++)
+    check_body(o, one_request(ctx, o));
+  double cpu_start = clock_of(CLOCK_PROCESS_CPUTIME_ID);
+  double start = now(), end = start;
+  for (;;) {
+    unsigned long long got = one_request(ctx, o);
+    check_body(o, got);
+    t.requests++;
+    t.bytes += got;
+    end = now();
+    if (o->requests > 0 ? t.requests >= o->requests : end - start >= o->seconds)
+      break;
+  }
+  t.seconds = end - start;
+  t.cpu_seconds = clock_of(CLOCK_PROCESS_CPUTIME_ID) - cpu_start;
+  return t;
+}
+
+/* --- WinHTTP ------------------------------------------------------------------ */
+
+struct wh_ctx {
+  HINTERNET session, connect;
+  WCHAR path[1024];
+  unsigned char *buf;
+};
+
+static unsigned long long wh_request(void *vctx, const struct options *o)
+{
+  struct wh_ctx *c = vctx;
+  HINTERNET r = WinHttpOpenRequest(c->connect, L"GET", c->path, NULL, WINHTTP_NO_REFERER,
+                                   WINHTTP_DEFAULT_ACCEPT_TYPES,
+                                   o->secure ? WINHTTP_FLAG_SECURE : 0);
+  if (!r)
+    die("WinHttpOpenRequest", GetLastError());
+  if (!WinHttpSendRequest(r, WINHTTP_NO_ADDITIONAL_HEADERS, 0, WINHTTP_NO_REQUEST_DATA, 0, 0, 0))
+    die("WinHttpSendRequest", GetLastError());
+  if (!WinHttpReceiveResponse(r, NULL))
+    die("WinHttpReceiveResponse", GetLastError());
+
+  DWORD status = 0, size = sizeof(status);
+  if (!WinHttpQueryHeaders(r, WINHTTP_QUERY_STATUS_CODE | WINHTTP_QUERY_FLAG_NUMBER,
+                           WINHTTP_HEADER_NAME_BY_INDEX, &status, &size, WINHTTP_NO_HEADER_INDEX))
+    die("WinHttpQueryHeaders", GetLastError());
+  if (status != 200)
+    die("HTTP status", status);
+
+  unsigned long long total = 0;
+  DWORD cap = (DWORD)o->buffer;
+  if (o->mode == MODE_GET) {
+    /* The pattern of Microsoft's sample: ask what is there, read it. */
+    for (;;) {
+      DWORD avail = 0, got = 0;
+      if (!WinHttpQueryDataAvailable(r, &avail))
+        die("WinHttpQueryDataAvailable", GetLastError());
+      if (avail == 0)
+        break;
+      if (!WinHttpReadData(r, c->buf, avail < cap ? avail : cap, &got))
+        die("WinHttpReadData", GetLastError());
+      if (got == 0)
+        break;
+      total += got;
+    }
+  } else {
+    for (;;) {
+      DWORD got = 0;
+      if (!WinHttpReadData(r, c->buf, cap, &got))
+        die("WinHttpReadData", GetLastError());
+      if (got == 0)
+        break;
+      total += got;
+    }
+  }
+  if (!WinHttpCloseHandle(r))
+    die("WinHttpCloseHandle", GetLastError());
+  return total;
+}
+
+static struct totals bench_winhttp(const struct options *o)
+{
+  struct wh_ctx c;
+  memset(&c, 0, sizeof(c));
+  WCHAR host[256];
+  if (swprintf(host, sizeof(host) / sizeof(host[0]), L"%s", o->host) < 0 ||
+      swprintf(c.path, sizeof(c.path) / sizeof(c.path[0]), L"%s", o->path) < 0)
+    die("host or path too long", 0);
+  c.buf = malloc(o->buffer);
+  if (!c.buf)
+    die("malloc", (unsigned long)o->buffer);
+
+  c.session = WinHttpOpen(L"bench_sync/1.0", WINHTTP_ACCESS_TYPE_NO_PROXY, WINHTTP_NO_PROXY_NAME,
+                          WINHTTP_NO_PROXY_BYPASS, 0);
+  if (!c.session)
+    die("WinHttpOpen", GetLastError());
+  c.connect = WinHttpConnect(c.session, host, (INTERNET_PORT)o->port, 0);
+  if (!c.connect)
+    die("WinHttpConnect", GetLastError());
+
+  struct totals t = run_loop(wh_request, &c, o);
+
+  WinHttpCloseHandle(c.connect);
+  WinHttpCloseHandle(c.session);
+  free(c.buf);
+  return t;
+}
+
+/* --- libcurl ------------------------------------------------------------------ */
+
+struct curl_ctx {
+  CURL *easy;
+  unsigned long long got;
+};
+
+static size_t curl_sink(char *data, size_t size, size_t nmemb, void *vctx)
+{
+  struct curl_ctx *c = vctx;
+  (void)data;
+  c->got += size * nmemb;
+  return size * nmemb;
+}
+
+static unsigned long long curl_request(void *vctx, const struct options *o)
+{
+  struct curl_ctx *c = vctx;
+  (void)o;
+  c->got = 0;
+  CURLcode rc = curl_easy_perform(c->easy);
+  if (rc != CURLE_OK) {
+    fprintf(stderr, "bench_sync: curl: %s\n", curl_easy_strerror(rc));
+    exit(1);
+  }
+  long status = 0;
+  curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+  if (status != 200)
+    die("HTTP status", (unsigned long)status);
+  return c->got;
+}
+
+static struct totals bench_curl(const struct options *o)
+{
+  char url[1200];
+  int n = snprintf(url, sizeof(url), "%s://%s:%u%s", o->secure ? "https" : "http", o->host,
+                   o->port, o->path);
+  if (n < 0 || (size_t)n >= sizeof(url))
+    die("URL too long", 0);
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    die("curl_global_init", 0);
+  struct curl_ctx c = {curl_easy_init(), 0};
+  if (!c.easy)
+    die("curl_easy_init", 0);
+  curl_easy_setopt(c.easy, CURLOPT_URL, url);
+  curl_easy_setopt(c.easy, CURLOPT_PROXY, ""); /* as WINHTTP_ACCESS_TYPE_NO_PROXY */
+  curl_easy_setopt(c.easy, CURLOPT_USERAGENT, "bench_sync/1.0");
+  curl_easy_setopt(c.easy, CURLOPT_WRITEFUNCTION, curl_sink);
+  curl_easy_setopt(c.easy, CURLOPT_WRITEDATA, &c);
+  if (o->mode == MODE_DOWNLOAD)
+    curl_easy_setopt(c.easy, CURLOPT_BUFFERSIZE, 100L * 1024L);
+  if (o->cafile)
+    curl_easy_setopt(c.easy, CURLOPT_CAINFO, o->cafile);
+
+  struct totals t = run_loop(curl_request, &c, o);
+
+  curl_easy_cleanup(c.easy);
+  curl_global_cleanup();
+  return t;
+}
+
+/* --- command line ------------------------------------------------------------- */
+
+static void usage(void)
+{
+  fputs("usage: bench_sync --mode get|download --client winhttp|curl --scheme http|https\n"
+        "                  --port N [--host 127.0.0.1] [--path /100b]\n"
+        "                  [--seconds S | --requests N] [--warmup N]\n"
+        "                  [--cafile FILE] [--buffer BYTES] [--expect BYTES]\n",
+        stderr);
+  exit(2);
+}
+
+static long long number(const char *s)
+{
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (errno || end == s || *end || v < 0)
+    usage();
+  return v;
+}
+
+static void parse(int argc, char **argv, struct options *o)
+{
+  memset(o, 0, sizeof(*o));
+  o->host = "127.0.0.1";
+  o->seconds = 3.0;
+  o->warmup = -1;
+  o->expect = -1;
+  o->buffer = 1u << 20;
+  int have_mode = 0, have_client = 0, have_scheme = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *k = argv[i];
+    if (i + 1 >= argc)
+      usage();
+    const char *v = argv[++i];
+    if (!strcmp(k, "--mode")) {
+      have_mode = 1;
+      if (!strcmp(v, "get"))
+        o->mode = MODE_GET;
+      else if (!strcmp(v, "download"))
+        o->mode = MODE_DOWNLOAD;
+      else
+        usage();
+    } else if (!strcmp(k, "--client")) {
+      have_client = 1;
+      if (!strcmp(v, "winhttp"))
+        o->client = CLIENT_WINHTTP;
+      else if (!strcmp(v, "curl"))
+        o->client = CLIENT_CURL;
+      else
+        usage();
+    } else if (!strcmp(k, "--scheme")) {
+      have_scheme = 1;
+      if (!strcmp(v, "http"))
+        o->secure = 0;
+      else if (!strcmp(v, "https"))
+        o->secure = 1;
+      else
+        usage();
+    } else if (!strcmp(k, "--host")) {
+      o->host = v;
+    } else if (!strcmp(k, "--port")) {
+      long long p = number(v);
+      if (p < 1 || p > 65535)
+        usage();
+      o->port = (unsigned)p;
+    } else if (!strcmp(k, "--path")) {
+      o->path = v;
+    } else if (!strcmp(k, "--seconds")) {
+      char *end;
+      o->seconds = strtod(v, &end);
+      if (end == v || *end || !(o->seconds > 0))
+        usage();
+    } else if (!strcmp(k, "--requests")) {
+      o->requests = (long)number(v);
+    } else if (!strcmp(k, "--warmup")) {
+      o->warmup = (long)number(v);
+    } else if (!strcmp(k, "--cafile")) {
+      o->cafile = v;
+    } else if (!strcmp(k, "--buffer")) {
+      long long b = number(v);
+      if (b < 1 || b > (1ll << 30))
+        usage();
+      o->buffer = (size_t)b;
+    } else if (!strcmp(k, "--expect")) {
+      o->expect = number(v);
+    } else {
+      usage();
+    }
+  }
+  if (!have_mode || !have_client || !have_scheme || !o->port)
+    usage();
+  if (!o->path)
+    o->path = o->mode == MODE_GET ? "/100b" : "/100m.bin";
+  if (o->warmup < 0)
+    o->warmup = o->mode == MODE_GET ? 100 : 1;
+  if (o->mode == MODE_GET && o->buffer > 65536)
+    o->buffer = 65536; /* QueryDataAvailable bounds each read anyway */
+}
+
+int main(int argc, char **argv)
+{
+  struct options o;
+  parse(argc, argv, &o);
+  struct totals t = o.client == CLIENT_WINHTTP ? bench_winhttp(&o) : bench_curl(&o);
+  double work = o.mode == MODE_GET ? (double)t.requests : (double)t.bytes / 1e6;
+  printf("result mode=%s scheme=%s client=%s requests=%ld bytes=%llu seconds=%.4f "
+         "cpu_seconds=%.4f value=%.1f per_cpu_second=%.1f unit=%s\n",
+         o.mode == MODE_GET ? "get" : "download", o.secure ? "https" : "http",
+         o.client == CLIENT_WINHTTP ? "winhttp" : "curl", t.requests, t.bytes, t.seconds,
+         t.cpu_seconds, work / t.seconds, t.cpu_seconds > 0 ? work / t.cpu_seconds : 0.0,
+         o.mode == MODE_GET ? "req/s" : "MB/s");
+  return 0;
+}

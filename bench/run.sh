@@ -1,0 +1,255 @@
+#!/bin/sh
+# Runs bench_sync (WinHTTP's sync engine and libcurl's easy interface) against
+# nginx and writes docs/PERFORMANCE.md (ARCHITECTURE-NOTES §7's method).
+#
+#   bench/run.sh [BUILD_DIR]      BUILD_DIR holds bench/bench_sync
+#                                 (default build/bench, as `make bench` makes)
+#
+# Environment: RUNS (5) runs of each (mode x scheme x client), interleaved;
+# SECS (3) seconds per run; OUT (docs/PERFORMANCE.md; "-" for stdout only);
+# SERVER_CPU (0) and CLIENT_CPU (1); HTTP_PORT and HTTPS_PORT (free ones);
+# PROFILE=1 adds callgrind and strace profiles (instructions and syscalls per
+# request or per MB, top functions in PROFDIR, BUILD_DIR/bench/profile).
+#
+# nginx runs as the current user in a temporary directory: one worker, pinned
+# to SERVER_CPU by worker_cpu_affinity and by taskset on the whole server;
+# every client run is pinned to CLIENT_CPU with taskset. TLS material comes
+# from tests/peers/gen-certs.sh; WinHTTP trusts the CA through SSL_CERT_FILE,
+# libcurl through CURLOPT_CAINFO. Never run by ctest.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+build=${1:-$top/build/bench}
+bin=$build/bench/bench_sync
+RUNS=${RUNS:-5}
+SECS=${SECS:-3}
+OUT=${OUT:-$top/docs/PERFORMANCE.md}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+HTTP_PORT=${HTTP_PORT:-$(free_port)}
+HTTPS_PORT=${HTTPS_PORT:-$(free_port)}
+BIG=104857600 # 100 MiB
+SMALL=100
+
+command_line="RUNS=$RUNS SECS=$SECS bench/run.sh $*"
+
+if [ ! -x "$bin" ]; then
+  echo "run.sh: no $bin; build it first (make bench, or cmake -DWH_BUILD_BENCH=ON)" >&2
+  exit 2
+fi
+for tool in nginx taskset openssl python3 curl; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "run.sh: needs $tool" >&2; exit 2; }
+done
+for port in "$HTTP_PORT" "$HTTPS_PORT"; do
+  rc=0
+  curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/" || rc=$?
+  if [ "$rc" != 7 ]; then # 7: could not connect
+    echo "run.sh: port $port is in use (set HTTP_PORT / HTTPS_PORT)" >&2
+    exit 2
+  fi
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/wh-bench.XXXXXX")
+nginx_pid=
+cleanup() {
+  if [ -n "$nginx_pid" ]; then
+    kill "$nginx_pid" 2>/dev/null || true
+    wait "$nginx_pid" 2>/dev/null || true
+  fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- TLS material and files ----------------------------------------------------
+"$top/tests/peers/gen-certs.sh" "$tmp/certs"
+mkdir -p "$tmp/root" "$tmp/tmp"
+python3 -c 'import sys; sys.stdout.write("x" * 99 + "\n")' > "$tmp/root/100b"
+head -c "$BIG" /dev/urandom > "$tmp/root/100m.bin"
+
+# --- nginx ---------------------------------------------------------------------
+user_line=
+if [ "$(id -u)" = 0 ]; then
+  # A root master would hand the worker to "nobody", who cannot read $tmp.
+  user_line="user $(id -un) $(id -gn);"
+fi
+affinity=$(python3 -c "import sys; n=int(sys.argv[1]); print(''.join('1' if i == n else '0' for i in reversed(range(n + 1))))" "$SERVER_CPU")
+cat > "$tmp/nginx.conf" <<EOF
+$user_line
+daemon off;
+worker_processes 1;
+worker_cpu_affinity $affinity;
+pid $tmp/nginx.pid;
+lock_file $tmp/nginx.lock;
+error_log $tmp/error.log warn;
+
+events {
+    worker_connections 1024;
+}
+
+http {
+    access_log off;
+    client_body_temp_path $tmp/tmp/body;
+    proxy_temp_path $tmp/tmp/proxy;
+    fastcgi_temp_path $tmp/tmp/fastcgi;
+    uwsgi_temp_path $tmp/tmp/uwsgi;
+    scgi_temp_path $tmp/tmp/scgi;
+    default_type application/octet-stream;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_timeout 300s;
+    keepalive_requests 100000000;
+    server_tokens off;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    root $tmp/root;
+
+    server {
+        listen 127.0.0.1:$HTTP_PORT;
+    }
+    server {
+        listen 127.0.0.1:$HTTPS_PORT ssl;
+        ssl_certificate $tmp/certs/server.pem;
+        ssl_certificate_key $tmp/certs/server.key;
+    }
+}
+EOF
+taskset -c "$SERVER_CPU" nginx -p "$tmp" -c "$tmp/nginx.conf" -e "$tmp/error.log" &
+nginx_pid=$!
+ready=0
+for _ in $(seq 1 100); do
+  if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$HTTP_PORT/100b" &&
+     curl -s -o /dev/null --max-time 1 --cacert "$tmp/certs/ca.pem" "https://127.0.0.1:$HTTPS_PORT/100b"; then
+    ready=1
+    break
+  fi
+  sleep 0.1
+done
+if [ "$ready" != 1 ]; then
+  echo "run.sh: nginx did not come up:" >&2
+  cat "$tmp/error.log" >&2
+  exit 1
+fi
+worker_affinity=
+for w in $(pgrep -P "$nginx_pid" 2>/dev/null || true); do
+  worker_affinity="$worker_affinity $(taskset -cp "$w" | sed 's/.*: //')"
+done
+
+# --- the runs ------------------------------------------------------------------
+export SSL_CERT_FILE="$tmp/certs/ca.pem"
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
+results=$tmp/results.txt
+: > "$results"
+
+one() { # RUN MODE SCHEME CLIENT
+  port=$HTTP_PORT
+  [ "$3" = https ] && port=$HTTPS_PORT
+  if [ "$2" = get ]; then path=/100b; expect=$SMALL; else path=/100m.bin; expect=$BIG; fi
+  line=$(taskset -c "$CLIENT_CPU" "$bin" --mode "$2" --scheme "$3" --client "$4" \
+    --port "$port" --path "$path" --expect "$expect" --seconds "$SECS" \
+    --cafile "$tmp/certs/ca.pem")
+  echo "$line run=$1" | tee -a "$results" >&2
+}
+
+# curl -o /dev/null, the tool, for the download (the bar's wording): 20
+# transfers of the file on one connection, bytes over the tool's own times.
+curl_tool() { # RUN SCHEME
+  port=$HTTP_PORT
+  [ "$2" = https ] && port=$HTTPS_PORT
+  url="$2://127.0.0.1:$port/100m.bin"
+  args=
+  for _ in $(seq 1 20); do args="$args -o /dev/null $url"; done
+  # shellcheck disable=SC2086
+  v=$(taskset -c "$CLIENT_CPU" curl -s --cacert "$tmp/certs/ca.pem" -w '%{size_download} %{time_total}\n' $args |
+      awk '{ b += $1; t += $2 } END { printf "%.1f", b / t / 1e6 }')
+  echo "result mode=download scheme=$2 client=curl-tool value=$v unit=MB/s run=$1" | tee -a "$results" >&2
+}
+
+run=1
+while [ "$run" -le "$RUNS" ]; do
+  for mode in get download; do
+    for scheme in http https; do
+      # Alternate which client goes first, so neither always runs on a
+      # server that just served the other.
+      if [ $((run % 2)) = 1 ]; then
+        one "$run" "$mode" "$scheme" winhttp
+        one "$run" "$mode" "$scheme" curl
+      else
+        one "$run" "$mode" "$scheme" curl
+        one "$run" "$mode" "$scheme" winhttp
+      fi
+      [ "$mode" = download ] && curl_tool "$run" "$scheme"
+    done
+  done
+  run=$((run + 1))
+done
+
+# --- profiles (PROFILE=1) --------------------------------------------------------
+# perf has no hardware counters on this kind of machine, so the profile is
+# valgrind's: instructions per request (or per MB) as the difference between
+# a run of N and of 2N requests, so connecting and the handshake cancel out,
+# with the top functions of the longer run; and strace's syscall counts per
+# request. Both are independent of whatever else runs on the machine.
+if [ "${PROFILE:-0}" = 1 ]; then
+  prof=${PROFDIR:-$build/bench/profile}
+  rm -rf "$prof"
+  mkdir -p "$prof"
+  # Shell functions share their caller's variables: p_* are profile_one's.
+  profile_one() { # MODE SCHEME CLIENT N
+    p_port=$HTTP_PORT
+    [ "$2" = https ] && p_port=$HTTPS_PORT
+    if [ "$1" = get ]; then p_path=/100b; p_expect=$SMALL; else p_path=/100m.bin; p_expect=$BIG; fi
+    p_base=$prof/cg.$1.$2.$3
+    for p_n in "$4" $(($4 * 2)); do
+      taskset -c "$CLIENT_CPU" valgrind --tool=callgrind -q \
+        --callgrind-out-file="$p_base.$p_n" "$bin" --mode "$1" --scheme "$2" \
+        --client "$3" --port "$p_port" --path "$p_path" --expect "$p_expect" --requests "$p_n" \
+        --cafile "$tmp/certs/ca.pem" > /dev/null
+    done
+    taskset -c "$CLIENT_CPU" strace -f -c -o "$prof/strace.$1.$2.$3" "$bin" --mode "$1" \
+      --scheme "$2" --client "$3" --port "$p_port" --path "$p_path" --expect "$p_expect" \
+      --requests $(($4 * 2)) --warmup 0 --cafile "$tmp/certs/ca.pem" > /dev/null
+    p_calls=$(awk '$NF == "total" { print $4 }' "$prof/strace.$1.$2.$3")
+    if [ "$1" = get ]; then p_per=request; p_div=$4; else p_per=MB; p_div=$(($4 * BIG / 1000000)); fi
+    python3 "$here/cgdiff.py" "$p_base.$4" "$p_base.$(($4 * 2))" "$p_div" 15 \
+      > "$prof/top.$1.$2.$3.txt"
+    p_ins=$(awk 'NR == 1 { gsub(",", "", $1); print $1 }' "$prof/top.$1.$2.$3.txt")
+    echo "profile mode=$1 scheme=$2 client=$3 instructions_per_$p_per=$p_ins syscalls_per_$p_per=$(( p_calls / (p_div * 2) ))" |
+      tee -a "$results" >&2
+  }
+  for mode in get download; do
+    for scheme in http https; do
+      for client in winhttp curl; do
+        if [ "$mode" = get ]; then profile_one "$mode" "$scheme" "$client" 2000
+        else profile_one "$mode" "$scheme" "$client" 1; fi
+      done
+    done
+  done
+  echo "run.sh: profiles in $prof" >&2
+fi
+
+# --- the report ----------------------------------------------------------------
+facts=$tmp/facts.txt
+{
+  echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "cpu: $(lscpu | sed -n 's/^Model name: *//p') ($(nproc) cores online)"
+  echo "kernel: $(uname -sr)"
+  echo "compiler: $(${CC:-cc} --version | head -n 1)"
+  echo "build: $(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null) ($build)"
+  echo "nginx: $(nginx -v 2>&1 | sed 's/.*: //'), 1 worker, worker_cpu_affinity $affinity (worker on CPU$worker_affinity)"
+  echo "openssl: $(openssl version)"
+  echo "libcurl: $(pkg-config --modversion libcurl 2>/dev/null || curl-config --version)"
+  echo "curl tool: $(curl --version | head -n 1 | cut -d' ' -f1-2)"
+  echo "load average at the end: $(cut -d" " -f1-3 /proc/loadavg) (other work on the machine shares both cores)"
+  echo "pinning: nginx on CPU $SERVER_CPU, clients on CPU $CLIENT_CPU (taskset)"
+  if perf stat -e instructions true 2>&1 | grep -q 'not supported'; then
+    echo "perf: hardware counters not supported on this machine (profiles use valgrind --tool=callgrind)"
+  fi
+} > "$facts"
+
+python3 "$here/report.py" --results "$results" --facts "$facts" --profdir "${prof:-}" \
+  --command "$command_line" --runs "$RUNS" --secs "$SECS" --out "$OUT"
