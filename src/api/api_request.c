@@ -146,7 +146,13 @@ BOOL WINAPI WinHttpSendRequest(HINTERNET hRequest, LPCWSTR lpszHeaders, DWORD dw
   x->redirect_count = 0;
   x->retried = false;
 
-  err = wh_exchange_prepare(r, lpOptional, dwOptionalLength, dwTotalLength);
+  /* Only HTTP/1.1 is spoken so far: a request that requires HTTP/2 or 3
+   * cannot be satisfied (Microsoft: ERROR_WINHTTP_HTTP_PROTOCOL_MISMATCH). */
+  if (r->settings.http_protocol_required &&
+      (r->settings.enable_http_protocol & WINHTTP_PROTOCOL_MASK))
+    err = ERROR_WINHTTP_HTTP_PROTOCOL_MISMATCH;
+  if (err == ERROR_SUCCESS)
+    err = wh_exchange_prepare(r, lpOptional, dwOptionalLength, dwTotalLength);
   if (err == ERROR_SUCCESS)
     err = wh_drive_sync(r, wh_exchange_send_step);
   if (err != ERROR_SUCCESS)
