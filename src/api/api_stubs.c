@@ -16,29 +16,6 @@ static HINTERNET null_handle(void)
   return NULL;
 }
 
-/* ---- The request engine: extended header functions ---- */
-
-DWORD WINAPI WinHttpAddRequestHeadersEx(HINTERNET hRequest, DWORD dwModifiers, ULONGLONG ullFlags,
-                                        ULONGLONG ullExtra, DWORD cHeaders,
-                                        WINHTTP_EXTENDED_HEADER *pHeaders)
-{
-  UNUSED(hRequest), UNUSED(dwModifiers), UNUSED(ullFlags), UNUSED(ullExtra);
-  UNUSED(cHeaders), UNUSED(pHeaders);
-  return NOT_IMPLEMENTED;
-}
-
-DWORD WINAPI WinHttpQueryHeadersEx(HINTERNET hRequest, DWORD dwInfoLevel, ULONGLONG ullFlags,
-                                   UINT uiCodePage, PDWORD pdwIndex,
-                                   PWINHTTP_HEADER_NAME pHeaderName, PVOID pBuffer,
-                                   PDWORD pdwBufferLength, PWINHTTP_EXTENDED_HEADER *ppHeaders,
-                                   PDWORD pdwHeadersCount)
-{
-  UNUSED(hRequest), UNUSED(dwInfoLevel), UNUSED(ullFlags), UNUSED(uiCodePage);
-  UNUSED(pdwIndex), UNUSED(pHeaderName), UNUSED(pBuffer), UNUSED(pdwBufferLength);
-  UNUSED(ppHeaders), UNUSED(pdwHeadersCount);
-  return NOT_IMPLEMENTED;
-}
-
 /* ---- Authentication ---- */
 
 BOOL WINAPI WinHttpSetCredentials(HINTERNET hRequest, DWORD AuthTargets, DWORD AuthScheme,
