@@ -63,6 +63,29 @@ static DWORD rbuf_room(struct wh_exchange *x, size_t want, size_t max)
   return ERROR_SUCCESS;
 }
 
+/* One receive on the connection with the wait bookkeeping every caller
+ * shares: ERROR_IO_PENDING fills |io| (the timeout starts at the first
+ * wait), progress restarts the timeout, failures keep the errno. */
+static DWORD conn_recv(struct wh_exchange *x, void *buf, size_t cap, size_t *n, DWORD timeout,
+                       struct wh_io *io)
+{
+  short ev = 0;
+  DWORD err = wh_conn_recv(x->conn, buf, cap, n, &ev);
+  if (err == ERROR_IO_PENDING) {
+    io->fd = x->conn->fd;
+    io->events = ev;
+    if (io->deadline == 0)
+      io->deadline = wh_deadline(timeout);
+    return err;
+  }
+  if (err != ERROR_SUCCESS) {
+    x->last_errno = x->conn->last_errno;
+    return err;
+  }
+  io->deadline = 0;
+  return ERROR_SUCCESS;
+}
+
 /* Reads once into the buffer. *eof is set at the peer's orderly close. */
 static DWORD rbuf_fill(struct wh_request *r, struct wh_exchange *x, size_t max,
                        DWORD timeout, struct wh_io *io, bool *eof)
@@ -71,21 +94,10 @@ static DWORD rbuf_fill(struct wh_request *r, struct wh_exchange *x, size_t max,
   if (err != ERROR_SUCCESS)
     return err;
   size_t n = 0;
-  short ev = 0;
-  err = wh_conn_recv(x->conn, x->rbuf + x->rend, x->rcap - x->rend, &n, &ev);
-  if (err == ERROR_IO_PENDING) {
-    io->fd = x->conn->fd;
-    io->events = ev;
-    if (io->deadline == 0)
-      io->deadline = wh_deadline(timeout);
-    return ERROR_IO_PENDING;
-  }
-  if (err != ERROR_SUCCESS) {
-    x->last_errno = x->conn->last_errno;
+  err = conn_recv(x, x->rbuf + x->rend, x->rcap - x->rend, &n, timeout, io);
+  if (err != ERROR_SUCCESS)
     return err;
-  }
   (void)r;
-  io->deadline = 0; /* progress restarts the receive timeout */
   x->rend += n;
   *eof = n == 0;
   return ERROR_SUCCESS;
@@ -406,21 +418,10 @@ static DWORD read_more(struct wh_request *r, struct wh_exchange *x, struct wh_io
     size_t cap = direct_cap;
     if (x->fr.kind == WH_H1_BODY_LENGTH && cap > x->body_left)
       cap = (size_t)x->body_left;
-    short ev = 0;
     size_t n = 0;
-    err = wh_conn_recv(x->conn, direct, cap, &n, &ev);
-    if (err == ERROR_IO_PENDING) {
-      io->fd = x->conn->fd;
-      io->events = ev;
-      if (io->deadline == 0)
-        io->deadline = wh_deadline(timeout);
+    err = conn_recv(x, direct, cap, &n, timeout, io);
+    if (err != ERROR_SUCCESS)
       return err;
-    }
-    if (err != ERROR_SUCCESS) {
-      x->last_errno = x->conn->last_errno;
-      return err;
-    }
-    io->deadline = 0;
     eof = n == 0;
     *direct_got = n;
     if (x->fr.kind == WH_H1_BODY_LENGTH) {
