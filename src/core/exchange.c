@@ -372,7 +372,12 @@ static DWORD step_acquire(struct wh_request *r, struct wh_exchange *x)
     return ERROR_SUCCESS;
   }
   bool keep = !(r->settings.disabled_features & WINHTTP_DISABLE_KEEP_ALIVE);
-  x->conn = keep ? wh_pool_take(&k) : NULL;
+  /* A request that may be resent on a fresh connection (exchange_recv.c,
+   * may_retry) skips the liveness probe of a recently used connection: a
+   * dead one costs a retry, a probe costs every request a system call. */
+  int64_t trust =
+      !x->retried && wh_exchange_resendable(x) && wh_method_idempotent(r->verb) ? 1000 : 0;
+  x->conn = keep ? wh_pool_take(&k, trust) : NULL;
   if (x->conn) {
     x->reused = true;
     x->phase = WH_P_SEND;
@@ -536,6 +541,7 @@ static DWORD step_send(struct wh_request *r, struct wh_exchange *x, struct wh_io
   if (err != ERROR_SUCCESS)
     return err;
   DWORD sent = (DWORD)x->sent_total;
+  x->fresh_send = true;
   wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_REQUEST_SENT, &sent, sizeof(sent));
   x->phase = WH_P_DONE;
   return ERROR_SUCCESS;
@@ -601,6 +607,21 @@ DWORD wh_exchange_send_step(struct wh_request *r, struct wh_io *io)
       break;
     case WH_P_SEND:
       err = step_send(r, x, io);
+      if (err == ERROR_WINHTTP_CONNECTION_ERROR && x->reused && !x->retried &&
+          wh_exchange_resendable(x) && wh_method_idempotent(r->verb)) {
+        /* A pooled connection the server had already closed: once more on
+         * a fresh one (the same rule as a dead connection found while
+         * receiving, exchange_recv.c). */
+        x->retried = true;
+        wh_conn_free(x->conn);
+        x->conn = NULL;
+        x->rpos = x->rend = 0;
+        x->out_off = 0;
+        x->sending_notified = false;
+        x->sent_total = 0;
+        x->phase = WH_P_ACQUIRE;
+        err = ERROR_SUCCESS;
+      }
       break;
     case WH_P_DONE:
       drop_connect_state(x);

@@ -80,6 +80,7 @@ struct wh_exchange {
   const char *tail;         /* sent after opt: the CRLF closing an upload chunk */
   size_t tail_len, tail_off;
   bool sending_notified;
+  bool fresh_send;          /* the request just left: the answer cannot be there yet */
   size_t sent_total;
 
   /* Request body accounting (WriteData). */
@@ -169,6 +170,9 @@ DWORD wh_exchange_prepare_write(struct wh_exchange *x, const void *buf, size_t l
 void wh_exchange_prepare_last_chunk(struct wh_exchange *x);
 /* Step: send what wh_exchange_prepare_write set up; no notifications. */
 DWORD wh_exchange_write_step(struct wh_request *r, struct wh_io *io);
+
+/* RFC 9110 §9.2.2: a request that may be repeated safely. */
+bool wh_method_idempotent(const char *verb);
 
 /* Whether the whole request (head and body) is still at hand to send again:
  * no body, or a small one given to SendRequest and nothing streamed. */

@@ -105,7 +105,7 @@ static DWORD rbuf_fill(struct wh_request *r, struct wh_exchange *x, size_t max,
 
 /* --- the head ------------------------------------------------------------------- */
 
-static bool idempotent(const char *verb)
+bool wh_method_idempotent(const char *verb)
 {
   static const char *const safe[] = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"};
   for (size_t i = 0; i < sizeof(safe) / sizeof(safe[0]); i++)
@@ -132,7 +132,7 @@ static void close_conn(struct wh_request *r, struct wh_exchange *x, bool notify)
  * method idempotent, the whole request still at hand). */
 static bool may_retry(const struct wh_request *r, const struct wh_exchange *x)
 {
-  return x->reused && !x->retried && x->rend == x->rpos && idempotent(r->verb) &&
+  return x->reused && !x->retried && x->rend == x->rpos && wh_method_idempotent(r->verb) &&
          wh_exchange_resendable(x);
 }
 
@@ -278,6 +278,17 @@ DWORD wh_exchange_recv_step(struct wh_request *r, struct wh_io *io)
     }
     bool final = false;
     DWORD err = x->rend > x->rpos ? parse_one_head(r, x, &final) : ERROR_IO_PENDING;
+    if (err == ERROR_IO_PENDING && x->fresh_send && wh_conn_pending(x->conn) == 0) {
+      /* The request has just left: wait before reading instead of a read
+       * that would find nothing (one system call per request saved). */
+      x->fresh_send = false;
+      io->fd = x->conn->fd;
+      io->events = POLLIN;
+      if (io->deadline == 0)
+        io->deadline = wh_deadline(r->settings.receive_response_timeout);
+      return ERROR_IO_PENDING;
+    }
+    x->fresh_send = false;
     if (err == ERROR_IO_PENDING) {
       bool eof = false;
       size_t max = (size_t)r->settings.max_response_header_size + RBUF_MIN;

@@ -191,7 +191,7 @@ static bool key_eq(const struct wh_conn_key *a, const struct wh_conn_key *b)
          strcmp(a->host, b->host) == 0;
 }
 
-struct wh_conn *wh_pool_take(const struct wh_conn_key *key)
+struct wh_conn *wh_pool_take(const struct wh_conn_key *key, int64_t trust_ms)
 {
   struct wh_conn *dead = NULL, *found = NULL;
   int64_t now = wh_now_ms();
@@ -222,9 +222,9 @@ struct wh_conn *wh_pool_take(const struct wh_conn_key *key)
   }
   if (found) {
     found->next = NULL;
-    if (!wh_conn_alive(found)) {
+    if (now - found->idle_since >= trust_ms && !wh_conn_alive(found)) {
       wh_conn_free(found);
-      return wh_pool_take(key); /* the next one, if any */
+      return wh_pool_take(key, trust_ms); /* the next one, if any */
     }
   }
   return found;

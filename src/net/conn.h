@@ -89,6 +89,9 @@ DWORD wh_conn_recv(struct wh_conn *c, void *buf, size_t cap, size_t *n, short *e
 /* Writes up to |len| bytes: *n written (> 0) or ERROR_IO_PENDING with
  * *events; ERROR_WINHTTP_CONNECTION_ERROR when the peer is gone. */
 DWORD wh_conn_send(struct wh_conn *c, const void *buf, size_t len, size_t *n, short *events);
+/* Bytes TLS has already decrypted and holds for the next read (0 for
+ * plain connections): such bytes make the socket look idle to poll(). */
+size_t wh_conn_pending(const struct wh_conn *c);
 /* For a pooled connection about to be reused: false when the peer has
  * closed it or sent unexpected bytes. */
 bool wh_conn_alive(struct wh_conn *c);
@@ -97,8 +100,11 @@ bool wh_conn_alive(struct wh_conn *c);
 
 #define WH_POOL_IDLE_MS 30000
 
-/* Takes an idle, live connection for |key|, or NULL. */
-struct wh_conn *wh_pool_take(const struct wh_conn_key *key);
+/* Takes an idle, live connection for |key|, or NULL. A connection idle for
+ * less than |trust_ms| is taken without the liveness probe (one system
+ * call): callers pass a non-zero value only when a dead connection would be
+ * detected and the request resent safely. */
+struct wh_conn *wh_pool_take(const struct wh_conn_key *key, int64_t trust_ms);
 /* Returns |c| for reuse (or frees it when the pool is full). */
 void wh_pool_put(struct wh_conn *c);
 /* Test hook: close every idle connection. */

@@ -360,6 +360,14 @@ DWORD wh_conn_peer_cert(const struct wh_conn *c, unsigned char **der, size_t *le
   return err;
 }
 
+size_t wh_conn_pending(const struct wh_conn *c)
+{
+  if (!c->ssl)
+    return 0;
+  int n = SSL_pending(c->ssl);
+  return n > 0 ? (size_t)n : 0;
+}
+
 DWORD wh_conn_key_bits(const struct wh_conn *c)
 {
   if (!c->ssl)

@@ -47,8 +47,13 @@ static inline int wh_hex_value(int c)
 }
 /* RFC 9110 §5.6.3 optional white space. */
 static inline bool wh_is_ows(int c) { return c == ' ' || c == '\t'; }
-/* RFC 9110 §5.6.2 tchar: the characters allowed in a token (header name). */
-bool wh_is_tchar(int c);
+/* RFC 9110 §5.6.2 tchar: the characters allowed in a token (header name).
+ * A table lookup: it runs once per byte of every header name. */
+extern const unsigned char wh_tchar_table[256];
+static inline bool wh_is_tchar(int c)
+{
+  return c >= 0 && c < 256 && wh_tchar_table[c];
+}
 
 /* ASCII case-insensitive equality of two byte runs. */
 bool wh_casecmp_eq(const char *a, size_t alen, const char *b, size_t blen);
