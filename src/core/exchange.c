@@ -638,14 +638,48 @@ DWORD wh_exchange_send_step(struct wh_request *r, struct wh_io *io)
 
 /* --- the synchronous driver ------------------------------------------------------ */
 
+/* Publishes the thread's cancellation fd for WinHttpCloseHandle, or
+ * reports that the handle is already being closed. */
+static bool begin_wait(struct wh_request *r, int fd)
+{
+  pthread_mutex_lock(&r->hdr.lock);
+  bool closing = r->closing;
+  if (!closing)
+    r->waiting_fd = fd;
+  pthread_mutex_unlock(&r->hdr.lock);
+  return !closing;
+}
+
+static bool end_wait(struct wh_request *r)
+{
+  pthread_mutex_lock(&r->hdr.lock);
+  r->waiting_fd = -1;
+  bool closing = r->closing;
+  pthread_mutex_unlock(&r->hdr.lock);
+  return closing;
+}
+
 DWORD wh_drive_sync(struct wh_request *r, DWORD (*step)(struct wh_request *, struct wh_io *))
 {
   struct wh_io io = {.fd = -1, .events = 0, .deadline = 0};
+  int cancel = wh_thread_cancel_fd();
+  if (cancel < 0)
+    return ERROR_NOT_ENOUGH_MEMORY;
   for (;;) {
     DWORD err = step(r, &io);
     if (err != ERROR_IO_PENDING)
       return err;
-    err = wh_wait_fd(io.fd, io.events, io.deadline ? io.deadline : WH_NEVER, r->cancel_fd);
+    if (!begin_wait(r, cancel))
+      return ERROR_WINHTTP_OPERATION_CANCELLED;
+    err = wh_wait_fd(io.fd, io.events, io.deadline ? io.deadline : WH_NEVER, cancel);
+    bool closing = end_wait(r);
+    if (err == ERROR_WINHTTP_OPERATION_CANCELLED && !closing) {
+      /* A signal meant for a request this thread served before. */
+      wh_cancel_fd_drain(cancel);
+      continue;
+    }
+    if (closing)
+      return ERROR_WINHTTP_OPERATION_CANCELLED;
     if (err != ERROR_SUCCESS)
       return err;
   }

@@ -100,12 +100,14 @@ struct wh_request {
   struct wh_request_opts opts; /* per-request option strings (api_options.c) */
 
   /* The engine (core/exchange.c). |state| and |x| belong to the thread
-   * running the request's one operation (|busy|, CONTRACT C9); |cancel_fd|
-   * is signalled by WinHttpCloseHandle to end a blocked synchronous call
-   * (CONTRACT C6). */
+   * running the request's one operation (|busy|, CONTRACT C9). While a
+   * synchronous call waits, |waiting_fd| is its thread's cancellation
+   * eventfd, which WinHttpCloseHandle signals after setting |closing|, so
+   * the call ends at once (CONTRACT C6); both under |hdr.lock|. */
   atomic_int busy;
   atomic_int state;           /* enum wh_req_state; changed under |hdr.lock| */
-  int cancel_fd;
+  bool closing;
+  int waiting_fd;
   struct wh_exchange x;
   struct wh_req_facts facts;  /* under |hdr.lock| */
 };

@@ -101,8 +101,6 @@ static void request_destroy(struct wh_object *o)
   wh_request_opts_free(&r->opts);
   wh_exchange_free(&r->x);
   wh_req_facts_free(&r->facts);
-  if (r->cancel_fd >= 0)
-    close(r->cancel_fd);
 }
 
 /* WinHttpCloseHandle: a synchronous call blocked on this request (another
@@ -111,8 +109,11 @@ static void request_destroy(struct wh_object *o)
 static void request_close(struct wh_object *o)
 {
   struct wh_request *r = wh_request_of(o);
-  if (r->cancel_fd >= 0)
-    wh_cancel_fd_signal(r->cancel_fd);
+  pthread_mutex_lock(&o->lock);
+  r->closing = true;
+  if (r->waiting_fd >= 0)
+    wh_cancel_fd_signal(r->waiting_fd);
+  pthread_mutex_unlock(&o->lock);
 }
 
 static const struct wh_object_ops request_ops = {
@@ -171,12 +172,7 @@ DWORD wh_request_new(struct wh_connect *c, struct wh_request_spec *spec,
   wh_exchange_init(&r->x);
   atomic_init(&r->state, WH_RS_OPEN);
   atomic_init(&r->busy, 0);
-  r->cancel_fd = wh_cancel_fd_new();
-  if (r->cancel_fd < 0) {
-    wh_request_spec_free(spec);
-    wh_object_release(&r->hdr);
-    return ERROR_NOT_ENOUGH_MEMORY;
-  }
+  r->waiting_fd = -1;
   DWORD err = add_open_headers(r, spec);
   r->verb = spec->verb;
   r->path = spec->path;

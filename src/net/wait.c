@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,9 +50,32 @@ DWORD wh_wait_fd(int fd, short events, int64_t deadline, int cancel_fd)
   }
 }
 
-int wh_cancel_fd_new(void)
+static pthread_key_t fd_key;
+static pthread_once_t fd_once = PTHREAD_ONCE_INIT;
+static _Thread_local int thread_fd = -1;
+
+static void close_thread_fd(void *p)
 {
-  return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  close((int)(intptr_t)p - 1);
+}
+
+static void make_key(void)
+{
+  pthread_key_create(&fd_key, close_thread_fd);
+}
+
+int wh_thread_cancel_fd(void)
+{
+  if (thread_fd < 0) {
+    pthread_once(&fd_once, make_key);
+    int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd < 0)
+      return -1;
+    /* The key's value closes the fd at thread exit (+1: 0 means unset). */
+    pthread_setspecific(fd_key, (void *)(intptr_t)(fd + 1));
+    thread_fd = fd;
+  }
+  return thread_fd;
 }
 
 void wh_cancel_fd_signal(int fd)
@@ -61,9 +86,11 @@ void wh_cancel_fd_signal(int fd)
   (void)r;
 }
 
-int wh_cancel_fd_is_set(int fd)
+void wh_cancel_fd_drain(int fd)
 {
-  return wh_fd_readable(fd);
+  uint64_t v;
+  ssize_t r = read(fd, &v, sizeof(v));
+  (void)r;
 }
 
 int wh_fd_readable(int fd)

@@ -27,10 +27,14 @@ int64_t wh_deadline(DWORD timeout_ms);
  * POLLERR/POLLHUP count as ready: the next read or write reports the error. */
 DWORD wh_wait_fd(int fd, short events, int64_t deadline, int cancel_fd);
 
-/* A cancellation eventfd: created per request, signalled by close. */
-int wh_cancel_fd_new(void);
+/* Cancellation eventfds. Each thread that drives a synchronous call owns
+ * one (made on first use, closed when the thread exits); a request
+ * records the one its driving thread waits on, and WinHttpCloseHandle
+ * signals it (core/exchange.c). */
+int wh_thread_cancel_fd(void);
 void wh_cancel_fd_signal(int fd);
-int wh_cancel_fd_is_set(int fd);
+/* Consumes a signal (one meant for a request the thread has left). */
+void wh_cancel_fd_drain(int fd);
 /* Whether |fd| is readable now (no wait). */
 int wh_fd_readable(int fd);
 
