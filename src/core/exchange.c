@@ -47,9 +47,7 @@ void wh_exchange_free(struct wh_exchange *x)
   x->host = NULL;
   wh_free(x->body_copy);
   x->body_copy = NULL;
-  wh_free(x->rbuf);
-  x->rbuf = NULL;
-  x->rcap = x->rpos = x->rend = 0;
+  wh_exchange_release_rbuf(x);
   wh_h1_response_free(&x->resp);
   wh_chunked_free(&x->chunked);
   wh_headers_free(&x->trailers);
@@ -86,14 +84,22 @@ void wh_request_publish_facts(struct wh_request *r)
   f->local = x->conn->local;
   f->remote = x->conn->remote;
   f->key_bits = wh_conn_key_bits(x->conn);
-  unsigned char *der = NULL;
+  if (f->conn_id == x->conn->id)
+    return; /* the same connection: the certificate is already here */
+  const unsigned char *der = NULL;
   size_t len = 0;
   if (x->secure && wh_conn_peer_cert(x->conn, &der, &len) == ERROR_SUCCESS) {
-    wh_free(f->cert_der);
-    f->cert_der = der;
-    f->cert_len = len;
+    unsigned char *copy = wh_malloc(len);
+    if (copy) {
+      memcpy(copy, der, len);
+      wh_free(f->cert_der);
+      f->cert_der = copy;
+      f->cert_len = len;
+      f->conn_id = x->conn->id;
+    }
   } else if (!x->secure) {
     wh_req_facts_free(f);
+    f->conn_id = x->conn->id;
   }
 }
 

@@ -140,6 +140,7 @@ struct wh_req_facts {
   DWORD key_bits;
   unsigned char *cert_der; /* the server's leaf certificate, owned */
   size_t cert_len;
+  uint64_t conn_id;        /* the connection the certificate came from */
   int last_errno;          /* WINHTTP_OPTION_EXTENDED_ERROR */
 };
 
@@ -202,6 +203,9 @@ DWORD wh_exchange_fill_step(struct wh_request *r, struct wh_io *io);
  * body ended. When the body is complete the connection goes back to the
  * pool or is closed (with CLOSING_CONNECTION / CONNECTION_CLOSED). */
 DWORD wh_exchange_read_step(struct wh_request *r, struct wh_io *io);
+
+/* Frees the read buffer, or keeps it as the thread's spare. */
+void wh_exchange_release_rbuf(struct wh_exchange *x);
 
 /* Forgets the previous response (SendRequest again on the same handle). */
 void wh_exchange_reset_response(struct wh_exchange *x);

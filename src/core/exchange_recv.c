@@ -1,5 +1,6 @@
 /* see exchange.h: receiving the response head and the body. */
 #include <poll.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -38,6 +39,38 @@ void wh_exchange_reset_response(struct wh_exchange *x)
 
 /* --- the read buffer ----------------------------------------------------------- */
 
+/* One spare read buffer per thread: a request handle per GET would
+ * otherwise allocate and free RBUF_MIN bytes every time. Freed at thread
+ * exit. */
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+
+static void spare_make_key(void)
+{
+  pthread_key_create(&spare_key, wh_free);
+}
+
+void wh_exchange_release_rbuf(struct wh_exchange *x)
+{
+  if (x->rbuf && x->rcap == RBUF_MIN) {
+    pthread_once(&spare_once, spare_make_key);
+    if (!pthread_getspecific(spare_key) && pthread_setspecific(spare_key, x->rbuf) == 0)
+      x->rbuf = NULL;
+  }
+  wh_free(x->rbuf);
+  x->rbuf = NULL;
+  x->rcap = x->rpos = x->rend = 0;
+}
+
+static char *take_spare(void)
+{
+  pthread_once(&spare_once, spare_make_key);
+  char *p = pthread_getspecific(spare_key);
+  if (p)
+    pthread_setspecific(spare_key, NULL);
+  return p;
+}
+
 /* Makes room for at least |want| more bytes after rend, compacting first. */
 static DWORD rbuf_room(struct wh_exchange *x, size_t want, size_t max)
 {
@@ -55,6 +88,10 @@ static DWORD rbuf_room(struct wh_exchange *x, size_t want, size_t max)
     cap = max;
   if (cap <= x->rend)
     return ERROR_WINHTTP_HEADER_SIZE_OVERFLOW;
+  if (!x->rbuf && cap == RBUF_MIN && (x->rbuf = take_spare()) != NULL) {
+    x->rcap = cap;
+    return ERROR_SUCCESS;
+  }
   char *p = wh_realloc(x->rbuf, cap);
   if (!p)
     return ERROR_NOT_ENOUGH_MEMORY;

@@ -8,6 +8,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -99,6 +100,8 @@ DWORD wh_conn_new(int fd, const struct wh_conn_key *key, const struct wh_addr *r
     close(fd);
     return ERROR_NOT_ENOUGH_MEMORY;
   }
+  static atomic_ullong next_id = 1;
+  c->id = atomic_fetch_add(&next_id, 1);
   c->fd = fd;
   c->key = *key;
   c->remote = *remote;
@@ -115,6 +118,7 @@ void wh_conn_free(struct wh_conn *c)
     return;
   if (c->ssl)
     wh_tls_free(c->ssl);
+  wh_free(c->cert_der);
   if (c->fd >= 0)
     close(c->fd);
   wh_free(c);

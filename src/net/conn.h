@@ -37,6 +37,9 @@ struct wh_conn {
   unsigned requests;       /* requests started on this connection */
   DWORD tls_flags;         /* WINHTTP_CALLBACK_STATUS_FLAG_* found during the handshake */
   int last_errno;          /* for WINHTTP_OPTION_EXTENDED_ERROR */
+  uint64_t id;             /* unique for the process's lifetime */
+  unsigned char *cert_der; /* the peer's leaf certificate, encoded once */
+  size_t cert_len;
   struct wh_conn *next;    /* pool list */
 };
 
@@ -74,9 +77,10 @@ DWORD wh_conn_tls_start(struct wh_conn *c, const char *sni_host);
  * c->tls_flags = WINHTTP_CALLBACK_STATUS_FLAG_SECURITY_CHANNEL_ERROR when the
  * handshake itself failed; ERROR_WINHTTP_CONNECTION_ERROR on a reset. */
 DWORD wh_conn_tls_handshake(struct wh_conn *c, short *events);
-/* The DER of the peer's leaf certificate; *der is owned by the caller
- * (wh_free). ERROR_WINHTTP_INCORRECT_HANDLE_STATE when there is none. */
-DWORD wh_conn_peer_cert(const struct wh_conn *c, unsigned char **der, size_t *len);
+/* The DER of the peer's leaf certificate, encoded on first use and kept
+ * with the connection (borrowed: valid while |c| lives).
+ * ERROR_WINHTTP_INCORRECT_HANDLE_STATE when there is none. */
+DWORD wh_conn_peer_cert(struct wh_conn *c, const unsigned char **der, size_t *len);
 /* Negotiated cipher strength in bits (0 for plain connections). */
 DWORD wh_conn_key_bits(const struct wh_conn *c);
 

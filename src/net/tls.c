@@ -339,25 +339,29 @@ void wh_tls_free(struct ssl_st *ssl)
   SSL_free(ssl);
 }
 
-DWORD wh_conn_peer_cert(const struct wh_conn *c, unsigned char **der, size_t *len)
+DWORD wh_conn_peer_cert(struct wh_conn *c, const unsigned char **der, size_t *len)
 {
   if (!c->ssl)
     return ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
-  X509 *peer = SSL_get1_peer_certificate(c->ssl);
-  if (!peer)
-    return ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
-  int n = i2d_X509(peer, NULL);
-  unsigned char *p = n > 0 ? wh_malloc((size_t)n) : NULL;
-  DWORD err = ERROR_NOT_ENOUGH_MEMORY;
-  if (p) {
-    unsigned char *q = p;
-    i2d_X509(peer, &q);
-    *der = p;
-    *len = (size_t)n;
-    err = ERROR_SUCCESS;
+  if (!c->cert_der) {
+    X509 *peer = SSL_get1_peer_certificate(c->ssl);
+    if (!peer)
+      return ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
+    int n = i2d_X509(peer, NULL);
+    unsigned char *p = n > 0 ? wh_malloc((size_t)n) : NULL;
+    if (p) {
+      unsigned char *q = p;
+      i2d_X509(peer, &q);
+      c->cert_der = p;
+      c->cert_len = (size_t)n;
+    }
+    X509_free(peer);
+    if (!p)
+      return ERROR_NOT_ENOUGH_MEMORY;
   }
-  X509_free(peer);
-  return err;
+  *der = c->cert_der;
+  *len = c->cert_len;
+  return ERROR_SUCCESS;
 }
 
 size_t wh_conn_pending(const struct wh_conn *c)
