@@ -390,7 +390,8 @@ static void body_finished(struct wh_request *r, struct wh_exchange *x)
   x->body_done = true;
   if (!x->conn)
     return;
-  bool keep = x->fr.keep_alive && x->rend == x->rpos && !r->settings.expire_connection &&
+  bool keep = x->fr.keep_alive && x->rend == x->rpos && wh_conn_pending(x->conn) == 0 &&
+              !r->settings.expire_connection &&
               !(r->settings.disabled_features & WINHTTP_DISABLE_KEEP_ALIVE);
   if (keep) {
     struct wh_conn *c = x->conn;

@@ -167,8 +167,12 @@ static SSL_CTX *make_ctx(DWORD protocols)
   SSL_CTX_set_max_proto_version(ctx, hi);
   /* Gaps in a non-contiguous set ("TLS 1.0 and 1.3") are switched off. */
   SSL_CTX_set_options(ctx, (uint64_t)off | SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION);
-  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                            SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  /* Read several records per system call. Everything that waits on the
+   * socket asks OpenSSL first (wh_conn_pending), so buffered bytes are
+   * never stranded behind a poll(). */
+  SSL_CTX_set_read_ahead(ctx, 1);
+  SSL_CTX_set_default_read_buffer_len(ctx, 65536);
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
   SSL_CTX_set_default_verify_paths(ctx);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
@@ -368,8 +372,12 @@ size_t wh_conn_pending(const struct wh_conn *c)
 {
   if (!c->ssl)
     return 0;
-  int n = SSL_pending(c->ssl);
-  return n > 0 ? (size_t)n : 0;
+  /* SSL_has_pending also sees read-ahead bytes not yet decrypted. */
+  if (SSL_has_pending(c->ssl)) {
+    int n = SSL_pending(c->ssl);
+    return n > 0 ? (size_t)n : 1;
+  }
+  return 0;
 }
 
 DWORD wh_conn_key_bits(const struct wh_conn *c)
