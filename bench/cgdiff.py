@@ -46,7 +46,13 @@ def calls(path, names):
     target = None
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
-            if line.startswith("cfn="):
+            if line.startswith("fn="):
+                # a function's own cost block: names defined here are used
+                # by later cfn= lines through the same id
+                m = re.match(r"fn=\((\d+)\) (.*)", line.rstrip("\n"))
+                if m:
+                    ids[m.group(1)] = m.group(2)
+            elif line.startswith("cfn="):
                 m = re.match(r"cfn=\((\d+)\)(?: (.*))?", line.rstrip("\n"))
                 if m:
                     if m.group(2):

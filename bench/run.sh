@@ -35,7 +35,7 @@ HTTPS_PORT=${HTTPS_PORT:-$(free_port)}
 BIG=104857600 # 100 MiB
 SMALL=100
 
-command_line="RUNS=$RUNS SECS=$SECS bench/run.sh $*"
+command_line="RUNS=$RUNS SECS=$SECS${PROFILE:+ PROFILE=$PROFILE} bench/run.sh $*"
 
 if [ ! -x "$bin" ]; then
   echo "run.sh: no $bin; build it first (make bench, or cmake -DWH_BUILD_BENCH=ON)" >&2
@@ -252,4 +252,4 @@ facts=$tmp/facts.txt
 } > "$facts"
 
 python3 "$here/report.py" --results "$results" --facts "$facts" --profdir "${prof:-}" \
-  --command "$command_line" --runs "$RUNS" --secs "$SECS" --out "$OUT"
+  --command "$command_line" --build "$build" --runs "$RUNS" --secs "$SECS" --out "$OUT"
