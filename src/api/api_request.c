@@ -77,6 +77,7 @@ static void set_state(struct wh_request *r, enum wh_req_state s)
 /* A failed exchange leaves no half-used connection behind. */
 static DWORD fail_exchange(struct wh_request *r, DWORD err)
 {
+  wh_exchange_abort_connect(&r->x);
   wh_conn_free(r->x.conn);
   r->x.conn = NULL;
   r->x.rpos = r->x.rend = 0;

@@ -37,8 +37,21 @@ static void drop_connect_state(struct wh_exchange *x)
   x->addrs = NULL;
 }
 
+void wh_exchange_abort_connect(struct wh_exchange *x)
+{
+  if (x->waiting_slot)
+    wh_pool_unwait(wh_thread_cancel_fd());
+  x->waiting_slot = false;
+  if (x->reserved) {
+    struct wh_conn_key k = x->reserved_key;
+    wh_pool_unreserve(&k);
+  }
+  x->reserved = false;
+}
+
 void wh_exchange_free(struct wh_exchange *x)
 {
+  wh_exchange_abort_connect(x);
   drop_connect_state(x);
   wh_conn_free(x->conn);
   x->conn = NULL;
@@ -367,7 +380,7 @@ static DWORD tls_failures(const struct wh_request *r, DWORD flags)
   return flags;
 }
 
-static DWORD step_acquire(struct wh_request *r, struct wh_exchange *x)
+static DWORD step_acquire(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
 {
   struct wh_conn_key k;
   conn_key(r, x, &k);
@@ -390,6 +403,25 @@ static DWORD step_acquire(struct wh_request *r, struct wh_exchange *x)
     return ERROR_SUCCESS;
   }
   x->reused = false;
+  /* MAX_CONNS_PER_SERVER: wait for a slot when the server has its fill
+   * (the slot's release or a pooled connection wakes this thread's
+   * eventfd; the driver then steps again). */
+  if (x->waiting_slot) {
+    wh_pool_unwait(wh_thread_cancel_fd());
+    x->waiting_slot = false;
+  }
+  if (!x->reserved) {
+    if (!wh_pool_reserve(&k, r->settings.max_conns_per_server, wh_thread_cancel_fd())) {
+      x->waiting_slot = true;
+      io->fd = wh_thread_cancel_fd();
+      io->events = POLLIN;
+      if (io->deadline == 0)
+        io->deadline = wh_deadline(r->settings.connect_timeout);
+      return ERROR_IO_PENDING;
+    }
+    x->reserved = r->settings.max_conns_per_server != WINHTTP_CONNS_PER_SERVER_UNLIMITED;
+    x->reserved_key = k;
+  }
   if (!wh_host_is_literal(x->host))
     notify_str(r, WINHTTP_CALLBACK_STATUS_RESOLVING_NAME, x->host);
   DWORD err = wh_resolve_start(x->host, x->port, &x->dns, &x->addrs);
@@ -446,6 +478,10 @@ static DWORD step_connect(struct wh_request *r, struct wh_exchange *x, struct wh
   err = wh_conn_new(fd, &k, &x->addrs->a[x->ktor.current], &x->conn);
   if (err != ERROR_SUCCESS)
     return err;
+  if (x->reserved) {
+    wh_conn_counted(x->conn); /* the reserved slot now belongs to the connection */
+    x->reserved = false;
+  }
   if (x->secure) {
     err = wh_conn_tls_start(x->conn, x->host);
     if (err == ERROR_WINHTTP_SECURE_FAILURE) {
@@ -600,7 +636,7 @@ DWORD wh_exchange_send_step(struct wh_request *r, struct wh_io *io)
     enum wh_phase before = x->phase;
     switch (x->phase) {
     case WH_P_ACQUIRE:
-      err = step_acquire(r, x);
+      err = step_acquire(r, x, io);
       break;
     case WH_P_RESOLVE:
       err = step_resolve(r, x, io);
@@ -635,8 +671,11 @@ DWORD wh_exchange_send_step(struct wh_request *r, struct wh_io *io)
     default:
       return ERROR_WINHTTP_INTERNAL_ERROR;
     }
-    if (err != ERROR_SUCCESS)
+    if (err != ERROR_SUCCESS) {
+      if (err != ERROR_IO_PENDING)
+        wh_exchange_abort_connect(x);
       return err;
+    }
     if (x->phase != before)
       io->deadline = 0; /* each phase has its own timeout */
   }

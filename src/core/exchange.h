@@ -66,6 +66,9 @@ struct wh_exchange {
   /* The connection and how it was obtained. */
   struct wh_conn *conn;
   bool reused;
+  bool reserved;            /* holds a MAX_CONNS_PER_SERVER slot for the connection being made */
+  bool waiting_slot;        /* registered to be woken when a slot frees */
+  struct wh_conn_key reserved_key;
   struct wh_resolve *dns;
   struct wh_addrs *addrs;
   struct wh_connector ktor;
@@ -153,6 +156,9 @@ void wh_req_facts_free(struct wh_req_facts *f);
 void wh_exchange_init(struct wh_exchange *x);
 /* Closes the connection (never pooled) and frees everything. */
 void wh_exchange_free(struct wh_exchange *x);
+/* Gives back a connection slot reserved or waited for by a connect that
+ * will not finish (failure, timeout, cancellation). */
+void wh_exchange_abort_connect(struct wh_exchange *x);
 
 /* Prepares sending |r|'s request: builds the head from the request line and
  * headers (adding Host, User-Agent, Content-Length and Connection as Windows

@@ -112,10 +112,14 @@ DWORD wh_conn_new(int fd, const struct wh_conn_key *key, const struct wh_addr *r
   return ERROR_SUCCESS;
 }
 
+static void count_release(const struct wh_conn_key *key);
+
 void wh_conn_free(struct wh_conn *c)
 {
   if (!c)
     return;
+  if (c->counted)
+    count_release(&c->key);
   if (c->ssl)
     wh_tls_free(c->ssl);
   wh_free(c->cert_der);
@@ -185,6 +189,7 @@ bool wh_conn_alive(struct wh_conn *c)
 #define POOL_MAX 256
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static void wake_one_locked(const struct wh_conn_key *key);
 static struct wh_conn *pool_head;
 static unsigned pool_count;
 
@@ -243,6 +248,7 @@ void wh_pool_put(struct wh_conn *c)
     c->next = pool_head;
     pool_head = c;
     pool_count++;
+    wake_one_locked(&c->key);
     c = NULL;
   }
   pthread_mutex_unlock(&pool_lock);
@@ -261,4 +267,107 @@ void wh_pool_clear(void)
     wh_conn_free(c);
     c = n;
   }
+}
+
+/* --- MAX_CONNS_PER_SERVER ------------------------------------------------------------ */
+
+#define COUNT_SLOTS 64
+#define WAITERS_MAX 64
+
+static struct {
+  struct wh_conn_key key;
+  unsigned n;
+} counts[COUNT_SLOTS];
+static struct {
+  struct wh_conn_key key;
+  int fd;
+} waiters[WAITERS_MAX];
+static unsigned nwaiters;
+
+/* Under pool_lock. NULL when the table is full: then the limit is not
+ * enforced for that key (bounded memory beats a hard failure). */
+static unsigned *count_of(const struct wh_conn_key *key, bool create)
+{
+  int free_slot = -1;
+  for (int i = 0; i < COUNT_SLOTS; i++) {
+    if (counts[i].n && key_eq(&counts[i].key, key))
+      return &counts[i].n;
+    if (!counts[i].n && free_slot < 0)
+      free_slot = i;
+  }
+  if (!create || free_slot < 0)
+    return NULL;
+  counts[free_slot].key = *key;
+  return &counts[free_slot].n;
+}
+
+bool wh_pool_reserve(const struct wh_conn_key *key, DWORD limit, int wake_fd)
+{
+  if (limit == WINHTTP_CONNS_PER_SERVER_UNLIMITED)
+    return true;
+  bool ok = true;
+  pthread_mutex_lock(&pool_lock);
+  unsigned *n = count_of(key, true);
+  if (n && *n >= limit) {
+    ok = false;
+    if (nwaiters < WAITERS_MAX) {
+      waiters[nwaiters].key = *key;
+      waiters[nwaiters].fd = wake_fd;
+      nwaiters++;
+    } else {
+      ok = true; /* too many waiters to track: do not make this one wait forever */
+    }
+  }
+  if (ok && n)
+    (*n)++;
+  pthread_mutex_unlock(&pool_lock);
+  return ok;
+}
+
+void wh_pool_unreserve(const struct wh_conn_key *key)
+{
+  count_release(key);
+}
+
+void wh_pool_unwait(int wake_fd)
+{
+  pthread_mutex_lock(&pool_lock);
+  for (unsigned i = 0; i < nwaiters; i++) {
+    if (waiters[i].fd == wake_fd) {
+      waiters[i] = waiters[--nwaiters];
+      break;
+    }
+  }
+  pthread_mutex_unlock(&pool_lock);
+}
+
+void wh_conn_counted(struct wh_conn *c)
+{
+  c->counted = true;
+}
+
+/* Under pool_lock: a connection of |key| became available (freed or
+ * pooled), wake one waiter. Signalled under the lock: the waiter
+ * unregisters under it too, so the fd is still its own (threads keep their
+ * eventfd until they exit). */
+static void wake_one_locked(const struct wh_conn_key *key)
+{
+  for (unsigned i = 0; i < nwaiters; i++) {
+    if (key_eq(&waiters[i].key, key)) {
+      int fd = waiters[i].fd;
+      waiters[i] = waiters[--nwaiters];
+      wh_cancel_fd_signal(fd);
+      return;
+    }
+  }
+}
+
+static void count_release(const struct wh_conn_key *key)
+{
+  pthread_mutex_lock(&pool_lock);
+  unsigned *n = count_of(key, false);
+  if (n && *n)
+    (*n)--;
+  wake_one_locked(key);
+  pthread_mutex_unlock(&pool_lock);
 }

@@ -40,6 +40,7 @@ struct wh_conn {
   uint64_t id;             /* unique for the process's lifetime */
   unsigned char *cert_der; /* the peer's leaf certificate, encoded once */
   size_t cert_len;
+  bool counted;            /* holds a slot of its key's MAX_CONNS_PER_SERVER count */
   struct wh_conn *next;    /* pool list */
 };
 
@@ -113,5 +114,17 @@ struct wh_conn *wh_pool_take(const struct wh_conn_key *key, int64_t trust_ms);
 void wh_pool_put(struct wh_conn *c);
 /* Test hook: close every idle connection. */
 void wh_pool_clear(void);
+
+/* WINHTTP_OPTION_MAX_CONNS_PER_SERVER: connections per key, in use or
+ * idle. wh_pool_reserve takes a slot for a connection about to be made
+ * (true), or registers |wake_fd| (an eventfd) to be signalled when a
+ * connection of |key| is released and returns false; the caller waits on
+ * it, then calls wh_pool_unwait and tries again. Mark the new connection
+ * with wh_conn_counted(); freeing it gives the slot back. |limit| of
+ * WINHTTP_CONNS_PER_SERVER_UNLIMITED always succeeds without counting. */
+bool wh_pool_reserve(const struct wh_conn_key *key, DWORD limit, int wake_fd);
+void wh_pool_unreserve(const struct wh_conn_key *key);
+void wh_pool_unwait(int wake_fd);
+void wh_conn_counted(struct wh_conn *c);
 
 #endif

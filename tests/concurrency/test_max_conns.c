@@ -1,0 +1,119 @@
+/* WINHTTP_OPTION_MAX_CONNS_PER_SERVER: with a limit of one, a second
+ * request to the same server waits until the first one's connection is
+ * free, and then reuses it; without the limit it opens its own. The fault
+ * server's /count scenario tells which: it answers how many requests its
+ * TCP connection has served.
+ *
+ * The first request is known to be in flight through its
+ * RECEIVING_RESPONSE notification (delivered on its thread just before it
+ * waits for the delayed answer), which posts a semaphore. No sleeps. */
+#include "wh_test.h"
+#include "peers.h"
+
+#include "net/conn.h"
+
+#include <semaphore.h>
+#include <string.h>
+
+static struct wh_peer fault;
+static sem_t in_flight;
+
+static void CALLBACK on_status(HINTERNET h, DWORD_PTR ctx, DWORD status, LPVOID info, DWORD len)
+{
+  (void)h, (void)ctx, (void)info, (void)len;
+  if (status == WINHTTP_CALLBACK_STATUS_RECEIVING_RESPONSE)
+    sem_post(&in_flight);
+}
+
+struct job {
+  HINTERNET connect;
+  const wchar_t *path;
+  char body[64];
+  DWORD err;
+};
+
+static void get(struct job *j, WINHTTP_STATUS_CALLBACK cb)
+{
+  HINTERNET r = WinHttpOpenRequest(j->connect, L"GET", j->path, NULL, NULL, NULL, 0);
+  if (cb)
+    WinHttpSetStatusCallback(r, cb, WINHTTP_CALLBACK_STATUS_RECEIVING_RESPONSE, 0);
+  DWORD n = 0, got = 0;
+  j->err = ERROR_SUCCESS;
+  if (!WinHttpSendRequest(r, NULL, 0, NULL, 0, 0, 0) || !WinHttpReceiveResponse(r, NULL))
+    j->err = GetLastError();
+  while (j->err == ERROR_SUCCESS && got < sizeof(j->body) - 1) {
+    if (!WinHttpReadData(r, j->body + got, (DWORD)(sizeof(j->body) - 1 - got), &n))
+      j->err = GetLastError();
+    if (n == 0)
+      break;
+    got += n;
+  }
+  j->body[got] = '\0';
+  WinHttpCloseHandle(r);
+}
+
+static void *first(void *arg)
+{
+  get(arg, on_status);
+  return NULL;
+}
+
+/* Runs /delay on a thread and, once it is in flight, /count here. */
+static void run(DWORD limit, const char *want_count)
+{
+  wh_pool_clear();
+  HINTERNET s = WinHttpOpen(L"max-conns", WINHTTP_ACCESS_TYPE_NO_PROXY, NULL, NULL, 0);
+  assert_non_null(s);
+  assert_true(WinHttpSetOption(s, WINHTTP_OPTION_MAX_CONNS_PER_SERVER, &limit, sizeof(limit)));
+  HINTERNET c = WinHttpConnect(s, L"127.0.0.1", wh_peer_port(&fault), 0);
+  struct job a = {.connect = c, .path = L"/delay?ms=300&n=5"};
+  struct job b = {.connect = c, .path = L"/count"};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, first, &a), 0);
+  while (sem_wait(&in_flight) != 0)
+    ;
+  get(&b, NULL);
+  pthread_join(t, NULL);
+  assert_int_equal(a.err, ERROR_SUCCESS);
+  assert_int_equal(b.err, ERROR_SUCCESS);
+  assert_string_equal(a.body, "abcde");
+  assert_string_equal(b.body, want_count);
+  WinHttpCloseHandle(c);
+  WinHttpCloseHandle(s);
+}
+
+static void test_limit_one_waits_and_reuses(void **state)
+{
+  (void)state;
+  run(1, "2");
+}
+
+static void test_unlimited_opens_another(void **state)
+{
+  (void)state;
+  run(WINHTTP_CONNS_PER_SERVER_UNLIMITED, "1");
+}
+
+static int setup(void **state)
+{
+  (void)state;
+  sem_init(&in_flight, 0, 0);
+  return wh_peer_start_fault(&fault);
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  wh_peer_stop(&fault);
+  sem_destroy(&in_flight);
+  return 0;
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_limit_one_waits_and_reuses),
+      cmocka_unit_test(test_unlimited_opens_another),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
