@@ -142,15 +142,22 @@ BOOL WINAPI WinHttpQueryHeaders(HINTERNET hRequest, DWORD dwInfoLevel, LPCWSTR p
       err = ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
     } else {
       const struct wh_headers *store = &r->headers;
-      if (!request_side) {
+      bool trailers = (dwInfoLevel & WINHTTP_QUERY_FLAG_TRAILERS) != 0;
+      if (trailers && request_side) {
+        err = ERROR_INVALID_PARAMETER;
+      } else if (trailers && !wh_exchange_body_done(&r->x)) {
+        /* Trailers follow the body: they exist once it has been read. */
+        err = ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
+      } else if (!request_side) {
         const struct wh_h1_response *resp = &r->x.resp;
         ctx.resp_version = wh_h1_version_string(resp);
         ctx.status_code = resp->status;
         ctx.status_text = resp->reason;
-        store = &resp->headers;
+        store = trailers ? &r->x.trailers : &resp->headers;
       }
-      err = wh_headers_query(store, &ctx, dwInfoLevel, name, name ? strlen(name) : 0,
-                             lpdwIndex ? *lpdwIndex : 0, &res);
+      if (err == ERROR_SUCCESS)
+        err = wh_headers_query(store, &ctx, dwInfoLevel, name, name ? strlen(name) : 0,
+                               lpdwIndex ? *lpdwIndex : 0, &res);
     }
     pthread_mutex_unlock(&o->lock);
   }

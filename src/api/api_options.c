@@ -458,6 +458,25 @@ static DWORD q_cert_struct(struct wh_object *o, const struct opt_desc *d, void *
   return ERROR_SUCCESS;
 }
 
+/* The ignore flags the caller set, plus, once a secure connection exists,
+ * SECURITY_FLAG_SECURE and the cipher strength (Microsoft: "query only"). */
+static DWORD q_security_flags(struct wh_object *o, const struct opt_desc *d, void *buf,
+                              DWORD *len)
+{
+  (void)d;
+  struct wh_request *r = wh_request_of(o);
+  pthread_mutex_lock(&o->lock);
+  DWORD v = r->settings.security_flags;
+  if (r->facts.secure && r->facts.connected) {
+    DWORD bits = r->facts.key_bits;
+    v |= SECURITY_FLAG_SECURE | (bits >= 128  ? SECURITY_FLAG_STRENGTH_STRONG
+                                 : bits >= 56 ? SECURITY_FLAG_STRENGTH_MEDIUM
+                                              : SECURITY_FLAG_STRENGTH_WEAK);
+  }
+  pthread_mutex_unlock(&o->lock);
+  return put_dword(buf, len, v);
+}
+
 /* HTTP/1.1 is the only protocol spoken so far: 0 (no WINHTTP_PROTOCOL_FLAG_*). */
 static DWORD q_protocol_used(struct wh_object *o, const struct opt_desc *d, void *buf, DWORD *len)
 {
@@ -909,7 +928,7 @@ static const struct opt_desc options[] = {
   RO(WINHTTP_OPTION_PARENT_HANDLE, H_ANY, q_parent),
   RO(WINHTTP_OPTION_EXTENDED_ERROR, H_S | H_R, q_extended_error),
   {WINHTTP_OPTION_SECURITY_FLAGS, H_R, H_R, 0, SZ_DWORD, FK_DWORD, FLD(security_flags),
-   check_security_flags, NULL, NULL},
+   check_security_flags, NULL, q_security_flags},
   RO(WINHTTP_OPTION_SECURITY_CERTIFICATE_STRUCT, H_R, q_cert_struct),
   RO(WINHTTP_OPTION_URL, H_R, q_url),
   RO(WINHTTP_OPTION_SECURITY_KEY_BITNESS, H_R, q_key_bitness),

@@ -582,6 +582,53 @@ static void test_chunked_trailer_ext(void **state)
   expect_ok(L"/chunked?n=1000&chunks=7&trailer=1&ext=1", NULL, 200, NULL, 1000);
 }
 
+/* WINHTTP_QUERY_FLAG_TRAILERS: the trailer fields, once the body is read;
+ * before that a state error; never mixed with the head's fields. */
+static void test_query_trailers(void **state)
+{
+  (void)state;
+  HINTERNET s = WinHttpOpen(L"trailers", WINHTTP_ACCESS_TYPE_NO_PROXY, NULL, NULL, 0);
+  HINTERNET c = WinHttpConnect(s, L"127.0.0.1", wh_peer_port(&fault), 0);
+  HINTERNET r = WinHttpOpenRequest(c, L"GET", L"/chunked?n=300&chunks=3&trailer=1", NULL, NULL,
+                                   NULL, 0);
+  assert_true(WinHttpSendRequest(r, NULL, 0, NULL, 0, 0, 0));
+  assert_true(WinHttpReceiveResponse(r, NULL));
+  WCHAR v[64];
+  DWORD len = sizeof(v);
+  SetLastError(0xdeadbeef);
+  assert_false(WinHttpQueryHeaders(r, WINHTTP_QUERY_CUSTOM | WINHTTP_QUERY_FLAG_TRAILERS,
+                                   L"X-Trailer", v, &len, NULL));
+  assert_int_equal(GetLastError(), ERROR_WINHTTP_INCORRECT_HANDLE_STATE);
+  char buf[512];
+  DWORD n = 0, total = 0;
+  while (WinHttpReadData(r, buf, sizeof(buf), &n) && n)
+    total += n;
+  assert_int_equal(total, 300);
+  len = sizeof(v);
+  assert_true(WinHttpQueryHeaders(r, WINHTTP_QUERY_CUSTOM | WINHTTP_QUERY_FLAG_TRAILERS,
+                                  L"X-Trailer", v, &len, NULL));
+  assert_true(wcscmp(v, L"yes") == 0);
+  DWORD num = 0;
+  len = sizeof(num);
+  assert_true(WinHttpQueryHeaders(r, WINHTTP_QUERY_CUSTOM | WINHTTP_QUERY_FLAG_TRAILERS |
+                                         WINHTTP_QUERY_FLAG_NUMBER,
+                                  L"X-Checksum", &num, &len, NULL));
+  assert_int_equal(num, 300);
+  /* the trailer is not a header of the head */
+  len = sizeof(v);
+  assert_false(WinHttpQueryHeaders(r, WINHTTP_QUERY_CUSTOM, L"X-Trailer", v, &len, NULL));
+  assert_int_equal(GetLastError(), ERROR_WINHTTP_HEADER_NOT_FOUND);
+  /* request headers have no trailers */
+  len = sizeof(v);
+  assert_false(WinHttpQueryHeaders(r, WINHTTP_QUERY_CUSTOM | WINHTTP_QUERY_FLAG_TRAILERS |
+                                         WINHTTP_QUERY_FLAG_REQUEST_HEADERS,
+                                  L"Host", v, &len, NULL));
+  assert_int_equal(GetLastError(), ERROR_INVALID_PARAMETER);
+  WinHttpCloseHandle(r);
+  WinHttpCloseHandle(c);
+  WinHttpCloseHandle(s);
+}
+
 static void test_close_delimited(void **state)
 {
   (void)state;
@@ -814,6 +861,7 @@ int main(void)
     cmocka_unit_test(test_chunk_long_line),
     cmocka_unit_test(test_chunk_no_crlf),
     cmocka_unit_test(test_chunked_trailer_ext),
+    cmocka_unit_test(test_query_trailers),
     cmocka_unit_test(test_close_delimited),
     cmocka_unit_test(test_no_body_statuses),
     cmocka_unit_test(test_trunc_cl),

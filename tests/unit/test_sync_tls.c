@@ -217,7 +217,14 @@ static void test_certificate_struct(void **state)
   SetLastError(0xdeadbeef);
   assert_false(WinHttpQueryOption(h.r, WINHTTP_OPTION_SECURITY_CERTIFICATE_STRUCT, &info, &size));
   assert_last_error(ERROR_WINHTTP_INCORRECT_HANDLE_STATE);
+  DWORD flags = 0, fsize = sizeof(flags);
+  assert_true(WinHttpQueryOption(h.r, WINHTTP_OPTION_SECURITY_FLAGS, &flags, &fsize));
+  assert_int_equal(flags, 0);
   assert_true(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, 0));
+  /* once secure: SECURE and the strength bits (Microsoft: query only) */
+  fsize = sizeof(flags);
+  assert_true(WinHttpQueryOption(h.r, WINHTTP_OPTION_SECURITY_FLAGS, &flags, &fsize));
+  assert_int_equal(flags, SECURITY_FLAG_SECURE | SECURITY_FLAG_STRENGTH_STRONG);
   size = 0;
   assert_false(WinHttpQueryOption(h.r, WINHTTP_OPTION_SECURITY_CERTIFICATE_STRUCT, NULL, &size));
   assert_last_error(ERROR_INSUFFICIENT_BUFFER);
