@@ -25,6 +25,8 @@
  * NUL, with no more pairs than cookies; a live cookie is sent to its own
  * domain and path over https.
  */
+#include "fuzz_common.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,15 +36,6 @@
 #include "policy/cookie.h"
 #include "util/mem.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(c)                                                              \
-  do {                                                                              \
-    if (!(c)) {                                                                     \
-      fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #c);     \
-      abort();                                                                      \
-    }                                                                               \
-  } while (0)
 
 #define BASE 1700000000LL
 

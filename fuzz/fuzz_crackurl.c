@@ -25,6 +25,8 @@
  * crack of the same URL; and a URL cracked into buffers, built again with
  * WinHttpCreateUrl, cracks to the same components.
  */
+#include "fuzz_common.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,15 +38,6 @@
 
 #include "util/mem.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(c)                                                              \
-  do {                                                                              \
-    if (!(c)) {                                                                     \
-      fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #c);     \
-      abort();                                                                      \
-    }                                                                               \
-  } while (0)
 
 #define SENTINEL ((WCHAR)0x5a5a)
 #define NCOMP 6
@@ -83,29 +76,6 @@ static WCHAR *wnew(size_t n)
   return p;
 }
 
-/* Decodes the URL bytes into WCHARs; returns the count. |out| may be NULL
- * to count only. */
-static size_t decode_text(const uint8_t *p, size_t n, WCHAR *out)
-{
-  size_t i = 0, k = 0;
-  while (i < n) {
-    uint32_t v;
-    if (p[i] == 0xfe && n - i >= 5) {
-      v = (uint32_t)p[i + 1] | (uint32_t)p[i + 2] << 8 | (uint32_t)p[i + 3] << 16 |
-          (uint32_t)p[i + 4] << 24;
-      i += 5;
-    } else if (p[i] == 0xff && n - i >= 3) {
-      v = (uint32_t)p[i + 1] << 8 | p[i + 2];
-      i += 3;
-    } else {
-      v = p[i++];
-    }
-    if (out)
-      out[k] = (WCHAR)v;
-    k++;
-  }
-  return k;
-}
 
 static bool allowed_error(DWORD err)
 {
@@ -239,10 +209,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     flags |= 0x00000f00u | ICU_ESCAPE_AUTHORITY;
 
   /* The URL, at the end of its block. */
-  size_t n = decode_text(text, tlen, NULL);
+  size_t n = fuzz_decode_wide(text, tlen, NULL);
   bool explicit_len = (hdr[0] & 8) && n > 0;
   WCHAR *block = wnew(explicit_len ? n : n + 1);
-  decode_text(text, tlen, block);
+  fuzz_decode_wide(text, tlen, block);
   if (!explicit_len)
     block[n] = 0;
   const WCHAR *url = block;

@@ -40,6 +40,8 @@
  * WinHttpCrackUrl can split unambiguously, cracking the output gives them
  * back (the port as given, an inserted '/', an escaped tail decoded).
  */
+#include "fuzz_common.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -55,15 +57,6 @@
 #define ICU_INCLUDE_DEFAULT_PORT 0x00008000
 #endif
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(c)                                                              \
-  do {                                                                              \
-    if (!(c)) {                                                                     \
-      fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #c);     \
-      abort();                                                                      \
-    }                                                                               \
-  } while (0)
 
 #define SENTINEL ((WCHAR)0x5a5a)
 #define NCOMP 6
@@ -101,29 +94,6 @@ static WCHAR *wnew(size_t n)
   return p;
 }
 
-/* Decodes |n| text bytes into WCHARs; returns the count. |out| may be NULL
- * to count only. Same encoding as fuzz_crackurl.c. */
-static size_t decode_text(const uint8_t *p, size_t n, WCHAR *out)
-{
-  size_t i = 0, k = 0;
-  while (i < n) {
-    uint32_t v;
-    if (p[i] == 0xfe && n - i >= 5) {
-      v = (uint32_t)p[i + 1] | (uint32_t)p[i + 2] << 8 | (uint32_t)p[i + 3] << 16 |
-          (uint32_t)p[i + 4] << 24;
-      i += 5;
-    } else if (p[i] == 0xff && n - i >= 3) {
-      v = (uint32_t)p[i + 1] << 8 | p[i + 2];
-      i += 3;
-    } else {
-      v = p[i++];
-    }
-    if (out)
-      out[k] = (WCHAR)v;
-    k++;
-  }
-  return k;
-}
 
 static void read_comp(struct in *in, struct comp *c)
 {
@@ -135,7 +105,7 @@ static void read_comp(struct in *in, struct comp *c)
   in->i += take;
 
   memset(c, 0, sizeof(*c));
-  size_t n = decode_text(text, take, NULL);
+  size_t n = fuzz_decode_wide(text, take, NULL);
   switch (desc & 3) {
   case 0:
     /* NULL with whatever length: the component is absent. */
@@ -145,7 +115,7 @@ static void read_comp(struct in *in, struct comp *c)
     /* NUL-terminated: the function reads up to the first NUL. */
     c->block_len = n + 1;
     c->block = wnew(c->block_len);
-    decode_text(text, take, c->block);
+    fuzz_decode_wide(text, take, c->block);
     c->block[n] = 0;
     c->len = 0;
     c->eff = c->block;
@@ -164,7 +134,7 @@ static void read_comp(struct in *in, struct comp *c)
   }
   c->block_len = n;
   c->block = wnew(n);
-  decode_text(text, take, c->block);
+  fuzz_decode_wide(text, take, c->block);
   c->eff = c->block;
   c->n = n;
   if ((desc & 3) == 3) {

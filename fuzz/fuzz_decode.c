@@ -22,6 +22,8 @@
  *    inside the libraries, and a stream that is both a bomb and corrupt may
  *    report either problem first, so only those two may differ.)
  */
+#include "fuzz_common.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,15 +34,6 @@
 
 #include "proto/decode.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(c)                                                              \
-  do {                                                                              \
-    if (!(c)) {                                                                     \
-      fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #c);     \
-      abort();                                                                      \
-    }                                                                               \
-  } while (0)
 
 struct outcome {
   DWORD err;
