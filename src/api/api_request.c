@@ -1,21 +1,28 @@
 /* WinHttpSendRequest, WinHttpWriteData, WinHttpReceiveResponse,
  * WinHttpQueryDataAvailable, WinHttpReadData, WinHttpReadDataEx: argument
- * and state checks around the request state machine (core/exchange.c),
- * driven on the calling thread (synchronous sessions).
+ * and state checks around the request state machine (core/exchange.c).
+ *
+ * Each operation is a step function plus an "after" function (the state
+ * change once the step ends). On a synchronous session the calling thread
+ * drives the step (wh_drive_sync) and the result is returned; on an
+ * asynchronous one the step runs on the request's loop thread
+ * (core/async.c), the call returns TRUE at once, and the result arrives as
+ * the completion notification (SENDREQUEST_COMPLETE, WRITE_COMPLETE,
+ * HEADERS_AVAILABLE, DATA_AVAILABLE, READ_COMPLETE) or REQUEST_ERROR with
+ * WINHTTP_ASYNC_RESULT.
  *
  * One operation at a time per request (CONTRACT C9): a call made while
  * another is running on the same request, from any thread, fails with
  * ERROR_WINHTTP_INCORRECT_HANDLE_STATE and leaves the first undisturbed.
- * Closing the handle from another thread ends a blocked call with
- * ERROR_WINHTTP_OPERATION_CANCELLED (CONTRACT C6).
- *
- * Asynchronous sessions (WINHTTP_FLAG_ASYNC) get the event-driven engine in
- * the next milestone; until then these functions fail on them with
- * ERROR_CALL_NOT_IMPLEMENTED (docs/STATUS.md). */
+ * Closing the handle from another thread ends a blocked synchronous call
+ * with ERROR_WINHTTP_OPERATION_CANCELLED (CONTRACT C6), and an
+ * asynchronous one with REQUEST_ERROR(OPERATION_CANCELLED) before
+ * HANDLE_CLOSING (CONTRACT C7). */
 #include <string.h>
 #include <wchar.h>
 
 #include "api/api.h"
+#include "core/async.h"
 #include "core/exchange.h"
 #include "core/handle.h"
 #include "core/object.h"
@@ -29,10 +36,6 @@ static DWORD op_begin(HINTERNET h, struct wh_request **out)
   DWORD err = wh_object_grab(h, WH_REQUEST, &o);
   if (err != ERROR_SUCCESS)
     return err;
-  if (o->flags & WH_OBJ_ASYNC) {
-    wh_handle_put(o);
-    return ERROR_CALL_NOT_IMPLEMENTED;
-  }
   struct wh_request *r = wh_request_of(o);
   int idle = 0;
   if (!atomic_compare_exchange_strong(&r->busy, &idle, 1)) {
@@ -43,23 +46,30 @@ static DWORD op_begin(HINTERNET h, struct wh_request **out)
   return ERROR_SUCCESS;
 }
 
-/* |publish|: the operation may have changed the connection or the target,
- * so refresh what WinHttpQueryOption reports. Reads skip it (it copies the
- * server certificate). */
-static void op_end_publish(struct wh_request *r, bool publish)
+static bool is_async(const struct wh_request *r)
 {
-  if (publish) {
-    pthread_mutex_lock(&r->hdr.lock);
-    wh_request_publish_facts(r);
-    pthread_mutex_unlock(&r->hdr.lock);
-  }
-  atomic_store(&r->busy, 0);
-  wh_handle_put(&r->hdr);
+  return (r->hdr.flags & WH_OBJ_ASYNC) != 0;
 }
 
+/* Refreshes what WinHttpQueryOption reports (connection, certificate,
+ * target after redirects). */
+static void publish(struct wh_request *r)
+{
+  pthread_mutex_lock(&r->hdr.lock);
+  wh_request_publish_facts(r);
+  pthread_mutex_unlock(&r->hdr.lock);
+}
+
+static void release_busy(struct wh_request *r)
+{
+  atomic_store(&r->busy, 0);
+}
+
+/* Ends a call that did not start an operation. */
 static void op_end(struct wh_request *r)
 {
-  op_end_publish(r, false);
+  release_busy(r);
+  wh_handle_put(&r->hdr);
 }
 
 static int state_of(struct wh_request *r)
@@ -82,6 +92,184 @@ static DWORD fail_exchange(struct wh_request *r, DWORD err)
   r->x.conn = NULL;
   r->x.rpos = r->x.rend = 0;
   set_state(r, WH_RS_FAILED);
+  return err;
+}
+
+/* --- the operations: step, then the state change --------------------------------- */
+
+struct op {
+  DWORD api_id;   /* WINHTTP_ASYNC_RESULT.dwResult */
+  DWORD status;   /* the completion notification */
+  bool publish;   /* the connection or target may have changed */
+  DWORD (*step)(struct wh_request *r, struct wh_io *io);
+  DWORD (*after)(struct wh_request *r, DWORD err);
+  /* The completion's information; NULL: none. */
+  void (*info)(struct wh_request *r, void **info, DWORD *len);
+  struct wh_async_op async; /* the same step, for the loop thread */
+};
+
+static DWORD after_send(struct wh_request *r, DWORD err)
+{
+  if (err != ERROR_SUCCESS)
+    return fail_exchange(r, err);
+  struct wh_exchange *x = &r->x;
+  set_state(r, (x->chunked_upload || x->total_len > x->body_sent) ? WH_RS_BODY : WH_RS_SENT);
+  return ERROR_SUCCESS;
+}
+
+static DWORD after_write(struct wh_request *r, DWORD err)
+{
+  struct wh_exchange *x = &r->x;
+  DWORD n = (DWORD)x->opt_len;
+  /* The caller's buffer is not ours beyond this operation. */
+  x->opt = NULL;
+  x->opt_len = x->opt_off = 0;
+  r->async_dword = 0;
+  if (err != ERROR_SUCCESS)
+    return fail_exchange(r, err);
+  x->body_sent += n;
+  r->async_dword = n;
+  if (!x->chunked_upload && x->body_sent == x->total_len)
+    set_state(r, WH_RS_SENT);
+  return ERROR_SUCCESS;
+}
+
+/* A chunked upload ends with the last chunk when the caller asks for the
+ * response: the receive step first sends it. */
+static DWORD receive_step(struct wh_request *r, struct wh_io *io)
+{
+  struct wh_exchange *x = &r->x;
+  if (state_of(r) == WH_RS_BODY && x->chunked_upload) {
+    if (!x->ending_upload) {
+      wh_exchange_prepare_last_chunk(x);
+      x->ending_upload = true;
+    }
+    DWORD err = wh_exchange_write_step(r, io);
+    if (err != ERROR_SUCCESS)
+      return err;
+    x->ending_upload = false;
+    set_state(r, WH_RS_SENT);
+    io->deadline = 0;
+  }
+  return wh_exchange_recv_step(r, io);
+}
+
+static DWORD after_receive(struct wh_request *r, DWORD err)
+{
+  r->x.ending_upload = false;
+  if (err != ERROR_SUCCESS)
+    return fail_exchange(r, err);
+  set_state(r, wh_exchange_body_done(&r->x) ? WH_RS_DONE : WH_RS_HEADERS);
+  return ERROR_SUCCESS;
+}
+
+static DWORD after_query_data(struct wh_request *r, DWORD err)
+{
+  if (err != ERROR_SUCCESS)
+    return fail_exchange(r, err);
+  size_t n = wh_exchange_buffered(&r->x);
+  r->async_dword = n > 0xFFFFFFFFu ? 0xFFFFFFFFu : (DWORD)n;
+  if (wh_exchange_body_done(&r->x))
+    set_state(r, WH_RS_DONE);
+  return ERROR_SUCCESS;
+}
+
+static DWORD read_step(struct wh_request *r, struct wh_io *io)
+{
+  return r->x.rd_cap ? wh_exchange_read_step(r, io) : ERROR_SUCCESS;
+}
+
+static DWORD after_read(struct wh_request *r, DWORD err)
+{
+  if (err != ERROR_SUCCESS)
+    return fail_exchange(r, err);
+  if (wh_exchange_body_done(&r->x))
+    set_state(r, WH_RS_DONE);
+  return ERROR_SUCCESS;
+}
+
+static void info_dword(struct wh_request *r, void **info, DWORD *len)
+{
+  *info = &r->async_dword;
+  *len = sizeof(r->async_dword);
+}
+
+/* READ_COMPLETE: the caller's buffer and the bytes read. */
+static void info_read(struct wh_request *r, void **info, DWORD *len)
+{
+  *info = r->x.rd_buf;
+  *len = (DWORD)r->x.rd_got;
+}
+
+static void finish_send(struct wh_request *r, DWORD err);
+static void finish_write(struct wh_request *r, DWORD err);
+static void finish_receive(struct wh_request *r, DWORD err);
+static void finish_query_data(struct wh_request *r, DWORD err);
+static void finish_read(struct wh_request *r, DWORD err);
+
+static const struct op op_send = {API_SEND_REQUEST, WINHTTP_CALLBACK_STATUS_SENDREQUEST_COMPLETE,
+                                  true, wh_exchange_send_step, after_send, NULL,
+                                  {wh_exchange_send_step, finish_send}};
+static const struct op op_write = {API_WRITE_DATA, WINHTTP_CALLBACK_STATUS_WRITE_COMPLETE, false,
+                                   wh_exchange_write_step, after_write, info_dword,
+                                   {wh_exchange_write_step, finish_write}};
+static const struct op op_receive = {API_RECEIVE_RESPONSE,
+                                     WINHTTP_CALLBACK_STATUS_HEADERS_AVAILABLE, true,
+                                     receive_step, after_receive, NULL,
+                                     {receive_step, finish_receive}};
+static const struct op op_query_data = {API_QUERY_DATA_AVAILABLE,
+                                        WINHTTP_CALLBACK_STATUS_DATA_AVAILABLE, false,
+                                        wh_exchange_fill_step, after_query_data, info_dword,
+                                        {wh_exchange_fill_step, finish_query_data}};
+static const struct op op_read = {API_READ_DATA, WINHTTP_CALLBACK_STATUS_READ_COMPLETE, false,
+                                  read_step, after_read, info_read, {read_step, finish_read}};
+
+/* The asynchronous end of an operation, on the loop thread: state change,
+ * busy released, then exactly one notification. */
+static void finish_async(struct wh_request *r, const struct op *op, DWORD err)
+{
+  err = op->after(r, err);
+  if (op->publish)
+    publish(r);
+  void *info = NULL;
+  DWORD len = 0;
+  if (err == ERROR_SUCCESS && op->info)
+    op->info(r, &info, &len);
+  if (op == &op_read)
+    r->x.rd_buf = NULL;
+  release_busy(r);
+  if (err == ERROR_SUCCESS) {
+    wh_notify(&r->hdr, op->status, info, len);
+  } else {
+    WINHTTP_ASYNC_RESULT res = {op->api_id, err};
+    wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_REQUEST_ERROR, &res, sizeof(res));
+  }
+}
+
+static void finish_send(struct wh_request *r, DWORD err) { finish_async(r, &op_send, err); }
+static void finish_write(struct wh_request *r, DWORD err) { finish_async(r, &op_write, err); }
+static void finish_receive(struct wh_request *r, DWORD err) { finish_async(r, &op_receive, err); }
+static void finish_query_data(struct wh_request *r, DWORD err)
+{
+  finish_async(r, &op_query_data, err);
+}
+static void finish_read(struct wh_request *r, DWORD err) { finish_async(r, &op_read, err); }
+
+/* Runs |op| the session's way. Sync: the result. Async: ERROR_SUCCESS once
+ * queued (the result will be called back). Ends the call either way. */
+static DWORD run(struct wh_request *r, const struct op *op)
+{
+  if (is_async(r)) {
+    DWORD err = wh_async_start(r, &op->async);
+    if (err != ERROR_SUCCESS)
+      release_busy(r);
+    wh_handle_put(&r->hdr);
+    return err;
+  }
+  DWORD err = op->after(r, wh_drive_sync(r, op->step));
+  if (op->publish)
+    publish(r);
+  op_end(r);
   return err;
 }
 
@@ -154,15 +342,12 @@ BOOL WINAPI WinHttpSendRequest(HINTERNET hRequest, LPCWSTR lpszHeaders, DWORD dw
     err = ERROR_WINHTTP_HTTP_PROTOCOL_MISMATCH;
   if (err == ERROR_SUCCESS)
     err = wh_exchange_prepare(r, lpOptional, dwOptionalLength, dwTotalLength);
-  if (err == ERROR_SUCCESS)
-    err = wh_drive_sync(r, wh_exchange_send_step);
-  if (err != ERROR_SUCCESS)
+  if (err != ERROR_SUCCESS) {
     fail_exchange(r, err);
-  else
-    set_state(r, (x->chunked_upload || dwTotalLength > dwOptionalLength) ? WH_RS_BODY
-                                                                         : WH_RS_SENT);
-  op_end_publish(r, true);
-  return wh_result(err);
+    op_end(r);
+    return wh_fail(err);
+  }
+  return wh_result(run(r, &op_send));
 }
 
 /* --- WriteData ------------------------------------------------------------------ */
@@ -175,7 +360,9 @@ BOOL WINAPI WinHttpWriteData(HINTERNET hRequest, LPCVOID lpBuffer, DWORD dwNumbe
   if (err != ERROR_SUCCESS)
     return wh_fail(err);
   struct wh_exchange *x = &r->x;
-  if (!lpdwNumberOfBytesWritten || (!lpBuffer && dwNumberOfBytesToWrite))
+  /* Asynchronous callers get the count in WRITE_COMPLETE (Microsoft: pass
+   * NULL); synchronous ones must give somewhere to put it. */
+  if ((!lpdwNumberOfBytesWritten && !is_async(r)) || (!lpBuffer && dwNumberOfBytesToWrite))
     err = ERROR_INVALID_PARAMETER;
   else if (state_of(r) == WH_RS_SENT && !x->chunked_upload && x->total_len > 0 &&
            x->body_sent == x->total_len && dwNumberOfBytesToWrite > 0)
@@ -187,42 +374,21 @@ BOOL WINAPI WinHttpWriteData(HINTERNET hRequest, LPCVOID lpBuffer, DWORD dwNumbe
     /* Past the declared total: the server would read it as the next
      * request (Windows 7 and later refuse it too). */
     err = ERROR_INVALID_PARAMETER;
-  if (err == ERROR_SUCCESS) {
-    *lpdwNumberOfBytesWritten = 0;
+  if (err == ERROR_SUCCESS)
     err = wh_exchange_prepare_write(x, lpBuffer, dwNumberOfBytesToWrite);
-    if (err == ERROR_SUCCESS)
-      err = wh_drive_sync(r, wh_exchange_write_step);
-    if (err == ERROR_SUCCESS) {
-      x->body_sent += dwNumberOfBytesToWrite;
-      *lpdwNumberOfBytesWritten = dwNumberOfBytesToWrite;
-      if (!x->chunked_upload && x->body_sent == x->total_len)
-        set_state(r, WH_RS_SENT);
-    } else {
-      fail_exchange(r, err);
-    }
-    /* The caller's buffer is not ours beyond this call. */
-    x->opt = NULL;
-    x->opt_len = x->opt_off = 0;
+  if (err != ERROR_SUCCESS) {
+    op_end(r);
+    return wh_fail(err);
   }
-  op_end(r);
+  if (lpdwNumberOfBytesWritten && !is_async(r))
+    *lpdwNumberOfBytesWritten = 0;
+  err = run(r, &op_write);
+  if (err == ERROR_SUCCESS && !is_async(r))
+    *lpdwNumberOfBytesWritten = dwNumberOfBytesToWrite;
   return wh_result(err);
 }
 
 /* --- ReceiveResponse --------------------------------------------------------------- */
-
-/* A chunked upload ends with the last chunk when the caller asks for the
- * response. */
-static DWORD end_chunked_upload(struct wh_request *r)
-{
-  if (state_of(r) != WH_RS_BODY || !r->x.chunked_upload)
-    return ERROR_SUCCESS;
-  wh_exchange_prepare_last_chunk(&r->x);
-  DWORD err = wh_drive_sync(r, wh_exchange_write_step);
-  if (err != ERROR_SUCCESS)
-    return fail_exchange(r, err);
-  set_state(r, WH_RS_SENT);
-  return ERROR_SUCCESS;
-}
 
 BOOL WINAPI WinHttpReceiveResponse(HINTERNET hRequest, LPVOID lpReserved)
 {
@@ -230,23 +396,18 @@ BOOL WINAPI WinHttpReceiveResponse(HINTERNET hRequest, LPVOID lpReserved)
   DWORD err = op_begin(hRequest, &r);
   if (err != ERROR_SUCCESS)
     return wh_fail(err);
+  int st = state_of(r);
   if (lpReserved)
     err = ERROR_INVALID_PARAMETER;
-  else
-    err = end_chunked_upload(r);
-  if (err == ERROR_SUCCESS && state_of(r) != WH_RS_SENT)
+  else if (st != WH_RS_SENT && !(st == WH_RS_BODY && r->x.chunked_upload))
     /* Before SendRequest, before the declared body was written, or a
      * second time. */
     err = ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
-  else if (err == ERROR_SUCCESS) {
-    err = wh_drive_sync(r, wh_exchange_recv_step);
-    if (err == ERROR_SUCCESS)
-      set_state(r, wh_exchange_body_done(&r->x) ? WH_RS_DONE : WH_RS_HEADERS);
-    else
-      fail_exchange(r, err);
+  if (err != ERROR_SUCCESS) {
+    op_end(r);
+    return wh_fail(err);
   }
-  op_end_publish(r, true);
-  return wh_result(err);
+  return wh_result(run(r, &op_receive));
 }
 
 /* --- reading ---------------------------------------------------------------------- */
@@ -263,53 +424,47 @@ BOOL WINAPI WinHttpQueryDataAvailable(HINTERNET hRequest, LPDWORD lpdwNumberOfBy
   DWORD err = op_begin(hRequest, &r);
   if (err != ERROR_SUCCESS)
     return wh_fail(err);
-  if (!can_read(r))
-    err = ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
-  if (err == ERROR_SUCCESS) {
-    err = wh_drive_sync(r, wh_exchange_fill_step);
-    if (err == ERROR_SUCCESS) {
-      size_t n = wh_exchange_buffered(&r->x);
-      if (lpdwNumberOfBytesAvailable)
-        *lpdwNumberOfBytesAvailable = n > 0xFFFFFFFFu ? 0xFFFFFFFFu : (DWORD)n;
-      if (wh_exchange_body_done(&r->x))
-        set_state(r, WH_RS_DONE);
-    } else {
-      fail_exchange(r, err);
-    }
+  if (!can_read(r)) {
+    op_end(r);
+    return wh_fail(ERROR_WINHTTP_INCORRECT_HANDLE_STATE);
   }
-  op_end(r);
+  bool async = is_async(r);
+  err = run(r, &op_query_data);
+  if (err == ERROR_SUCCESS && !async && lpdwNumberOfBytesAvailable)
+    *lpdwNumberOfBytesAvailable = r->async_dword;
   return wh_result(err);
 }
 
-/* ReadData and ReadDataEx: |fill| waits for |cap| bytes or the end. */
+/* ReadData and ReadDataEx: |fill| waits for |cap| bytes or the end.
+ * Asynchronous: ERROR_IO_PENDING once queued. */
 static DWORD read_body(HINTERNET h, void *buf, DWORD cap, LPDWORD read, bool fill)
 {
   struct wh_request *r;
   DWORD err = op_begin(h, &r);
   if (err != ERROR_SUCCESS)
     return err;
-  if (!read || (!buf && cap))
+  bool async = is_async(r);
+  if ((!read && !async) || (!buf && cap))
     err = ERROR_INVALID_PARAMETER;
   else if (!can_read(r))
     err = ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
-  if (err == ERROR_SUCCESS) {
-    struct wh_exchange *x = &r->x;
-    *read = 0;
-    x->rd_buf = buf;
-    x->rd_cap = cap;
-    x->rd_got = 0;
-    x->rd_fill = fill;
-    err = cap ? wh_drive_sync(r, wh_exchange_read_step) : ERROR_SUCCESS;
-    if (err == ERROR_SUCCESS) {
-      *read = (DWORD)x->rd_got;
-      if (wh_exchange_body_done(x))
-        set_state(r, WH_RS_DONE);
-    } else {
-      fail_exchange(r, err);
-    }
-    x->rd_buf = NULL;
+  if (err != ERROR_SUCCESS) {
+    op_end(r);
+    return err;
   }
-  op_end(r);
+  struct wh_exchange *x = &r->x;
+  if (read && !async)
+    *read = 0;
+  x->rd_buf = buf;
+  x->rd_cap = cap;
+  x->rd_got = 0;
+  x->rd_fill = fill;
+  err = run(r, &op_read);
+  if (async)
+    return err == ERROR_SUCCESS ? ERROR_IO_PENDING : err;
+  if (err == ERROR_SUCCESS)
+    *read = (DWORD)x->rd_got;
+  x->rd_buf = NULL;
   return err;
 }
 
@@ -317,13 +472,17 @@ BOOL WINAPI WinHttpReadData(HINTERNET hRequest, LPVOID lpBuffer, DWORD dwNumberO
                             LPDWORD lpdwNumberOfBytesRead)
 {
   /* ReadData fills the buffer or reaches the end (WINHTTP-API.md §1.2). */
-  return wh_result(read_body(hRequest, lpBuffer, dwNumberOfBytesToRead, lpdwNumberOfBytesRead, true));
+  DWORD err = read_body(hRequest, lpBuffer, dwNumberOfBytesToRead, lpdwNumberOfBytesRead, true);
+  return wh_result(err == ERROR_IO_PENDING ? ERROR_SUCCESS : err);
 }
 
 DWORD WINAPI WinHttpReadDataEx(HINTERNET hRequest, LPVOID lpBuffer, DWORD dwNumberOfBytesToRead,
                                LPDWORD lpdwNumberOfBytesRead, ULONGLONG ullFlags,
                                DWORD cbProperty, PVOID pvProperty)
 {
+  /* Microsoft: the count is zeroed before any work or error checking. */
+  if (lpdwNumberOfBytesRead)
+    *lpdwNumberOfBytesRead = 0;
   /* cbProperty/pvProperty are reserved; unknown flags are refused. */
   if (cbProperty || pvProperty || (ullFlags & ~WINHTTP_READ_DATA_EX_FLAG_FILL_BUFFER))
     return ERROR_INVALID_PARAMETER;

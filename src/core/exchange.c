@@ -410,8 +410,12 @@ static DWORD step_acquire(struct wh_request *r, struct wh_exchange *x, struct wh
     wh_pool_unwait(wh_thread_cancel_fd());
     x->waiting_slot = false;
   }
+  /* Asynchronous requests do not wait for a slot yet: the loop threads
+   * have no per-request wake-up for it (docs/STATUS.md). */
+  DWORD limit = (r->hdr.flags & WH_OBJ_ASYNC) ? WINHTTP_CONNS_PER_SERVER_UNLIMITED
+                                              : r->settings.max_conns_per_server;
   if (!x->reserved) {
-    if (!wh_pool_reserve(&k, r->settings.max_conns_per_server, wh_thread_cancel_fd())) {
+    if (!wh_pool_reserve(&k, limit, wh_thread_cancel_fd())) {
       x->waiting_slot = true;
       io->fd = wh_thread_cancel_fd();
       io->events = POLLIN;
@@ -419,7 +423,7 @@ static DWORD step_acquire(struct wh_request *r, struct wh_exchange *x, struct wh
         io->deadline = wh_deadline(r->settings.connect_timeout);
       return ERROR_IO_PENDING;
     }
-    x->reserved = r->settings.max_conns_per_server != WINHTTP_CONNS_PER_SERVER_UNLIMITED;
+    x->reserved = limit != WINHTTP_CONNS_PER_SERVER_UNLIMITED;
     x->reserved_key = k;
   }
   if (!wh_host_is_literal(x->host))

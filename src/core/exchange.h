@@ -83,7 +83,8 @@ struct wh_exchange {
   const char *tail;         /* sent after opt: the CRLF closing an upload chunk */
   size_t tail_len, tail_off;
   bool sending_notified;
-  bool fresh_send;          /* the request just left: the answer cannot be there yet */
+  bool fresh_send;
+  bool ending_upload;       /* the last chunk of a chunked upload is being sent */          /* the request just left: the answer cannot be there yet */
   size_t sent_total;
 
   /* Request body accounting (WriteData). */

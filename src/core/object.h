@@ -21,6 +21,7 @@
 #include <winhttp.h>
 
 #include "core/exchange.h"
+#include "net/loop.h"
 #include "core/settings.h"
 #include "policy/cookie.h"
 #include "proto/headers.h"
@@ -35,6 +36,7 @@ enum wh_type {
 };
 
 struct wh_object;
+struct wh_async_op;
 
 struct wh_object_ops {
   /* WinHttpCloseHandle: request cancellation of pending work. Runs on the
@@ -110,6 +112,17 @@ struct wh_request {
   int waiting_fd;
   struct wh_exchange x;
   struct wh_req_facts facts;  /* under |hdr.lock| */
+
+  /* Asynchronous sessions (core/async.c): the loop the request is bound to
+   * (set once, under |hdr.lock|) and the operation in flight, which only
+   * the loop thread touches. */
+  struct wh_loop *loop;
+  const struct wh_async_op *op;
+  struct wh_io io;
+  struct wh_watch watch;
+  struct wh_task op_task;
+  struct wh_task cancel_task;
+  DWORD async_dword;          /* the DWORD a completion reports (bytes) */
 };
 
 static inline struct wh_session *wh_session_of(struct wh_object *o)

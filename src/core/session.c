@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/async.h"
 #include "core/handle.h"
 #include "net/wait.h"
 #include "util/mem.h"
@@ -114,6 +115,10 @@ static void request_close(struct wh_object *o)
   if (r->waiting_fd >= 0)
     wh_cancel_fd_signal(r->waiting_fd);
   pthread_mutex_unlock(&o->lock);
+  /* An asynchronous operation in flight ends with OPERATION_CANCELLED on
+   * its loop thread (CONTRACT C7). */
+  if (o->flags & WH_OBJ_ASYNC)
+    wh_async_cancel(r);
 }
 
 static const struct wh_object_ops request_ops = {

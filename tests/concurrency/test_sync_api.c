@@ -381,6 +381,9 @@ static void test_c9_second_call_refused(void **state)
   assert_last_error(ERROR_WINHTTP_INCORRECT_HANDLE_STATE);
   assert_int_equal(WinHttpReadDataEx(h.r, buf, sizeof(buf), &n, 0, 0, NULL),
                    ERROR_WINHTTP_INCORRECT_HANDLE_STATE);
+  /* Microsoft: ReadDataEx zeroes the count before any checking. */
+  assert_int_equal(n, 0);
+  n = 0xdeadbeef;
   assert_false(WinHttpWriteData(h.r, "x", 1, &n));
   assert_last_error(ERROR_WINHTTP_INCORRECT_HANDLE_STATE);
   assert_false(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, 0));

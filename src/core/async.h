@@ -1,0 +1,35 @@
+/* The asynchronous driver: runs a request's steps (core/exchange.h) on its
+ * loop thread (net/loop.h) and reports the result through the status
+ * callback, instead of on the calling thread.
+ *
+ * An accepted operation holds a reference on the request until its
+ * completion or REQUEST_ERROR has been delivered, so HANDLE_CLOSING always
+ * comes after it (CONTRACT C7). Closing the handle cancels the operation:
+ * it ends with ERROR_WINHTTP_OPERATION_CANCELLED on the loop thread. */
+#ifndef WH_CORE_ASYNC_H
+#define WH_CORE_ASYNC_H
+
+#include <winhttp.h>
+
+#include "core/exchange.h"
+
+struct wh_request;
+
+struct wh_async_op {
+  DWORD (*step)(struct wh_request *r, struct wh_io *io);
+  /* On the loop thread when the step ends: state changes, then the
+   * notification (completion or REQUEST_ERROR). Must release the
+   * request's busy flag before calling back, so the callback can start
+   * the next operation. */
+  void (*finish)(struct wh_request *r, DWORD err);
+};
+
+/* Queues |op| on |r|'s loop (binding one on first use). The caller holds
+ * the busy flag. Returns ERROR_SUCCESS (the result will be called back) or
+ * ERROR_NOT_ENOUGH_MEMORY (no loop thread could be started). */
+DWORD wh_async_start(struct wh_request *r, const struct wh_async_op *op);
+
+/* WinHttpCloseHandle: cancels the operation in flight, if any. Any thread. */
+void wh_async_cancel(struct wh_request *r);
+
+#endif

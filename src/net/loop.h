@@ -1,0 +1,54 @@
+/* The asynchronous engine's loop threads (ARCHITECTURE-NOTES §4): a small
+ * process-wide pool of epoll threads, one per core, started on first use.
+ * Each asynchronous request is bound to one loop; everything that touches
+ * its exchange runs on that loop's thread, so a request's steps and
+ * callbacks never run concurrently.
+ *
+ * Other threads talk to a loop only through wh_loop_post(), which queues a
+ * task and wakes the loop's eventfd. Watches (a descriptor, events and a
+ * deadline) are armed and disarmed on the loop thread only. */
+#ifndef WH_NET_LOOP_H
+#define WH_NET_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct wh_loop;
+
+struct wh_task {
+  void (*run)(struct wh_task *t);
+  struct wh_task *next; /* loop-private */
+};
+
+struct wh_watch {
+  /* Called on the loop thread when |fd| is ready or the deadline passed
+   * (|timed_out|). The watch is disarmed by then; re-arm to wait again. */
+  void (*ready)(struct wh_watch *w, bool timed_out);
+  /* loop-private */
+  int fd;
+  int64_t deadline;
+  bool armed;
+  struct wh_watch *next;
+};
+
+/* A loop for a new request: round-robin over the pool, which is started on
+ * the first call. NULL when no thread could be started. */
+struct wh_loop *wh_loop_pick(void);
+
+/* Queues |t| to run on |l|'s thread; any thread. */
+void wh_loop_post(struct wh_loop *l, struct wh_task *t);
+
+/* On |l|'s thread: calls w->ready once |fd| is ready for |events|
+ * (EPOLLIN/EPOLLOUT) or |deadline| (monotonic ms, WH_NEVER for none) passes.
+ * Returns 0, or -1 when the descriptor cannot be watched. */
+int wh_loop_watch(struct wh_loop *l, struct wh_watch *w, int fd, uint32_t events,
+                  int64_t deadline);
+/* On |l|'s thread: disarms |w| if armed. */
+void wh_loop_unwatch(struct wh_loop *l, struct wh_watch *w);
+
+/* Whether the calling thread is |l|'s. */
+bool wh_loop_is_current(const struct wh_loop *l);
+/* Number of loop threads started (WINHTTP_OPTION_WORKER_THREAD_COUNT). */
+unsigned wh_loop_count(void);
+
+#endif

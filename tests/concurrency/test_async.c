@@ -1,0 +1,320 @@
+/* Asynchronous sessions (WINHTTP_FLAG_ASYNC) end to end against the fault
+ * server: the calls return at once and the results arrive as completion
+ * notifications on a loop thread, in Windows' order; a callback may start
+ * the next operation itself; failures arrive as REQUEST_ERROR with the API
+ * that failed; closing the handle cancels the operation in flight
+ * (REQUEST_ERROR with OPERATION_CANCELLED), then HANDLE_CLOSING comes last
+ * and exactly once (CONTRACT C7); a second operation while one is pending
+ * is refused (C9). The test thread waits on a condition variable signalled
+ * from the callbacks: no sleeps. Runs under ThreadSanitizer. */
+#include "wh_test.h"
+#include "peers.h"
+
+#include "net/conn.h"
+
+#include <string.h>
+#include <time.h>
+
+static struct wh_peer fault;
+
+/* What one request's callbacks saw. */
+struct trace {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  DWORD statuses[256];
+  size_t n;
+  WINHTTP_ASYNC_RESULT error;
+  DWORD last_dword;
+  char body[70000];
+  size_t body_len;
+  bool chain;         /* drive the whole exchange from the callbacks */
+  bool done;          /* the chain ended (last read, or an error) */
+  int closing_count;
+  bool after_closing; /* anything after HANDLE_CLOSING */
+  char buf[4096];
+};
+
+static void trace_init(struct trace *t)
+{
+  memset(t, 0, sizeof(*t));
+  pthread_mutex_init(&t->lock, NULL);
+  pthread_cond_init(&t->cond, NULL);
+}
+
+static void trace_destroy(struct trace *t)
+{
+  pthread_mutex_destroy(&t->lock);
+  pthread_cond_destroy(&t->cond);
+}
+
+static void CALLBACK on_status(HINTERNET h, DWORD_PTR ctx, DWORD status, LPVOID info, DWORD len)
+{
+  struct trace *t = (struct trace *)ctx;
+  if (!t)
+    return;
+  pthread_mutex_lock(&t->lock);
+  if (t->closing_count)
+    t->after_closing = true;
+  if (t->n < sizeof(t->statuses) / sizeof(t->statuses[0]))
+    t->statuses[t->n++] = status;
+  if (status == WINHTTP_CALLBACK_STATUS_HANDLE_CLOSING)
+    t->closing_count++;
+  if (status == WINHTTP_CALLBACK_STATUS_REQUEST_ERROR) {
+    t->error = *(WINHTTP_ASYNC_RESULT *)info;
+    t->done = true;
+  }
+  if (status == WINHTTP_CALLBACK_STATUS_DATA_AVAILABLE ||
+      status == WINHTTP_CALLBACK_STATUS_WRITE_COMPLETE)
+    t->last_dword = *(DWORD *)info;
+  if (status == WINHTTP_CALLBACK_STATUS_READ_COMPLETE) {
+    if (len && t->body_len + len <= sizeof(t->body)) {
+      memcpy(t->body + t->body_len, info, len);
+      t->body_len += len;
+    }
+    t->last_dword = len;
+    if (len == 0)
+      t->done = true;
+  }
+  bool chain = t->chain;
+  pthread_cond_broadcast(&t->cond);
+  pthread_mutex_unlock(&t->lock);
+  if (!chain)
+    return;
+  /* The typical asynchronous program: each completion starts the next
+   * operation, from the loop thread, inside the callback. */
+  switch (status) {
+  case WINHTTP_CALLBACK_STATUS_SENDREQUEST_COMPLETE:
+    WinHttpReceiveResponse(h, NULL);
+    break;
+  case WINHTTP_CALLBACK_STATUS_HEADERS_AVAILABLE:
+    WinHttpQueryDataAvailable(h, NULL);
+    break;
+  case WINHTTP_CALLBACK_STATUS_DATA_AVAILABLE:
+    WinHttpReadData(h, t->buf, sizeof(t->buf), NULL);
+    break;
+  case WINHTTP_CALLBACK_STATUS_READ_COMPLETE:
+    if (len)
+      WinHttpQueryDataAvailable(h, NULL);
+    break;
+  default:
+    break;
+  }
+}
+
+/* Waits until |status| has been seen |count| times, or the chain is done. */
+static void wait_for(struct trace *t, DWORD status, size_t count)
+{
+  pthread_mutex_lock(&t->lock);
+  for (;;) {
+    size_t seen = 0;
+    for (size_t i = 0; i < t->n; i++)
+      seen += t->statuses[i] == status;
+    if (seen >= count || (status != WINHTTP_CALLBACK_STATUS_HANDLE_CLOSING && t->error.dwError))
+      break;
+    pthread_cond_wait(&t->cond, &t->lock);
+  }
+  pthread_mutex_unlock(&t->lock);
+}
+
+static void wait_done(struct trace *t)
+{
+  pthread_mutex_lock(&t->lock);
+  while (!t->done)
+    pthread_cond_wait(&t->cond, &t->lock);
+  pthread_mutex_unlock(&t->lock);
+}
+
+static size_t index_of(struct trace *t, DWORD status)
+{
+  for (size_t i = 0; i < t->n; i++)
+    if (t->statuses[i] == status)
+      return i;
+  return (size_t)-1;
+}
+
+static int is_pattern(const char *p, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (p[i] != (char)('a' + i % 26))
+      return 0;
+  return 1;
+}
+
+struct h3 {
+  HINTERNET s, c, r;
+};
+
+static void open3(struct h3 *h, struct trace *t, const wchar_t *path, unsigned short port)
+{
+  h->s = WinHttpOpen(L"async-test", WINHTTP_ACCESS_TYPE_NO_PROXY, NULL, NULL, WINHTTP_FLAG_ASYNC);
+  assert_non_null(h->s);
+  h->c = WinHttpConnect(h->s, L"127.0.0.1", port, 0);
+  assert_non_null(h->c);
+  h->r = WinHttpOpenRequest(h->c, L"GET", path, NULL, NULL, NULL, 0);
+  assert_non_null(h->r);
+  DWORD_PTR ctx = (DWORD_PTR)t;
+  assert_true(WinHttpSetOption(h->r, WINHTTP_OPTION_CONTEXT_VALUE, &ctx, sizeof(ctx)));
+  assert_true(WinHttpSetStatusCallback(h->r, on_status, WINHTTP_CALLBACK_FLAG_ALL_NOTIFICATIONS,
+                                       0) != WINHTTP_INVALID_STATUS_CALLBACK);
+}
+
+static void close3(struct h3 *h, struct trace *t)
+{
+  WinHttpCloseHandle(h->r);
+  wait_for(t, WINHTTP_CALLBACK_STATUS_HANDLE_CLOSING, 1);
+  WinHttpCloseHandle(h->c);
+  WinHttpCloseHandle(h->s);
+}
+
+/* Step by step from the test thread: each call returns TRUE at once and
+ * its completion follows. */
+static void test_get_step_by_step(void **state)
+{
+  (void)state;
+  struct trace t;
+  trace_init(&t);
+  struct h3 h;
+  open3(&h, &t, L"/ok?n=5000", wh_peer_port(&fault));
+  assert_true(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, 0));
+  wait_for(&t, WINHTTP_CALLBACK_STATUS_SENDREQUEST_COMPLETE, 1);
+  assert_true(WinHttpReceiveResponse(h.r, NULL));
+  wait_for(&t, WINHTTP_CALLBACK_STATUS_HEADERS_AVAILABLE, 1);
+  DWORD code = 0, size = sizeof(code);
+  assert_true(WinHttpQueryHeaders(h.r, WINHTTP_QUERY_STATUS_CODE | WINHTTP_QUERY_FLAG_NUMBER, NULL,
+                                  &code, &size, NULL));
+  assert_int_equal(code, 200);
+  size_t reads = 0;
+  while (!t.done) {
+    assert_true(WinHttpQueryDataAvailable(h.r, NULL));
+    wait_for(&t, WINHTTP_CALLBACK_STATUS_DATA_AVAILABLE, reads + 1);
+    assert_true(WinHttpReadData(h.r, t.buf, sizeof(t.buf), NULL));
+    wait_for(&t, WINHTTP_CALLBACK_STATUS_READ_COMPLETE, ++reads);
+  }
+  assert_int_equal(t.error.dwError, 0);
+  assert_int_equal(t.body_len, 5000);
+  assert_true(is_pattern(t.body, t.body_len));
+  /* Windows' order: sending before sent before the completion, then the
+   * response notifications before HEADERS_AVAILABLE. */
+  assert_true(index_of(&t, WINHTTP_CALLBACK_STATUS_SENDING_REQUEST) <
+              index_of(&t, WINHTTP_CALLBACK_STATUS_REQUEST_SENT));
+  assert_true(index_of(&t, WINHTTP_CALLBACK_STATUS_REQUEST_SENT) <
+              index_of(&t, WINHTTP_CALLBACK_STATUS_SENDREQUEST_COMPLETE));
+  assert_true(index_of(&t, WINHTTP_CALLBACK_STATUS_RESPONSE_RECEIVED) <
+              index_of(&t, WINHTTP_CALLBACK_STATUS_HEADERS_AVAILABLE));
+  close3(&h, &t);
+  assert_int_equal(t.closing_count, 1);
+  assert_false(t.after_closing);
+  trace_destroy(&t);
+}
+
+/* The whole exchange driven from inside the callbacks. */
+static void test_get_chained_in_callbacks(void **state)
+{
+  (void)state;
+  struct trace t;
+  trace_init(&t);
+  t.chain = true;
+  struct h3 h;
+  open3(&h, &t, L"/chunked?n=60000&chunks=9", wh_peer_port(&fault));
+  assert_true(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, 0));
+  wait_done(&t);
+  assert_int_equal(t.error.dwError, 0);
+  assert_int_equal(t.body_len, 60000);
+  assert_true(is_pattern(t.body, t.body_len));
+  close3(&h, &t);
+  assert_int_equal(t.closing_count, 1);
+  assert_false(t.after_closing);
+  trace_destroy(&t);
+}
+
+static void test_refused_is_request_error(void **state)
+{
+  (void)state;
+  struct trace t;
+  trace_init(&t);
+  struct h3 h;
+  open3(&h, &t, L"/", 1); /* port 1: nothing listens */
+  assert_true(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, 0));
+  wait_done(&t);
+  assert_int_equal(t.error.dwResult, API_SEND_REQUEST);
+  assert_int_equal(t.error.dwError, ERROR_WINHTTP_CANNOT_CONNECT);
+  assert_int_equal(index_of(&t, WINHTTP_CALLBACK_STATUS_SENDREQUEST_COMPLETE), (size_t)-1);
+  close3(&h, &t);
+  trace_destroy(&t);
+}
+
+/* Close while ReceiveResponse waits on a server that never answers:
+ * REQUEST_ERROR(OPERATION_CANCELLED) for RECEIVE_RESPONSE, then
+ * HANDLE_CLOSING last, once. A second operation meanwhile is refused. */
+static void test_close_cancels(void **state)
+{
+  (void)state;
+  struct trace t;
+  trace_init(&t);
+  struct h3 h;
+  open3(&h, &t, L"/stall", wh_peer_port(&fault));
+  assert_true(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, 0));
+  wait_for(&t, WINHTTP_CALLBACK_STATUS_SENDREQUEST_COMPLETE, 1);
+  assert_true(WinHttpReceiveResponse(h.r, NULL));
+  wait_for(&t, WINHTTP_CALLBACK_STATUS_RECEIVING_RESPONSE, 1);
+  /* C9: one operation at a time */
+  SetLastError(0xdeadbeef);
+  assert_false(WinHttpQueryDataAvailable(h.r, NULL));
+  assert_int_equal(GetLastError(), ERROR_WINHTTP_INCORRECT_HANDLE_STATE);
+  assert_true(WinHttpCloseHandle(h.r));
+  wait_for(&t, WINHTTP_CALLBACK_STATUS_HANDLE_CLOSING, 1);
+  assert_int_equal(t.error.dwResult, API_RECEIVE_RESPONSE);
+  assert_int_equal(t.error.dwError, ERROR_WINHTTP_OPERATION_CANCELLED);
+  assert_true(index_of(&t, WINHTTP_CALLBACK_STATUS_REQUEST_ERROR) <
+              index_of(&t, WINHTTP_CALLBACK_STATUS_HANDLE_CLOSING));
+  assert_int_equal(t.statuses[t.n - 1], WINHTTP_CALLBACK_STATUS_HANDLE_CLOSING);
+  assert_int_equal(t.closing_count, 1);
+  assert_false(t.after_closing);
+  WinHttpCloseHandle(h.c);
+  WinHttpCloseHandle(h.s);
+  trace_destroy(&t);
+}
+
+static void test_timeout_is_request_error(void **state)
+{
+  (void)state;
+  struct trace t;
+  trace_init(&t);
+  struct h3 h;
+  open3(&h, &t, L"/stall", wh_peer_port(&fault));
+  DWORD ms = 300;
+  assert_true(WinHttpSetOption(h.r, WINHTTP_OPTION_RECEIVE_RESPONSE_TIMEOUT, &ms, sizeof(ms)));
+  t.chain = true;
+  assert_true(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, 0));
+  wait_done(&t);
+  assert_int_equal(t.error.dwResult, API_RECEIVE_RESPONSE);
+  assert_int_equal(t.error.dwError, ERROR_WINHTTP_TIMEOUT);
+  close3(&h, &t);
+  trace_destroy(&t);
+}
+
+static int setup(void **state)
+{
+  (void)state;
+  return wh_peer_start_fault(&fault);
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  wh_peer_stop(&fault);
+  wh_pool_clear();
+  return 0;
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_get_step_by_step),
+      cmocka_unit_test(test_get_chained_in_callbacks),
+      cmocka_unit_test(test_refused_is_request_error),
+      cmocka_unit_test(test_close_cancels),
+      cmocka_unit_test(test_timeout_is_request_error),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
