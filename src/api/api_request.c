@@ -237,6 +237,9 @@ static void finish_async(struct wh_request *r, const struct op *op, DWORD err)
     op->info(r, &info, &len);
   if (op == &op_read)
     r->x.rd_buf = NULL;
+  /* In the callback before the busy flag goes: a thread that starts the
+   * next operation meanwhile sees it and does not complete inline. */
+  wh_async_callback_enter(r);
   release_busy(r);
   if (err == ERROR_SUCCESS) {
     wh_notify(&r->hdr, op->status, info, len);
@@ -244,6 +247,7 @@ static void finish_async(struct wh_request *r, const struct op *op, DWORD err)
     WINHTTP_ASYNC_RESULT res = {op->api_id, err};
     wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_REQUEST_ERROR, &res, sizeof(res));
   }
+  wh_async_callback_leave(r);
 }
 
 static void finish_send(struct wh_request *r, DWORD err) { finish_async(r, &op_send, err); }
@@ -260,7 +264,7 @@ static void finish_read(struct wh_request *r, DWORD err) { finish_async(r, &op_r
 static DWORD run(struct wh_request *r, const struct op *op)
 {
   if (is_async(r)) {
-    DWORD err = wh_async_start(r, &op->async);
+    DWORD err = wh_async_run(r, &op->async);
     if (err != ERROR_SUCCESS)
       release_busy(r);
     wh_handle_put(&r->hdr);

@@ -92,6 +92,50 @@ DWORD wh_async_start(struct wh_request *r, const struct wh_async_op *op)
   return ERROR_SUCCESS;
 }
 
+/* The calling thread's nesting of inline completions, and the request
+ * whose callback it is running (innermost). */
+static _Thread_local int inline_depth;
+static _Thread_local struct wh_request *in_callback_of;
+
+void wh_async_callback_enter(struct wh_request *r)
+{
+  atomic_fetch_add(&r->callbacks, 1);
+  inline_depth++;
+  r->saved_cb = in_callback_of;
+  in_callback_of = r;
+}
+
+void wh_async_callback_leave(struct wh_request *r)
+{
+  in_callback_of = r->saved_cb;
+  inline_depth--;
+  atomic_fetch_sub(&r->callbacks, 1);
+}
+
+static bool may_inline(struct wh_request *r)
+{
+  if (inline_depth >= WH_INLINE_MAX)
+    return false;
+  /* Another thread in a callback of this request: completing here would
+   * run two of its callbacks at once; the loop serialises them. */
+  return atomic_load(&r->callbacks) == 0 || in_callback_of == r;
+}
+
+DWORD wh_async_run(struct wh_request *r, const struct wh_async_op *op)
+{
+  if (may_inline(r)) {
+    struct wh_io io = {.fd = -1, .events = 0, .deadline = 0};
+    inline_depth++;
+    DWORD err = closing(r) ? ERROR_WINHTTP_OPERATION_CANCELLED : op->step(r, &io);
+    inline_depth--;
+    if (err != ERROR_IO_PENDING) {
+      op->finish(r, err);
+      return ERROR_SUCCESS;
+    }
+  }
+  return wh_async_start(r, op);
+}
+
 static void run_cancel(struct wh_task *t)
 {
   struct wh_request *r = of_cancel(t);

@@ -29,6 +29,22 @@ struct wh_async_op {
  * ERROR_NOT_ENOUGH_MEMORY (no loop thread could be started). */
 DWORD wh_async_start(struct wh_request *r, const struct wh_async_op *op);
 
+/* Tries |op| on the calling thread first when that keeps the rules: no
+ * other thread is inside a completion callback of |r|, and inline
+ * completions nest at most WH_INLINE_MAX deep (Windows caps them at 3).
+ * A step that finishes there is completed there (its callback runs before
+ * the call returns, as Windows does when the result is already buffered);
+ * one that would wait is handed to the loop. The caller holds the busy
+ * flag. Returns as wh_async_start. */
+#define WH_INLINE_MAX 3
+DWORD wh_async_run(struct wh_request *r, const struct wh_async_op *op);
+
+/* Brackets a completion callback of |r| on the calling thread (the
+ * busy flag is released in between, so the callback may start the next
+ * operation). */
+void wh_async_callback_enter(struct wh_request *r);
+void wh_async_callback_leave(struct wh_request *r);
+
 /* WinHttpCloseHandle: cancels the operation in flight, if any. Any thread. */
 void wh_async_cancel(struct wh_request *r);
 

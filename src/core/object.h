@@ -123,6 +123,8 @@ struct wh_request {
   struct wh_task op_task;
   struct wh_task cancel_task;
   DWORD async_dword;          /* the DWORD a completion reports (bytes) */
+  atomic_int callbacks;       /* completion callbacks in progress (any thread) */
+  struct wh_request *saved_cb; /* async.c: the enclosing callback's request */
 };
 
 static inline struct wh_session *wh_session_of(struct wh_object *o)
