@@ -319,6 +319,39 @@ static void test_timeout_is_request_error(void **state)
   trace_destroy(&t);
 }
 
+/* POST with the body streamed by WriteData: WRITE_COMPLETE reports the
+ * bytes written; the server saw the whole body. */
+static void test_post_with_write_data(void **state)
+{
+  (void)state;
+  struct trace t;
+  trace_init(&t);
+  struct h3 h;
+  h.s = WinHttpOpen(L"async-test", WINHTTP_ACCESS_TYPE_NO_PROXY, NULL, NULL, WINHTTP_FLAG_ASYNC);
+  h.c = WinHttpConnect(h.s, L"127.0.0.1", wh_peer_port(&fault), 0);
+  h.r = WinHttpOpenRequest(h.c, L"POST", L"/echo", NULL, NULL, NULL, 0);
+  DWORD_PTR ctx = (DWORD_PTR)&t;
+  assert_true(WinHttpSetOption(h.r, WINHTTP_OPTION_CONTEXT_VALUE, &ctx, sizeof(ctx)));
+  WinHttpSetStatusCallback(h.r, on_status, WINHTTP_CALLBACK_FLAG_ALL_NOTIFICATIONS, 0);
+  static char first[] = "hello", rest[] = " world";
+  assert_true(WinHttpSendRequest(h.r, NULL, 0, first, 5, 11, 0));
+  wait_for(&t, WINHTTP_CALLBACK_STATUS_SENDREQUEST_COMPLETE, 1);
+  assert_true(WinHttpWriteData(h.r, rest, 6, NULL));
+  wait_for(&t, WINHTTP_CALLBACK_STATUS_WRITE_COMPLETE, 1);
+  assert_int_equal(t.last_dword, 6);
+  pthread_mutex_lock(&t.lock);
+  t.chain = true;
+  pthread_mutex_unlock(&t.lock);
+  assert_true(WinHttpReceiveResponse(h.r, NULL));
+  wait_done(&t);
+  assert_int_equal(t.error.dwError, 0);
+  t.body[t.body_len < sizeof(t.body) ? t.body_len : sizeof(t.body) - 1] = '\0';
+  assert_non_null(strstr(t.body, "Content-Length: 11\r\n"));
+  assert_non_null(strstr(t.body, "\r\n\r\nhello world"));
+  close3(&h, &t);
+  trace_destroy(&t);
+}
+
 static int setup(void **state)
 {
   (void)state;
@@ -341,6 +374,7 @@ int main(void)
       cmocka_unit_test(test_refused_is_request_error),
       cmocka_unit_test(test_close_cancels),
       cmocka_unit_test(test_timeout_is_request_error),
+      cmocka_unit_test(test_post_with_write_data),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
