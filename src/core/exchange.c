@@ -632,6 +632,18 @@ DWORD wh_exchange_write_step(struct wh_request *r, struct wh_io *io)
   return send_pending(r, x, io);
 }
 
+void wh_exchange_restart_send(struct wh_exchange *x)
+{
+  x->retried = true;
+  wh_conn_free(x->conn);
+  x->conn = NULL;
+  x->rpos = x->rend = 0;
+  x->out_off = 0;
+  x->sending_notified = false;
+  x->sent_total = 0;
+  x->phase = WH_P_ACQUIRE;
+}
+
 DWORD wh_exchange_send_step(struct wh_request *r, struct wh_io *io)
 {
   struct wh_exchange *x = &r->x;
@@ -658,14 +670,7 @@ DWORD wh_exchange_send_step(struct wh_request *r, struct wh_io *io)
         /* A pooled connection the server had already closed: once more on
          * a fresh one (the same rule as a dead connection found while
          * receiving, exchange_recv.c). */
-        x->retried = true;
-        wh_conn_free(x->conn);
-        x->conn = NULL;
-        x->rpos = x->rend = 0;
-        x->out_off = 0;
-        x->sending_notified = false;
-        x->sent_total = 0;
-        x->phase = WH_P_ACQUIRE;
+        wh_exchange_restart_send(x);
         err = ERROR_SUCCESS;
       }
       break;

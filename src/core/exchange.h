@@ -179,6 +179,10 @@ void wh_exchange_prepare_last_chunk(struct wh_exchange *x);
 /* Step: send what wh_exchange_prepare_write set up; no notifications. */
 DWORD wh_exchange_write_step(struct wh_request *r, struct wh_io *io);
 
+/* Drops the (dead) connection and sets the request up to be sent again
+ * from the start on a fresh one; at most once per send. */
+void wh_exchange_restart_send(struct wh_exchange *x);
+
 /* RFC 9110 §9.2.2: a request that may be repeated safely. */
 bool wh_method_idempotent(const char *verb);
 

@@ -175,14 +175,7 @@ static bool may_retry(const struct wh_request *r, const struct wh_exchange *x)
 
 static DWORD retry_send(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
 {
-  x->retried = true;
-  wh_conn_free(x->conn);
-  x->conn = NULL;
-  x->rpos = x->rend = 0;
-  x->out_off = 0;
-  x->sending_notified = false;
-  x->sent_total = 0;
-  x->phase = WH_P_ACQUIRE;
+  wh_exchange_restart_send(x);
   io->deadline = 0;
   return wh_exchange_send_step(r, io);
 }
