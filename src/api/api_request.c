@@ -239,7 +239,7 @@ static void finish_async(struct wh_request *r, const struct op *op, DWORD err)
     r->x.rd_buf = NULL;
   /* In the callback before the busy flag goes: a thread that starts the
    * next operation meanwhile sees it and does not complete inline. */
-  wh_async_callback_enter(r);
+  struct wh_request *saved = wh_async_callback_enter(r);
   release_busy(r);
   if (err == ERROR_SUCCESS) {
     wh_notify(&r->hdr, op->status, info, len);
@@ -247,7 +247,7 @@ static void finish_async(struct wh_request *r, const struct op *op, DWORD err)
     WINHTTP_ASYNC_RESULT res = {op->api_id, err};
     wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_REQUEST_ERROR, &res, sizeof(res));
   }
-  wh_async_callback_leave(r);
+  wh_async_callback_leave(r, saved);
 }
 
 static void finish_send(struct wh_request *r, DWORD err) { finish_async(r, &op_send, err); }

@@ -88,7 +88,15 @@ DWORD wh_async_start(struct wh_request *r, const struct wh_async_op *op)
   r->watch.ready = on_ready;
   r->op_task.run = run_op;
   wh_object_addref(&r->hdr); /* the operation's reference */
-  wh_loop_post(l, &r->op_task);
+  /* While a callback of |r| runs (on any thread), the loop must not
+   * deliver another: the task waits for the last callback to return. */
+  pthread_mutex_lock(&r->hdr.lock);
+  bool defer = atomic_load(&r->callbacks) > 0;
+  if (defer)
+    r->deferred = &r->op_task;
+  pthread_mutex_unlock(&r->hdr.lock);
+  if (!defer)
+    wh_loop_post(l, &r->op_task);
   return ERROR_SUCCESS;
 }
 
@@ -97,19 +105,31 @@ DWORD wh_async_start(struct wh_request *r, const struct wh_async_op *op)
 static _Thread_local int inline_depth;
 static _Thread_local struct wh_request *in_callback_of;
 
-void wh_async_callback_enter(struct wh_request *r)
+struct wh_request *wh_async_callback_enter(struct wh_request *r)
 {
+  pthread_mutex_lock(&r->hdr.lock);
   atomic_fetch_add(&r->callbacks, 1);
+  pthread_mutex_unlock(&r->hdr.lock);
   inline_depth++;
-  r->saved_cb = in_callback_of;
+  struct wh_request *saved = in_callback_of;
   in_callback_of = r;
+  return saved;
 }
 
-void wh_async_callback_leave(struct wh_request *r)
+void wh_async_callback_leave(struct wh_request *r, struct wh_request *saved)
 {
-  in_callback_of = r->saved_cb;
+  in_callback_of = saved;
   inline_depth--;
-  atomic_fetch_sub(&r->callbacks, 1);
+  pthread_mutex_lock(&r->hdr.lock);
+  struct wh_task *t = NULL;
+  if (atomic_fetch_sub(&r->callbacks, 1) == 1) {
+    t = r->deferred;
+    r->deferred = NULL;
+  }
+  struct wh_loop *l = r->loop;
+  pthread_mutex_unlock(&r->hdr.lock);
+  if (t)
+    wh_loop_post(l, t);
 }
 
 static bool may_inline(struct wh_request *r)
@@ -139,7 +159,11 @@ DWORD wh_async_run(struct wh_request *r, const struct wh_async_op *op)
 static void run_cancel(struct wh_task *t)
 {
   struct wh_request *r = of_cancel(t);
-  if (r->op) {
+  /* Only an operation parked on a watch is ended here. One whose task is
+   * still queued (started from a callback just before the close) ends when
+   * that task runs and sees the handle closing; ending it here would drop
+   * the reference that task still needs. */
+  if (r->op && r->watch.armed) {
     wh_loop_unwatch(r->loop, &r->watch);
     end(r, ERROR_WINHTTP_OPERATION_CANCELLED);
   }

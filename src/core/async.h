@@ -41,9 +41,11 @@ DWORD wh_async_run(struct wh_request *r, const struct wh_async_op *op);
 
 /* Brackets a completion callback of |r| on the calling thread (the
  * busy flag is released in between, so the callback may start the next
- * operation). */
-void wh_async_callback_enter(struct wh_request *r);
-void wh_async_callback_leave(struct wh_request *r);
+ * operation). An operation started meanwhile is handed to the loop only
+ * once every callback of |r| has returned, so a request's callbacks never
+ * overlap. enter returns what leave needs. */
+struct wh_request *wh_async_callback_enter(struct wh_request *r);
+void wh_async_callback_leave(struct wh_request *r, struct wh_request *saved);
 
 /* WinHttpCloseHandle: cancels the operation in flight, if any. Any thread. */
 void wh_async_cancel(struct wh_request *r);

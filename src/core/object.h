@@ -124,7 +124,7 @@ struct wh_request {
   struct wh_task cancel_task;
   DWORD async_dword;          /* the DWORD a completion reports (bytes) */
   atomic_int callbacks;       /* completion callbacks in progress (any thread) */
-  struct wh_request *saved_cb; /* async.c: the enclosing callback's request */
+  struct wh_task *deferred;   /* an operation started while a callback ran (under hdr.lock) */
 };
 
 static inline struct wh_session *wh_session_of(struct wh_object *o)

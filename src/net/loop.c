@@ -141,17 +141,25 @@ static void *loop_main(void *arg)
   struct epoll_event evs[64];
   for (;;) {
     int n = epoll_wait(l->ep, evs, 64, next_timeout(l));
+    /* Watches first, tasks after: a task (a cancellation) may end a
+     * request and free the watch an event of this same batch points to,
+     * whereas a watch's callback never frees another request's armed
+     * watch (closing a request with an operation in flight only posts a
+     * task). */
+    bool tasks = false;
     for (int i = 0; i < n; i++) {
       if (evs[i].data.ptr == NULL) {
-        run_tasks(l);
+        tasks = true;
         continue;
       }
       struct wh_watch *w = evs[i].data.ptr;
       if (!w->armed)
-        continue; /* disarmed by an earlier event of this batch */
+        continue;
       wh_loop_unwatch(l, w);
       w->ready(w, false);
     }
+    if (tasks)
+      run_tasks(l);
     fire_expired(l);
   }
   return NULL;
