@@ -14,8 +14,9 @@ demo_server=$2
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test-whttp.XXXXXX")
 server=""
 silent=""
+accepting=""
 cleanup() {
-  for p in $server $silent; do
+  for p in $server $silent $accepting; do
     kill -TERM "$p" 2>/dev/null
     wait "$p" 2>/dev/null
   done
@@ -90,6 +91,27 @@ signal.pause()
   read -r silent_port <"$tmp/silent"
 }
 
+# A listener that never answers and says "accepted" for each connection
+# (read on fd 5), so a test knows whttp's transfers are under way.
+start_accepting() {
+  mkfifo "$tmp/accepting"
+  python3 -c '
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(64)
+print(s.getsockname()[1], flush=True)
+held = []
+while True:
+    c, _ = s.accept()
+    held.append(c)
+    print("accepted", flush=True)
+' >"$tmp/accepting" &
+  accepting=$!
+  exec 5<"$tmp/accepting"
+  read -r accepting_port <&5
+}
+
 start_server
 H=$DEMO_HTTP_URL
 S=$DEMO_HTTPS_URL
@@ -156,6 +178,51 @@ w "HTTPS without the CA" 35 "$S/hello.txt" && check "HTTPS without the CA: INVAL
   grep -q "INVALID_CA" "$tmp/err"
 w "HTTPS -k" 0 -k "$S/hello.txt" && check "-k: the body despite the unknown CA" \
   cmp -s "$tmp/out" "$DEMO_ROOT/hello.txt"
+
+# --- parallel (-Z): the asynchronous API ---
+export SSL_CERT_FILE="$DEMO_CA"
+w "-Z: three URLs, -o with #1" 0 -Z 2 -o "$tmp/par#1" "$H/hello.txt" "$S/1m.bin" "$H/index.html" &&
+  check "-Z: each body in its own file, a done line each, the summary" \
+  sh -c 'cmp -s "$1/par1" "$2/hello.txt" && cmp -s "$1/par2" "$2/1m.bin" && cmp -s "$1/par3" "$2/index.html" &&
+         [ "$(grep -c "^done .* 200 " "$1/err")" -eq 3 ] &&
+         grep -q "^whttp: 3 transfers: 3 ok, 0 failed; 1048[0-9]* bytes" "$1/err"' - "$tmp" "$DEMO_ROOT"
+mkdir "$tmp/pcwd"
+(cd "$tmp/pcwd" && "$whttp" -Z -O "$H/hello.txt" "$S/index.html" 2>"$tmp/err")
+check "-Z -O: each saved under its own name" \
+  sh -c 'cmp -s "$1/hello.txt" "$2/hello.txt" && cmp -s "$1/index.html" "$2/index.html"' - "$tmp/pcwd" "$DEMO_ROOT"
+w "-Z: one refused among good ones" 7 -Z --discard "$H/hello.txt" "http://127.0.0.1:1/" "$S/1m.bin" &&
+  check "-Z: the failure is named, the others succeed" \
+  sh -c 'grep -q "^done http://127.0.0.1:1/ - 0 .*ERROR_WINHTTP_CANNOT_CONNECT" "$1" &&
+         grep -q "^whttp: 3 transfers: 2 ok, 1 failed" "$1"' - "$tmp/err"
+w "-Z -f" 22 -Z -f --discard "$H/status/404" "$H/hello.txt" && check "-Z -f: 404 fails the run" \
+  grep -q "^done $H/status/404 404 " "$tmp/err"
+w "-Z --max-time" 28 -Z --discard --max-time 1 "http://127.0.0.1:$silent_port/" "$H/hello.txt" &&
+  check "-Z --max-time: the silent one times out, the other succeeds" \
+  grep -q "^whttp: 2 transfers: 1 ok, 1 failed" "$tmp/err"
+w "-Z without an output" 2 -Z "$H/hello.txt" "$H/index.html" && ok "-Z needs -O, -o or --discard: exit 2"
+w "-Z -o without #1" 2 -Z -o "$tmp/x" "$H/hello.txt" "$H/index.html" && ok "-Z -o FILE without #1 for two URLs: exit 2"
+w "-Z -O same name twice" 2 -Z -O "$H/hello.txt" "$S/hello.txt" && ok "-Z -O with two URLs naming one file: exit 2"
+w "two URLs without -Z" 2 "$H/hello.txt" "$H/index.html" && ok "two URLs without -Z: exit 2"
+w "-Z 0" 2 -Z --parallel-max 0 --discard "$H/hello.txt" && ok "--parallel-max 0: exit 2"
+
+# Ctrl-C: three transfers to a server that accepts and never answers; once
+# the first connection is accepted, SIGINT. whttp closes every request,
+# waits for each HANDLE_CLOSING and exits 130.
+start_accepting
+"$whttp" -Z --discard "http://127.0.0.1:$accepting_port/a" "http://127.0.0.1:$accepting_port/b" \
+  "http://127.0.0.1:$accepting_port/c" >"$tmp/out" 2>"$tmp/err" &
+wpid=$!
+read -r _ <&5
+kill -INT "$wpid"
+wait "$wpid"
+got=$?
+if [ "$got" = 130 ] && grep -q "(interrupted)" "$tmp/err" && ! grep -qE "Sanitizer|runtime error" "$tmp/err"; then
+  ok "-Z Ctrl-C: every transfer cancelled, exit 130"
+else
+  bad "-Z Ctrl-C: exit status $got, expected 130 and the interrupted summary"
+fi
+exec 5<&-
+unset SSL_CERT_FILE
 
 echo "$((checks - failures))/$checks checks passed"
 [ "$failures" -eq 0 ]

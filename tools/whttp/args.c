@@ -14,6 +14,7 @@
 
 static const char usage_text[] =
   "Usage: whttp [options] URL\n"
+  "       whttp -Z [N] (-O | -o FILE | --discard) [options] URL...\n"
   "A command-line HTTP client built on the WinHTTP API (OpenWinHTTP).\n"
   "\n"
   "  -X, --request METHOD      request method (default GET; POST with -d; PUT with -T)\n"
@@ -32,11 +33,25 @@ static const char usage_text[] =
   "  -m, --max-time SECONDS    give up after SECONDS (decimals allowed)\n"
   "  -f, --fail                exit 22, writing no body, when the status is >= 400\n"
   "  -s, --silent              no progress bar and no error messages\n"
+  "  -Z, --parallel [N]        transfer every URL at once through one asynchronous\n"
+  "                            session, at most N in flight (default 50; N is the\n"
+  "                            next word when it is a number, or --parallel=N)\n"
+  "      --parallel-max N      the same limit N (1..10000)\n"
+  "      --discard             with -Z: throw the bodies away (/dev/null)\n"
   "  -h, --help                this help\n"
   "  -V, --version             the version\n"
   "\n"
   "The trust store is OpenSSL's default; SSL_CERT_FILE / SSL_CERT_DIR select another.\n"
   "A progress bar is drawn on stderr when stderr is a terminal.\n"
+  "\n"
+  "Parallel mode (-Z): several URLs; each body goes to its own file, so one of\n"
+  "-O (named after the URL; two URLs naming the same file are refused), -o FILE\n"
+  "(\"#1\" in FILE is replaced by the URL's number, 1, 2, ...; needed with more\n"
+  "than one URL) or --discard is required. -T and -v are refused. On a terminal\n"
+  "stderr shows one progress line per transfer in flight; otherwise one line per\n"
+  "finished transfer: \"done URL STATUS BYTES SECONDS\" (\"-\" for no status, then\n"
+  "the error). A summary follows (ok, failed, bytes, elapsed, rate). --max-time\n"
+  "limits the whole run. Ctrl-C cancels every transfer (exit 130).\n"
   "\n"
   "Exit status:\n"
   "   0 success              1 unsupported URL scheme   2 bad command line\n"
@@ -45,7 +60,9 @@ static const char usage_text[] =
   "  23 cannot write output 26 cannot read input file   27 out of memory\n"
   "  28 timed out           35 TLS/certificate failure  43 other WinHTTP failure\n"
   "  47 redirect failed     52 empty or invalid response\n"
-  "  55 connection failed while sending                 56 ... while receiving\n";
+  "  55 connection failed while sending                 56 ... while receiving\n"
+  " 130 interrupted (-Z)\n"
+  "With -Z the exit status is the highest status of the failed transfers.\n";
 
 /* One option: its letters, whether it takes a value, and its handler. */
 struct opt {
@@ -76,6 +93,44 @@ static int set_verbose(struct whttp_args *a, const char *v) { (void)v; a->verbos
 static int set_compressed(struct whttp_args *a, const char *v) { (void)v; a->compressed = true; return 0; }
 static int set_fail(struct whttp_args *a, const char *v) { (void)v; a->fail = true; return 0; }
 static int set_silent(struct whttp_args *a, const char *v) { (void)v; a->silent = true; return 0; }
+
+static int set_discard(struct whttp_args *a, const char *v) { (void)v; a->discard = true; return 0; }
+
+static int set_parallel_max(struct whttp_args *a, const char *v)
+{
+  char *end;
+  errno = 0;
+  unsigned long n = strtoul(v, &end, 10);
+  if (errno || end == v || *end || v[0] == '-' || n < 1 || n > WHTTP_PARALLEL_LIMIT)
+    return usage_error("the parallel limit must be a number from 1 to 10000, not", v);
+  a->parallel_max = (unsigned)n;
+  return 0;
+}
+
+/* -Z / --parallel: a flag whose limit may follow (see parallel_value). */
+static int set_parallel(struct whttp_args *a, const char *v)
+{
+  a->parallel = true;
+  return v ? set_parallel_max(a, v) : 0;
+}
+
+static bool all_digits(const char *s)
+{
+  if (!*s)
+    return false;
+  for (; *s; s++)
+    if (*s < '0' || *s > '9')
+      return false;
+  return true;
+}
+
+/* The optional limit of -Z/--parallel: the next word, when it is a number. */
+static const char *parallel_value(int argc, char **argv, int *i)
+{
+  if (*i + 1 < argc && all_digits(argv[*i + 1]))
+    return argv[++*i];
+  return NULL;
+}
 
 static int set_head(struct whttp_args *a, const char *v)
 {
@@ -213,6 +268,9 @@ static const struct opt options[] = {
   {'m', "max-time", true, set_max_time},
   {'f', "fail", false, set_fail},
   {'s', "silent", false, set_silent},
+  {'Z', "parallel", false, set_parallel},
+  {0, "parallel-max", true, set_parallel_max},
+  {0, "discard", false, set_discard},
   {'h', "help", false, show_help},
   {'V', "version", false, show_version},
 };
@@ -242,6 +300,8 @@ static int parse_long(int argc, char **argv, int *i, struct whttp_args *a)
   const struct opt *o = find_long(name, eq ? (size_t)(eq - name) : strlen(name));
   if (!o)
     return usage_error("unknown option", argv[*i]);
+  if (o->apply == set_parallel)
+    return set_parallel(a, eq ? eq + 1 : parallel_value(argc, argv, i));
   if (!o->has_value) {
     if (eq)
       return usage_error("this option takes no value:", argv[*i]);
@@ -263,7 +323,8 @@ static int parse_short(int argc, char **argv, int *i, struct whttp_args *a)
     if (!o)
       return usage_error("unknown option", name);
     if (!o->has_value) {
-      int rc = o->apply(a, NULL);
+      const char *v = o->apply == set_parallel && !p[1] ? parallel_value(argc, argv, i) : NULL;
+      int rc = o->apply(a, v);
       if (rc)
         return rc;
       continue;
@@ -277,26 +338,51 @@ static int parse_short(int argc, char **argv, int *i, struct whttp_args *a)
   return 0;
 }
 
-static int check_args(const struct whttp_args *a)
+/* -Z: every body needs a place of its own; what cannot run in parallel. */
+static int check_parallel(const struct whttp_args *a)
+{
+  if (!a->output && !a->remote_name && !a->discard)
+    return usage_error("-Z needs -O, -o FILE or --discard (bodies cannot share stdout)", NULL);
+  if ((a->output && a->discard) || (a->remote_name && a->discard))
+    return usage_error("--discard cannot be combined with -o or -O", NULL);
+  if (a->output && a->n_urls > 1 && !strstr(a->output, "#1"))
+    return usage_error("with -Z and several URLs, -o needs \"#1\" (the URL's number) in", a->output);
+  if (a->upload)
+    return usage_error("-T cannot be combined with -Z", NULL);
+  if (a->verbose)
+    return usage_error("-v cannot be combined with -Z", NULL);
+  return 0;
+}
+
+static int check_args(struct whttp_args *a)
 {
   if (!a->url)
     return usage_error("no URL given", NULL);
+  if (a->n_urls > 1 && !a->parallel)
+    return usage_error("more than one URL (see -Z):", a->urls[1]);
+  if (a->discard && !a->parallel)
+    return usage_error("--discard needs -Z", NULL);
+  if (a->parallel_max == 0)
+    a->parallel_max = WHTTP_PARALLEL_DEFAULT;
   if (a->data && a->upload)
     return usage_error("-d/--data-binary and -T cannot be combined", NULL);
   if (a->output && a->remote_name)
     return usage_error("-o and -O cannot be combined", NULL);
   if (a->head && (a->data || a->upload))
     return usage_error("-I cannot send a body", NULL);
-  return 0;
+  return a->parallel ? check_parallel(a) : 0;
 }
 
 static int parse_word(int argc, char **argv, int *i, bool *options_done, struct whttp_args *a)
 {
   const char *w = argv[*i];
   if (*options_done || w[0] != '-' || w[1] == '\0') {
-    if (a->url)
-      return usage_error("more than one URL:", w);
-    a->url = w;
+    const char **u = realloc(a->urls, (a->n_urls + 1) * sizeof(*u));
+    if (!u)
+      return usage_error("out of memory", NULL);
+    u[a->n_urls++] = w;
+    a->urls = u;
+    a->url = u[0];
     return 0;
   }
   if (strcmp(w, "--") == 0) {
@@ -322,6 +408,8 @@ void whttp_free_args(struct whttp_args *a)
 {
   free(a->headers);
   free(a->data);
+  free(a->urls);
+  a->urls = NULL;
   a->headers = NULL;
   a->data = NULL;
 }

@@ -37,7 +37,7 @@ static int terminal_width(void)
 }
 
 /* "12.3 MiB" into buf. */
-static void human(char *buf, size_t size, double bytes)
+void whttp_human(char *buf, size_t size, double bytes)
 {
   static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   size_t u = 0;
@@ -61,12 +61,12 @@ static void draw(struct whttp_progress *p, double now)
 {
   char done[32], rate[32], total[32];
   double secs = now - p->start > 0 ? now - p->start : 1e-9;
-  human(done, sizeof(done), (double)p->done);
-  human(rate, sizeof(rate), (double)p->done / secs);
+  whttp_human(done, sizeof(done), (double)p->done);
+  whttp_human(rate, sizeof(rate), (double)p->done / secs);
   fputc('\r', stderr);
   if (p->total && p->done <= p->total) {
     double f = (double)p->done / (double)p->total;
-    human(total, sizeof(total), (double)p->total);
+    whttp_human(total, sizeof(total), (double)p->total);
     int bar = terminal_width() - 58;
     draw_bar(bar > 10 ? bar : 10, f);
     fprintf(stderr, " %3d%% %s / %s %s/s ", (int)(f * 100), done, total, rate);

@@ -533,6 +533,11 @@ int main(int argc, char **argv)
     whttp_free_args(&a);
     return rc == 1 ? WX_OK : rc;
   }
+  if (a.parallel) {
+    rc = whttp_parallel(&a);
+    whttp_free_args(&a);
+    return rc;
+  }
   struct xfer x = {.a = &a};
   x.notify.out = a.verbose ? stderr : NULL;
   if (a.max_time > 0)

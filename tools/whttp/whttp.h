@@ -51,13 +51,27 @@ struct whttp_args {
   bool fail;                /* -f */
   bool silent;              /* -s */
   double max_time;          /* --max-time, seconds; 0 = none */
-  const char *url;
+  const char *url;          /* the first URL */
+  const char **urls;        /* every URL, in order (urls[0] == url) */
+  size_t n_urls;
+  bool parallel;            /* -Z / --parallel */
+  unsigned parallel_max;    /* transfers in flight at most (--parallel N, --parallel-max N) */
+  bool discard;             /* --discard: bodies to /dev/null */
 };
+
+/* Exit status of a --parallel run cut short by SIGINT/SIGTERM (128 + SIGINT). */
+#define WX_INTERRUPTED 130
+#define WHTTP_PARALLEL_DEFAULT 50u
+#define WHTTP_PARALLEL_LIMIT 10000u
 
 /* args.c: 0 = run, 1 = done (help/version printed, exit 0), otherwise the
  * exit status of a command-line error (already reported). */
 int whttp_parse_args(int argc, char **argv, struct whttp_args *a);
 void whttp_free_args(struct whttp_args *a);
+
+/* parallel.c: --parallel, every URL through one asynchronous session.
+ * Returns the exit status. */
+int whttp_parallel(const struct whttp_args *a);
 
 /* text.c: UTF-8 <-> WCHAR (UTF-32), names of errors, exit statuses. */
 WCHAR *whttp_widen(const char *s, size_t len);   /* NULL on bad UTF-8 or no memory */
@@ -89,6 +103,7 @@ struct whttp_progress {
   bool drawn;
 };
 double whttp_now(void);
+void whttp_human(char *buf, size_t size, double bytes); /* "12.3 MiB" */
 void whttp_progress_start(struct whttp_progress *p, bool enabled, const char *what,
                           uint64_t total);
 void whttp_progress_update(struct whttp_progress *p, uint64_t done);
