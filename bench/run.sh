@@ -5,7 +5,9 @@
 #   bench/run.sh [BUILD_DIR]      BUILD_DIR holds bench/bench_sync
 #                                 (default build/bench, as `make bench` makes)
 #
-# Environment: RUNS (5) runs of each (mode x scheme x client), interleaved;
+# Environment: MODES ("get download async": async is bench_async, INFLIGHT
+# (64) requests in flight through WinHTTP's async API and libcurl multi);
+# RUNS (5) runs of each (mode x scheme x client), interleaved;
 # SECS (3) seconds per run; OUT (docs/PERFORMANCE.md; "-" for stdout only);
 # SERVER_CPU (0) and CLIENT_CPU (1); HTTP_PORT and HTTPS_PORT (free ones);
 # PROFILE=1 adds callgrind and strace profiles (instructions and syscalls per
@@ -22,6 +24,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 build=${1:-$top/build/bench}
 bin=$build/bench/bench_sync
+abin=$build/bench/bench_async
+MODES=${MODES:-get download async}
+INFLIGHT=${INFLIGHT:-64}
 RUNS=${RUNS:-5}
 SECS=${SECS:-3}
 OUT=${OUT:-$top/docs/PERFORMANCE.md}
@@ -37,10 +42,12 @@ SMALL=100
 
 command_line="RUNS=$RUNS SECS=$SECS${PROFILE:+ PROFILE=$PROFILE} bench/run.sh $*"
 
-if [ ! -x "$bin" ]; then
-  echo "run.sh: no $bin; build it first (make bench, or cmake -DWH_BUILD_BENCH=ON)" >&2
-  exit 2
-fi
+for b in "$bin" "$abin"; do
+  if [ ! -x "$b" ]; then
+    echo "run.sh: no $b; build it first (make bench, or cmake -DWH_BUILD_BENCH=ON)" >&2
+    exit 2
+  fi
+done
 for tool in nginx taskset openssl python3 curl; do
   command -v "$tool" >/dev/null 2>&1 || { echo "run.sh: needs $tool" >&2; exit 2; }
 done
@@ -148,6 +155,14 @@ results=$tmp/results.txt
 one() { # RUN MODE SCHEME CLIENT
   port=$HTTP_PORT
   [ "$3" = https ] && port=$HTTPS_PORT
+  if [ "$2" = async ]; then
+    tls=
+    [ "$3" = https ] && tls=--https
+    line=$(taskset -c "$CLIENT_CPU" "$abin" --client "$4" $tls --port "$port" --path /100b \
+      --inflight "$INFLIGHT" --expect "$SMALL" --seconds "$SECS" --cafile "$tmp/certs/ca.pem")
+    echo "$line run=$1" | tee -a "$results" >&2
+    return
+  fi
   if [ "$2" = get ]; then path=/100b; expect=$SMALL; else path=/100m.bin; expect=$BIG; fi
   line=$(taskset -c "$CLIENT_CPU" "$bin" --mode "$2" --scheme "$3" --client "$4" \
     --port "$port" --path "$path" --expect "$expect" --seconds "$SECS" \
@@ -171,7 +186,7 @@ curl_tool() { # RUN SCHEME
 
 run=1
 while [ "$run" -le "$RUNS" ]; do
-  for mode in get download; do
+  for mode in $MODES; do
     for scheme in http https; do
       # Alternate which client goes first, so neither always runs on a
       # server that just served the other.
