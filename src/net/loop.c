@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -19,8 +20,14 @@ struct wh_loop {
   int wake;              /* eventfd: tasks queued */
   pthread_mutex_t lock;  /* guards the task queue */
   struct wh_task *head, *tail;
-  struct wh_watch *watches; /* armed watches with a deadline (loop-private) */
+  /* Armed watches with a deadline, a binary min-heap on the deadline
+   * (loop-private): arming, disarming and finding the next deadline stay
+   * O(log n) with ten thousand requests waiting on one loop. */
+  struct wh_watch **heap;
+  size_t heap_len, heap_cap;
 };
+
+#define WH_NO_SLOT ((size_t)-1)
 
 static struct wh_loop loops[MAX_LOOPS];
 static unsigned nloops;
@@ -69,31 +76,91 @@ static void run_tasks(struct wh_loop *l)
   }
 }
 
-/* --- watches ----------------------------------------------------------------- */
+/* --- the deadline heap -------------------------------------------------------- */
 
-static void unlink_watch(struct wh_loop *l, struct wh_watch *w)
+static void heap_set(struct wh_loop *l, size_t i, struct wh_watch *w)
 {
-  for (struct wh_watch **pp = &l->watches; *pp; pp = &(*pp)->next) {
-    if (*pp == w) {
-      *pp = w->next;
-      break;
-    }
-  }
-  w->next = NULL;
+  l->heap[i] = w;
+  w->slot = i;
 }
+
+static void heap_up(struct wh_loop *l, size_t i)
+{
+  struct wh_watch *w = l->heap[i];
+  while (i > 0) {
+    size_t parent = (i - 1) / 2;
+    if (l->heap[parent]->deadline <= w->deadline)
+      break;
+    heap_set(l, i, l->heap[parent]);
+    i = parent;
+  }
+  heap_set(l, i, w);
+}
+
+static void heap_down(struct wh_loop *l, size_t i)
+{
+  struct wh_watch *w = l->heap[i];
+  for (;;) {
+    size_t c = 2 * i + 1;
+    if (c >= l->heap_len)
+      break;
+    if (c + 1 < l->heap_len && l->heap[c + 1]->deadline < l->heap[c]->deadline)
+      c++;
+    if (w->deadline <= l->heap[c]->deadline)
+      break;
+    heap_set(l, i, l->heap[c]);
+    i = c;
+  }
+  heap_set(l, i, w);
+}
+
+static int heap_push(struct wh_loop *l, struct wh_watch *w)
+{
+  if (l->heap_len == l->heap_cap) {
+    size_t cap = l->heap_cap ? l->heap_cap * 2 : 64;
+    struct wh_watch **h = realloc(l->heap, cap * sizeof(*h));
+    if (!h)
+      return -1;
+    l->heap = h;
+    l->heap_cap = cap;
+  }
+  heap_set(l, l->heap_len++, w);
+  heap_up(l, w->slot);
+  return 0;
+}
+
+static void heap_remove(struct wh_loop *l, struct wh_watch *w)
+{
+  size_t i = w->slot;
+  w->slot = WH_NO_SLOT;
+  struct wh_watch *last = l->heap[--l->heap_len];
+  if (last == w)
+    return;
+  heap_set(l, i, last);
+  if (i > 0 && l->heap[(i - 1) / 2]->deadline > last->deadline)
+    heap_up(l, i);
+  else
+    heap_down(l, i);
+}
+
+/* --- watches ----------------------------------------------------------------- */
 
 int wh_loop_watch(struct wh_loop *l, struct wh_watch *w, int fd, uint32_t events,
                   int64_t deadline)
 {
-  struct epoll_event ev = {.events = events | EPOLLONESHOT, .data.ptr = w};
-  if (epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) != 0 &&
-      (errno != EEXIST || epoll_ctl(l->ep, EPOLL_CTL_MOD, fd, &ev) != 0))
-    return -1;
   w->fd = fd;
   w->deadline = deadline;
+  w->slot = WH_NO_SLOT;
+  if (deadline != WH_NEVER && heap_push(l, w) != 0)
+    return -1;
+  struct epoll_event ev = {.events = events | EPOLLONESHOT, .data.ptr = w};
+  if (epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) != 0 &&
+      (errno != EEXIST || epoll_ctl(l->ep, EPOLL_CTL_MOD, fd, &ev) != 0)) {
+    if (w->slot != WH_NO_SLOT)
+      heap_remove(l, w);
+    return -1;
+  }
   w->armed = true;
-  w->next = l->watches;
-  l->watches = w;
   return 0;
 }
 
@@ -103,34 +170,26 @@ void wh_loop_unwatch(struct wh_loop *l, struct wh_watch *w)
     return;
   epoll_ctl(l->ep, EPOLL_CTL_DEL, w->fd, NULL);
   w->armed = false;
-  unlink_watch(l, w);
+  if (w->slot != WH_NO_SLOT)
+    heap_remove(l, w);
 }
 
-/* Milliseconds to the nearest deadline, -1 for none. The list is short (the
- * requests bound to this loop that are waiting); a heap comes with scale. */
+/* Milliseconds to the nearest deadline, -1 for none. */
 static int next_timeout(struct wh_loop *l)
 {
-  int64_t soonest = WH_NEVER;
-  for (struct wh_watch *w = l->watches; w; w = w->next)
-    if (w->deadline < soonest)
-      soonest = w->deadline;
-  if (soonest == WH_NEVER)
+  if (l->heap_len == 0)
     return -1;
-  int64_t left = soonest - wh_now_ms();
+  int64_t left = l->heap[0]->deadline - wh_now_ms();
   return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
 static void fire_expired(struct wh_loop *l)
 {
   int64_t now = wh_now_ms();
-  for (;;) {
-    struct wh_watch *w = l->watches;
-    while (w && w->deadline > now)
-      w = w->next;
-    if (!w)
-      return;
+  while (l->heap_len > 0 && l->heap[0]->deadline <= now) {
+    struct wh_watch *w = l->heap[0];
     wh_loop_unwatch(l, w);
-    w->ready(w, true); /* may arm other watches: rescan from the start */
+    w->ready(w, true); /* may arm other watches, the heap's top is read again */
   }
 }
 

@@ -11,6 +11,7 @@
 #define WH_NET_LOOP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct wh_loop;
@@ -28,7 +29,7 @@ struct wh_watch {
   int fd;
   int64_t deadline;
   bool armed;
-  struct wh_watch *next;
+  size_t slot; /* index in the loop's deadline heap, WH_NO_SLOT when not there */
 };
 
 /* A loop for a new request: round-robin over the pool, which is started on
