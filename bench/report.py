@@ -41,6 +41,52 @@ def parse(path):
     return runs, cpu, units
 
 
+def parse_scale(path):
+    """count -> list of dicts, one per "scale" line (bench_scale)."""
+    scale = {}
+    for line in open(path, encoding="utf-8"):
+        words = line.split()
+        if not words or words[0] != "scale":
+            continue
+        kv = dict(w.split("=", 1) for w in words[1:])
+        scale.setdefault(int(kv["count"]), []).append(kv)
+    return scale
+
+
+SCALE_BYTES_BAR = 16 * 1024
+
+
+def scale_section(w, scale):
+    if not scale:
+        return
+    w("## Scale: requests held in flight")
+    w("")
+    w("`bench/bench_scale.c` against `bench/slowserver.py` (asyncio, pinned to the")
+    w("server core), which holds every request until told to answer: N requests")
+    w("opened and sent through one async session, each waiting in")
+    w("`WinHttpReceiveResponse`; once all N wait, the client reads its resident")
+    w("memory and thread count (`/proc/self/status`), then has the server answer")
+    w("them all and checks each response (status 200, 100 bytes). Memory per")
+    w("request = (RSS with N waiting − RSS before) / N, the application's own")
+    w("~150 bytes per request included. Bars: threads ≤ cores + 2, ≤ 16 KiB per")
+    w("request. Medians of the runs.")
+    w("")
+    w("| requests in flight | RSS before | RSS with all waiting | per request | threads | "
+      "time to put all in flight | all done | result |")
+    w("|---:|---:|---:|---:|---:|---:|---:|---|")
+    for count in sorted(scale):
+        rows = scale[count]
+        med = lambda k: statistics.median(float(r[k]) for r in rows)
+        cores = int(rows[0]["cores"])
+        threads = max(int(r["threads_peak"]) for r in rows)
+        per = med("bytes_per_request")
+        ok = threads <= cores + 2 and per <= SCALE_BYTES_BAR
+        w(f"| {count:,} | {med('rss_base_kib') / 1024:.1f} MiB | {med('rss_peak_kib') / 1024:.1f} MiB "
+          f"| {per / 1024:.1f} KiB | {threads} (cores {cores}) | {med('seconds_in_flight'):.2f} s "
+          f"| {med('seconds_total'):.2f} s | {'**pass**' if ok else '**miss**'} |")
+    w("")
+
+
 def parse_profiles(path):
     prof = {}
     for line in open(path, encoding="utf-8"):
@@ -178,6 +224,7 @@ def main():
                 w("\n".join(lines))
                 w("```")
                 w("")
+    scale_section(w, parse_scale(a.results))
     w("Every run (values in the order they ran; runs were interleaved):")
     w("")
     w("| mode | scheme | client | runs |")
@@ -194,7 +241,7 @@ def main():
     w("")
     w("```sh")
     w(f"cmake -S . -B {a.build} -DCMAKE_BUILD_TYPE=Release -DWH_BUILD_BENCH=ON -DWH_WERROR=OFF")
-    w(f"cmake --build {a.build} -j2 --target bench_sync bench_async")
+    w(f"cmake --build {a.build} -j2 --target bench_sync bench_async bench_scale")
     w(a.command)
     w("```")
     w("")

@@ -5,8 +5,10 @@
 #   bench/run.sh [BUILD_DIR]      BUILD_DIR holds bench/bench_sync
 #                                 (default build/bench, as `make bench` makes)
 #
-# Environment: MODES ("get download async": async is bench_async, INFLIGHT
-# (64) requests in flight through WinHTTP's async API and libcurl multi);
+# Environment: MODES ("get download async scale": async is bench_async,
+# INFLIGHT (64) requests in flight through WinHTTP's async API and libcurl
+# multi; scale is bench_scale against bench/slowserver.py, COUNTS ("1000
+# 5000 10000") requests held in flight, threads and memory per request);
 # RUNS (5) runs of each (mode x scheme x client), interleaved;
 # SECS (3) seconds per run; OUT (docs/PERFORMANCE.md; "-" for stdout only);
 # SERVER_CPU (0) and CLIENT_CPU (1); HTTP_PORT and HTTPS_PORT (free ones);
@@ -25,7 +27,9 @@ top=$(cd "$here/.." && pwd)
 build=${1:-$top/build/bench}
 bin=$build/bench/bench_sync
 abin=$build/bench/bench_async
-MODES=${MODES:-get download async}
+sbin=$build/bench/bench_scale
+MODES=${MODES:-get download async scale}
+COUNTS=${COUNTS:-1000 5000 10000}
 INFLIGHT=${INFLIGHT:-64}
 RUNS=${RUNS:-5}
 SECS=${SECS:-3}
@@ -42,7 +46,7 @@ SMALL=100
 
 command_line="RUNS=$RUNS SECS=$SECS${PROFILE:+ PROFILE=$PROFILE} bench/run.sh $*"
 
-for b in "$bin" "$abin"; do
+for b in "$bin" "$abin" "$sbin"; do
   if [ ! -x "$b" ]; then
     echo "run.sh: no $b; build it first (make bench, or cmake -DWH_BUILD_BENCH=ON)" >&2
     exit 2
@@ -63,6 +67,7 @@ done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/wh-bench.XXXXXX")
 nginx_pid=
 cleanup() {
+  [ -n "${slow_pid:-}" ] && kill "$slow_pid" 2>/dev/null
   if [ -n "$nginx_pid" ]; then
     kill "$nginx_pid" 2>/dev/null || true
     wait "$nginx_pid" 2>/dev/null || true
@@ -187,6 +192,7 @@ curl_tool() { # RUN SCHEME
 run=1
 while [ "$run" -le "$RUNS" ]; do
   for mode in $MODES; do
+    [ "$mode" = scale ] && continue # below, against its own server
     for scheme in http https; do
       # Alternate which client goes first, so neither always runs on a
       # server that just served the other.
@@ -202,6 +208,28 @@ while [ "$run" -le "$RUNS" ]; do
   done
   run=$((run + 1))
 done
+
+# --- scale: requests held in flight by a slow server ----------------------------
+slow_pid=
+case " $MODES " in
+  *" scale "*)
+    mkfifo "$tmp/slow"
+    taskset -c "$SERVER_CPU" python3 "$here/slowserver.py" >"$tmp/slow" &
+    slow_pid=$!
+    read -r _ slow_port <"$tmp/slow"
+    run=1
+    while [ "$run" -le "$RUNS" ]; do
+      for count in $COUNTS; do
+        line=$(taskset -c "$CLIENT_CPU" "$sbin" --port "$slow_port" --count "$count")
+        echo "$line run=$run" | tee -a "$results" >&2
+      done
+      run=$((run + 1))
+    done
+    kill "$slow_pid" 2>/dev/null || true
+    wait "$slow_pid" 2>/dev/null || true
+    slow_pid=
+    ;;
+esac
 
 # --- profiles (PROFILE=1) --------------------------------------------------------
 # perf has no hardware counters on this kind of machine, so the profile is
