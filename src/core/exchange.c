@@ -5,6 +5,8 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <time.h>
 #include <wchar.h>
 
@@ -25,6 +27,8 @@ void wh_exchange_init(struct wh_exchange *x)
 {
   memset(x, 0, sizeof(*x));
   x->ktor.fd = -1;
+  x->slot_wait_fd = -1;
+  x->slot_efd = -1;
   wh_buf_init(&x->out, HEAD_MAX + COALESCE_MAX);
 }
 
@@ -39,9 +43,9 @@ static void drop_connect_state(struct wh_exchange *x)
 
 void wh_exchange_abort_connect(struct wh_exchange *x)
 {
-  if (x->waiting_slot)
-    wh_pool_unwait(wh_thread_cancel_fd());
-  x->waiting_slot = false;
+  if (x->slot_wait_fd >= 0)
+    wh_pool_unwait(x->slot_wait_fd);
+  x->slot_wait_fd = -1;
   if (x->reserved) {
     struct wh_conn_key k = x->reserved_key;
     wh_pool_unreserve(&k);
@@ -55,6 +59,9 @@ void wh_exchange_free(struct wh_exchange *x)
   drop_connect_state(x);
   wh_conn_free(x->conn);
   x->conn = NULL;
+  if (x->slot_efd >= 0)
+    close(x->slot_efd);
+  x->slot_efd = -1;
   wh_buf_free(&x->out);
   wh_free(x->host);
   x->host = NULL;
@@ -406,18 +413,28 @@ static DWORD step_acquire(struct wh_request *r, struct wh_exchange *x, struct wh
   /* MAX_CONNS_PER_SERVER: wait for a slot when the server has its fill
    * (the slot's release or a pooled connection wakes this thread's
    * eventfd; the driver then steps again). */
-  if (x->waiting_slot) {
-    wh_pool_unwait(wh_thread_cancel_fd());
-    x->waiting_slot = false;
+  if (x->slot_wait_fd >= 0) {
+    wh_pool_unwait(x->slot_wait_fd);
+    if (x->slot_wait_fd == x->slot_efd)
+      wh_cancel_fd_drain(x->slot_efd);
+    x->slot_wait_fd = -1;
   }
-  /* Asynchronous requests do not wait for a slot yet: the loop threads
-   * have no per-request wake-up for it (docs/STATUS.md). */
-  DWORD limit = (r->hdr.flags & WH_OBJ_ASYNC) ? WINHTTP_CONNS_PER_SERVER_UNLIMITED
-                                              : r->settings.max_conns_per_server;
+  DWORD limit = r->settings.max_conns_per_server;
   if (!x->reserved) {
-    if (!wh_pool_reserve(&k, limit, wh_thread_cancel_fd())) {
-      x->waiting_slot = true;
-      io->fd = wh_thread_cancel_fd();
+    /* The wake-up: a synchronous call sleeps on its thread's eventfd; an
+     * asynchronous request has the loop watch an eventfd of its own. */
+    int wake = -1;
+    if (limit != WINHTTP_CONNS_PER_SERVER_UNLIMITED) {
+      if (!(r->hdr.flags & WH_OBJ_ASYNC))
+        wake = wh_thread_cancel_fd();
+      else if (x->slot_efd >= 0 || (x->slot_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) >= 0)
+        wake = x->slot_efd;
+      if (wake < 0)
+        return ERROR_NOT_ENOUGH_MEMORY;
+    }
+    if (!wh_pool_reserve(&k, limit, wake)) {
+      x->slot_wait_fd = wake;
+      io->fd = wake;
       io->events = POLLIN;
       if (io->deadline == 0)
         io->deadline = wh_deadline(r->settings.connect_timeout);

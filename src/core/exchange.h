@@ -67,7 +67,8 @@ struct wh_exchange {
   struct wh_conn *conn;
   bool reused;
   bool reserved;            /* holds a MAX_CONNS_PER_SERVER slot for the connection being made */
-  bool waiting_slot;        /* registered to be woken when a slot frees */
+  int slot_wait_fd;         /* registered to be woken when a slot frees (-1: not waiting) */
+  int slot_efd;             /* an asynchronous request's own wake-up for that, made on first need */
   struct wh_conn_key reserved_key;
   struct wh_resolve *dns;
   struct wh_addrs *addrs;

@@ -13,6 +13,7 @@
 #include "net/conn.h"
 
 #include <semaphore.h>
+#include <stdbool.h>
 #include <string.h>
 
 static struct wh_peer fault;
@@ -94,6 +95,134 @@ static void test_unlimited_opens_another(void **state)
   run(WINHTTP_CONNS_PER_SERVER_UNLIMITED, "1");
 }
 
+/* --- asynchronous sessions: the wait is a watch on the loop, not a thread --- */
+
+struct ajob {
+  HINTERNET r;
+  char body[64];
+  DWORD got;
+  DWORD err;          /* REQUEST_ERROR's error, or ERROR_SUCCESS */
+  bool signal_flight; /* post in_flight at RECEIVING_RESPONSE */
+  sem_t done;         /* posted at HANDLE_CLOSING */
+};
+
+static void CALLBACK on_async(HINTERNET h, DWORD_PTR ctx, DWORD status, LPVOID info, DWORD len)
+{
+  struct ajob *j = (struct ajob *)ctx;
+  switch (status) {
+  case WINHTTP_CALLBACK_STATUS_RECEIVING_RESPONSE:
+    if (j->signal_flight)
+      sem_post(&in_flight);
+    break;
+  case WINHTTP_CALLBACK_STATUS_SENDREQUEST_COMPLETE:
+    if (!WinHttpReceiveResponse(h, NULL))
+      j->err = GetLastError();
+    break;
+  case WINHTTP_CALLBACK_STATUS_HEADERS_AVAILABLE:
+  case WINHTTP_CALLBACK_STATUS_READ_COMPLETE:
+    if (status == WINHTTP_CALLBACK_STATUS_READ_COMPLETE) {
+      j->got += len;
+      if (len == 0 || j->got >= sizeof(j->body) - 1) {
+        j->body[j->got] = '\0';
+        WinHttpCloseHandle(h);
+        break;
+      }
+    }
+    if (!WinHttpReadData(h, j->body + j->got, (DWORD)(sizeof(j->body) - 1 - j->got), NULL))
+      j->err = GetLastError();
+    break;
+  case WINHTTP_CALLBACK_STATUS_REQUEST_ERROR:
+    j->err = ((WINHTTP_ASYNC_RESULT *)info)->dwError;
+    WinHttpCloseHandle(h);
+    break;
+  case WINHTTP_CALLBACK_STATUS_HANDLE_CLOSING:
+    sem_post(&j->done);
+    break;
+  default:
+    break;
+  }
+}
+
+static void astart(struct ajob *j, HINTERNET c, const wchar_t *path)
+{
+  sem_init(&j->done, 0, 0);
+  j->r = WinHttpOpenRequest(c, L"GET", path, NULL, NULL, NULL, 0);
+  assert_non_null(j->r);
+  DWORD_PTR ctx = (DWORD_PTR)j;
+  assert_true(WinHttpSetOption(j->r, WINHTTP_OPTION_CONTEXT_VALUE, &ctx, sizeof(ctx)));
+  WinHttpSetStatusCallback(j->r, on_async,
+                           WINHTTP_CALLBACK_FLAG_ALL_COMPLETIONS | WINHTTP_CALLBACK_FLAG_HANDLES |
+                               WINHTTP_CALLBACK_STATUS_RECEIVING_RESPONSE,
+                           0);
+  assert_true(WinHttpSendRequest(j->r, NULL, 0, NULL, 0, 0, 0));
+}
+
+static void await_closed(struct ajob *j)
+{
+  while (sem_wait(&j->done) != 0)
+    ;
+  sem_destroy(&j->done);
+}
+
+static HINTERNET async_connect(HINTERNET *session, DWORD limit)
+{
+  wh_pool_clear();
+  *session = WinHttpOpen(L"max-conns", WINHTTP_ACCESS_TYPE_NO_PROXY, NULL, NULL,
+                         WINHTTP_FLAG_ASYNC);
+  assert_non_null(*session);
+  assert_true(
+      WinHttpSetOption(*session, WINHTTP_OPTION_MAX_CONNS_PER_SERVER, &limit, sizeof(limit)));
+  HINTERNET c = WinHttpConnect(*session, L"127.0.0.1", wh_peer_port(&fault), 0);
+  assert_non_null(c);
+  return c;
+}
+
+/* Async, limit one: the second request waits on the loop for the first
+ * one's connection and then reuses it. */
+static void test_async_limit_one_waits_and_reuses(void **state)
+{
+  (void)state;
+  HINTERNET s, c = async_connect(&s, 1);
+  struct ajob a = {.signal_flight = true}, b = {0};
+  astart(&a, c, L"/delay?ms=300&n=5");
+  while (sem_wait(&in_flight) != 0)
+    ;
+  astart(&b, c, L"/count");
+  await_closed(&a);
+  await_closed(&b);
+  assert_int_equal(a.err, ERROR_SUCCESS);
+  assert_int_equal(b.err, ERROR_SUCCESS);
+  assert_string_equal(a.body, "abcde");
+  assert_string_equal(b.body, "2");
+  WinHttpCloseHandle(c);
+  WinHttpCloseHandle(s);
+}
+
+/* Async, limit one: closing a request that waits for a slot cancels it
+ * (REQUEST_ERROR, OPERATION_CANCELLED), gives its place up, and a later
+ * request still gets the connection. */
+static void test_async_waiting_request_cancelled(void **state)
+{
+  (void)state;
+  HINTERNET s, c = async_connect(&s, 1);
+  struct ajob a = {.signal_flight = true}, b = {0}, d = {0};
+  astart(&a, c, L"/delay?ms=300&n=5");
+  while (sem_wait(&in_flight) != 0)
+    ;
+  astart(&b, c, L"/count");
+  WinHttpCloseHandle(b.r);
+  await_closed(&b);
+  assert_int_equal(b.err, ERROR_WINHTTP_OPERATION_CANCELLED);
+  await_closed(&a);
+  assert_int_equal(a.err, ERROR_SUCCESS);
+  astart(&d, c, L"/count");
+  await_closed(&d);
+  assert_int_equal(d.err, ERROR_SUCCESS);
+  assert_string_equal(d.body, "2");
+  WinHttpCloseHandle(c);
+  WinHttpCloseHandle(s);
+}
+
 static int setup(void **state)
 {
   (void)state;
@@ -114,6 +243,8 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_limit_one_waits_and_reuses),
       cmocka_unit_test(test_unlimited_opens_another),
+      cmocka_unit_test(test_async_limit_one_waits_and_reuses),
+      cmocka_unit_test(test_async_waiting_request_cancelled),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
