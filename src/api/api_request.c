@@ -29,21 +29,40 @@
 #include "util/mem.h"
 #include "util/utf.h"
 
-/* Takes the request for one operation. */
-static DWORD op_begin(HINTERNET h, struct wh_request **out)
+/* Takes the request for one operation of |lane| holding the |bits| sides
+ * (CONTRACT C9: one operation per side; C10: the two sides are separate).
+ * A side already in use: ERROR_WINHTTP_INCORRECT_HANDLE_STATE. */
+static DWORD op_begin(HINTERNET h, int lane, int bits, struct wh_request **out)
 {
   struct wh_object *o;
   DWORD err = wh_object_grab(h, WH_REQUEST, &o);
   if (err != ERROR_SUCCESS)
     return err;
   struct wh_request *r = wh_request_of(o);
-  int idle = 0;
-  if (!atomic_compare_exchange_strong(&r->busy, &idle, 1)) {
-    wh_handle_put(o);
-    return ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
-  }
+  int old = atomic_load(&r->busy);
+  do {
+    if (old & bits) {
+      wh_handle_put(o);
+      return ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
+    }
+  } while (!atomic_compare_exchange_weak(&r->busy, &old, old | bits));
+  r->lane[lane].bits = bits;
   *out = r;
   return ERROR_SUCCESS;
+}
+
+/* Also takes the send side for an operation that already holds the
+ * receive side (ReceiveResponse ending a chunked upload); false when a
+ * WriteData has it. */
+static bool take_send_side(struct wh_request *r, int lane)
+{
+  int old = atomic_load(&r->busy);
+  do {
+    if (old & WH_SIDE_SEND)
+      return false;
+  } while (!atomic_compare_exchange_weak(&r->busy, &old, old | WH_SIDE_SEND));
+  r->lane[lane].bits |= WH_SIDE_SEND;
+  return true;
 }
 
 static bool is_async(const struct wh_request *r)
@@ -60,15 +79,17 @@ static void publish(struct wh_request *r)
   pthread_mutex_unlock(&r->hdr.lock);
 }
 
-static void release_busy(struct wh_request *r)
+static void release_busy(struct wh_request *r, int lane)
 {
-  atomic_store(&r->busy, 0);
+  int bits = r->lane[lane].bits;
+  r->lane[lane].bits = 0;
+  atomic_fetch_and(&r->busy, ~bits);
 }
 
 /* Ends a call that did not start an operation. */
-static void op_end(struct wh_request *r)
+static void op_end(struct wh_request *r, int lane)
 {
-  release_busy(r);
+  release_busy(r, lane);
   wh_handle_put(&r->hdr);
 }
 
@@ -84,15 +105,40 @@ static void set_state(struct wh_request *r, enum wh_req_state s)
   pthread_mutex_unlock(&r->hdr.lock);
 }
 
-/* A failed exchange leaves no half-used connection behind. */
+/* A failed exchange leaves no half-used connection behind. A full-duplex
+ * exchange's connection may be in use by the other side at this moment:
+ * it is shut down (the other side's I/O then fails promptly) but kept
+ * until the next SendRequest or the handle's end. */
 static DWORD fail_exchange(struct wh_request *r, DWORD err)
 {
-  wh_exchange_abort_connect(&r->x);
-  wh_conn_free(r->x.conn);
-  r->x.conn = NULL;
-  r->x.rpos = r->x.rend = 0;
-  set_state(r, WH_RS_FAILED);
+  struct wh_exchange *x = &r->x;
+  wh_exchange_abort_connect(x);
+  struct wh_conn *c = NULL;
+  pthread_mutex_lock(&r->hdr.lock);
+  atomic_store(&x->body_open, false);
+  if (x->split) {
+    if (x->conn)
+      wh_conn_shutdown(x->conn);
+  } else {
+    c = x->conn;
+    x->conn = NULL;
+    x->rpos = x->rend = 0;
+  }
+  atomic_store(&r->state, WH_RS_FAILED);
+  pthread_mutex_unlock(&r->hdr.lock);
+  wh_conn_free(c);
   return err;
+}
+
+/* The request body is complete: a request still in BODY goes to SENT (a
+ * full-duplex one may already be past it). */
+static void body_complete(struct wh_request *r)
+{
+  pthread_mutex_lock(&r->hdr.lock);
+  atomic_store(&r->x.body_open, false);
+  int body = WH_RS_BODY;
+  atomic_compare_exchange_strong(&r->state, &body, WH_RS_SENT);
+  pthread_mutex_unlock(&r->hdr.lock);
 }
 
 /* --- the operations: step, then the state change --------------------------------- */
@@ -113,33 +159,37 @@ static DWORD after_send(struct wh_request *r, DWORD err)
   if (err != ERROR_SUCCESS)
     return fail_exchange(r, err);
   struct wh_exchange *x = &r->x;
-  set_state(r, (x->chunked_upload || x->total_len > x->body_sent) ? WH_RS_BODY : WH_RS_SENT);
+  bool open = x->chunked_upload || x->total_len > x->body_sent;
+  atomic_store(&x->body_open, open);
+  set_state(r, open ? WH_RS_BODY : WH_RS_SENT);
   return ERROR_SUCCESS;
 }
 
 static DWORD after_write(struct wh_request *r, DWORD err)
 {
   struct wh_exchange *x = &r->x;
-  DWORD n = (DWORD)x->opt_len;
+  DWORD n = x->ending_upload ? 0 : (DWORD)x->opt_len;
+  bool ended = x->ending_upload;
   /* The caller's buffer is not ours beyond this operation. */
   x->opt = NULL;
   x->opt_len = x->opt_off = 0;
-  r->async_dword = 0;
+  x->ending_upload = false;
+  r->write_dword = 0;
   if (err != ERROR_SUCCESS)
     return fail_exchange(r, err);
   x->body_sent += n;
-  r->async_dword = n;
-  if (!x->chunked_upload && x->body_sent == x->total_len)
-    set_state(r, WH_RS_SENT);
+  r->write_dword = n;
+  if (ended || (!x->chunked_upload && x->body_sent == x->total_len))
+    body_complete(r);
   return ERROR_SUCCESS;
 }
 
-/* A chunked upload ends with the last chunk when the caller asks for the
- * response: the receive step first sends it. */
+/* A chunked upload that ReceiveResponse ends (it holds the send side too)
+ * first sends the last chunk. */
 static DWORD receive_step(struct wh_request *r, struct wh_io *io)
 {
   struct wh_exchange *x = &r->x;
-  if (state_of(r) == WH_RS_BODY && x->chunked_upload) {
+  if (x->receive_ends_upload) {
     if (!x->ending_upload) {
       wh_exchange_prepare_last_chunk(x);
       x->ending_upload = true;
@@ -148,7 +198,8 @@ static DWORD receive_step(struct wh_request *r, struct wh_io *io)
     if (err != ERROR_SUCCESS)
       return err;
     x->ending_upload = false;
-    set_state(r, WH_RS_SENT);
+    x->receive_ends_upload = false;
+    body_complete(r);
     io->deadline = 0;
   }
   return wh_exchange_recv_step(r, io);
@@ -156,7 +207,12 @@ static DWORD receive_step(struct wh_request *r, struct wh_io *io)
 
 static DWORD after_receive(struct wh_request *r, DWORD err)
 {
-  r->x.ending_upload = false;
+  /* The send half is the receive side's only when it ended the upload (it
+   * then holds the send side as well); otherwise a writer may be using it. */
+  if (r->x.receive_ends_upload) {
+    r->x.ending_upload = false;
+    r->x.receive_ends_upload = false;
+  }
   if (err != ERROR_SUCCESS)
     return fail_exchange(r, err);
   set_state(r, wh_exchange_body_done(&r->x) ? WH_RS_DONE : WH_RS_HEADERS);
@@ -194,6 +250,12 @@ static void info_dword(struct wh_request *r, void **info, DWORD *len)
   *len = sizeof(r->async_dword);
 }
 
+static void info_written(struct wh_request *r, void **info, DWORD *len)
+{
+  *info = &r->write_dword;
+  *len = sizeof(r->write_dword);
+}
+
 /* READ_COMPLETE: the caller's buffer and the bytes read. */
 static void info_read(struct wh_request *r, void **info, DWORD *len)
 {
@@ -209,20 +271,21 @@ static void finish_read(struct wh_request *r, DWORD err);
 
 static const struct op op_send = {API_SEND_REQUEST, WINHTTP_CALLBACK_STATUS_SENDREQUEST_COMPLETE,
                                   true, wh_exchange_send_step, after_send, NULL,
-                                  {wh_exchange_send_step, finish_send}};
+                                  {WH_LANE_SEND, wh_exchange_send_step, finish_send}};
 static const struct op op_write = {API_WRITE_DATA, WINHTTP_CALLBACK_STATUS_WRITE_COMPLETE, false,
-                                   wh_exchange_write_step, after_write, info_dword,
-                                   {wh_exchange_write_step, finish_write}};
+                                   wh_exchange_write_step, after_write, info_written,
+                                   {WH_LANE_SEND, wh_exchange_write_step, finish_write}};
 static const struct op op_receive = {API_RECEIVE_RESPONSE,
                                      WINHTTP_CALLBACK_STATUS_HEADERS_AVAILABLE, true,
                                      receive_step, after_receive, NULL,
-                                     {receive_step, finish_receive}};
+                                     {WH_LANE_RECV, receive_step, finish_receive}};
 static const struct op op_query_data = {API_QUERY_DATA_AVAILABLE,
                                         WINHTTP_CALLBACK_STATUS_DATA_AVAILABLE, false,
                                         wh_exchange_fill_step, after_query_data, info_dword,
-                                        {wh_exchange_fill_step, finish_query_data}};
+                                        {WH_LANE_RECV, wh_exchange_fill_step, finish_query_data}};
 static const struct op op_read = {API_READ_DATA, WINHTTP_CALLBACK_STATUS_READ_COMPLETE, false,
-                                  read_step, after_read, info_read, {read_step, finish_read}};
+                                  read_step, after_read, info_read,
+                                  {WH_LANE_RECV, read_step, finish_read}};
 
 /* The asynchronous end of an operation, on the loop thread: state change,
  * busy released, then exactly one notification. */
@@ -240,7 +303,7 @@ static void finish_async(struct wh_request *r, const struct op *op, DWORD err)
   /* In the callback before the busy flag goes: a thread that starts the
    * next operation meanwhile sees it and does not complete inline. */
   struct wh_request *saved = wh_async_callback_enter(r);
-  release_busy(r);
+  release_busy(r, op->async.lane);
   if (err == ERROR_SUCCESS) {
     wh_notify(&r->hdr, op->status, info, len);
   } else {
@@ -259,21 +322,30 @@ static void finish_query_data(struct wh_request *r, DWORD err)
 }
 static void finish_read(struct wh_request *r, DWORD err) { finish_async(r, &op_read, err); }
 
-/* Runs |op| the session's way. Sync: the result. Async: ERROR_SUCCESS once
- * queued (the result will be called back). Ends the call either way. */
-static DWORD run(struct wh_request *r, const struct op *op)
+/* Runs |op| the session's way. Sync: the result, and in *out (when given)
+ * the count the operation produced (bytes available, or read), taken
+ * before the side is released: once it is, another thread may start the
+ * next operation, or close the handle and free the request. Async:
+ * ERROR_SUCCESS once queued (the result will be called back). Ends the
+ * call either way: |r| must not be touched after. */
+static DWORD run(struct wh_request *r, const struct op *op, DWORD *out)
 {
+  int lane = op->async.lane;
   if (is_async(r)) {
     DWORD err = wh_async_run(r, &op->async);
     if (err != ERROR_SUCCESS)
-      release_busy(r);
+      release_busy(r, lane);
     wh_handle_put(&r->hdr);
     return err;
   }
-  DWORD err = op->after(r, wh_drive_sync(r, op->step));
+  DWORD err = op->after(r, wh_drive_sync(r, op->step, lane));
   if (op->publish)
     publish(r);
-  op_end(r);
+  if (out && err == ERROR_SUCCESS)
+    *out = op == &op_read ? (DWORD)r->x.rd_got : r->async_dword;
+  if (op == &op_read)
+    r->x.rd_buf = NULL;
+  op_end(r, lane);
   return err;
 }
 
@@ -303,7 +375,7 @@ BOOL WINAPI WinHttpSendRequest(HINTERNET hRequest, LPCWSTR lpszHeaders, DWORD dw
                                DWORD_PTR dwContext)
 {
   struct wh_request *r;
-  DWORD err = op_begin(hRequest, &r);
+  DWORD err = op_begin(hRequest, WH_LANE_SEND, WH_SIDE_BOTH, &r);
   if (err != ERROR_SUCCESS)
     return wh_fail(err);
   if (!lpOptional)
@@ -317,7 +389,7 @@ BOOL WINAPI WinHttpSendRequest(HINTERNET hRequest, LPCWSTR lpszHeaders, DWORD dw
   if (err == ERROR_SUCCESS)
     err = add_send_headers(r, lpszHeaders, dwHeadersLength);
   if (err != ERROR_SUCCESS) {
-    op_end(r);
+    op_end(r, WH_LANE_SEND);
     return wh_fail(err);
   }
   /* A non-zero context replaces the handle's (Wine's tests, on Windows). */
@@ -329,10 +401,14 @@ BOOL WINAPI WinHttpSendRequest(HINTERNET hRequest, LPCWSTR lpszHeaders, DWORD dw
   struct wh_exchange *x = &r->x;
   pthread_mutex_lock(&r->hdr.lock);
   atomic_store(&r->state, WH_RS_OPEN);
-  if (x->have_resp && !wh_exchange_body_done(x)) {
+  atomic_store(&x->body_open, false);
+  /* A full-duplex exchange's connection is not reused either: its request
+   * body may not have been finished. */
+  if ((x->have_resp && !wh_exchange_body_done(x)) || x->split) {
     wh_conn_free(x->conn);
     x->conn = NULL;
   }
+  x->split = false;
   x->rpos = x->rend = 0;
   wh_exchange_reset_response(x);
   pthread_mutex_unlock(&r->hdr.lock);
@@ -348,10 +424,10 @@ BOOL WINAPI WinHttpSendRequest(HINTERNET hRequest, LPCWSTR lpszHeaders, DWORD dw
     err = wh_exchange_prepare(r, lpOptional, dwOptionalLength, dwTotalLength);
   if (err != ERROR_SUCCESS) {
     fail_exchange(r, err);
-    op_end(r);
+    op_end(r, WH_LANE_SEND);
     return wh_fail(err);
   }
-  return wh_result(run(r, &op_send));
+  return wh_result(run(r, &op_send, NULL));
 }
 
 /* --- WriteData ------------------------------------------------------------------ */
@@ -360,34 +436,45 @@ BOOL WINAPI WinHttpWriteData(HINTERNET hRequest, LPCVOID lpBuffer, DWORD dwNumbe
                              LPDWORD lpdwNumberOfBytesWritten)
 {
   struct wh_request *r;
-  DWORD err = op_begin(hRequest, &r);
+  DWORD err = op_begin(hRequest, WH_LANE_SEND, WH_SIDE_SEND, &r);
   if (err != ERROR_SUCCESS)
     return wh_fail(err);
   struct wh_exchange *x = &r->x;
+  bool open = atomic_load(&x->body_open);
   /* Asynchronous callers get the count in WRITE_COMPLETE (Microsoft: pass
    * NULL); synchronous ones must give somewhere to put it. */
   if ((!lpdwNumberOfBytesWritten && !is_async(r)) || (!lpBuffer && dwNumberOfBytesToWrite))
     err = ERROR_INVALID_PARAMETER;
-  else if (state_of(r) == WH_RS_SENT && !x->chunked_upload && x->total_len > 0 &&
+  else if (!open && state_of(r) == WH_RS_SENT && !x->chunked_upload && x->total_len > 0 &&
            x->body_sent == x->total_len && dwNumberOfBytesToWrite > 0)
     /* Everything declared was written: more is past the total length. */
     err = ERROR_INVALID_PARAMETER;
-  else if (state_of(r) != WH_RS_BODY)
+  else if (!open)
+    /* No body expected, or it is complete (the response may be read
+     * meanwhile: the send side is the request body only, CONTRACT C10). */
     err = ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
   else if (!x->chunked_upload && dwNumberOfBytesToWrite > x->total_len - x->body_sent)
     /* Past the declared total: the server would read it as the next
      * request (Windows 7 and later refuse it too). */
     err = ERROR_INVALID_PARAMETER;
-  if (err == ERROR_SUCCESS)
-    err = wh_exchange_prepare_write(x, lpBuffer, dwNumberOfBytesToWrite);
+  if (err == ERROR_SUCCESS) {
+    if (x->chunked_upload && dwNumberOfBytesToWrite == 0) {
+      /* A zero-length write ends a chunked upload: the last chunk. */
+      wh_exchange_prepare_last_chunk(x);
+      x->ending_upload = true;
+    } else {
+      err = wh_exchange_prepare_write(x, lpBuffer, dwNumberOfBytesToWrite);
+    }
+  }
   if (err != ERROR_SUCCESS) {
-    op_end(r);
+    op_end(r, WH_LANE_SEND);
     return wh_fail(err);
   }
-  if (lpdwNumberOfBytesWritten && !is_async(r))
+  bool async = is_async(r);
+  if (lpdwNumberOfBytesWritten && !async)
     *lpdwNumberOfBytesWritten = 0;
-  err = run(r, &op_write);
-  if (err == ERROR_SUCCESS && !is_async(r))
+  err = run(r, &op_write, NULL);
+  if (err == ERROR_SUCCESS && !async)
     *lpdwNumberOfBytesWritten = dwNumberOfBytesToWrite;
   return wh_result(err);
 }
@@ -397,21 +484,37 @@ BOOL WINAPI WinHttpWriteData(HINTERNET hRequest, LPCVOID lpBuffer, DWORD dwNumbe
 BOOL WINAPI WinHttpReceiveResponse(HINTERNET hRequest, LPVOID lpReserved)
 {
   struct wh_request *r;
-  DWORD err = op_begin(hRequest, &r);
+  DWORD err = op_begin(hRequest, WH_LANE_RECV, WH_SIDE_RECV, &r);
   if (err != ERROR_SUCCESS)
     return wh_fail(err);
-  int st = state_of(r);
-  if (lpReserved)
+  struct wh_exchange *x = &r->x;
+  if (lpReserved) {
     err = ERROR_INVALID_PARAMETER;
-  else if (st != WH_RS_SENT && !(st == WH_RS_BODY && r->x.chunked_upload))
-    /* Before SendRequest, before the declared body was written, or a
-     * second time. */
-    err = ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
+  } else if (state_of(r) == WH_RS_BODY && x->chunked_upload &&
+             take_send_side(r, WH_LANE_RECV)) {
+    /* No WriteData in flight: ReceiveResponse ends the chunked upload, as
+     * on Windows (it holds the send side while it sends the last chunk). */
+    x->receive_ends_upload = true;
+  } else {
+    /* The body still being written (a WriteData in flight on a chunked
+     * upload, or declared bytes still to come): full duplex, the response
+     * is read while the send side goes on (CONTRACT C10). Decided under
+     * the lock a failing send side takes, so that it cannot free the
+     * connection this side is about to use. */
+    pthread_mutex_lock(&r->hdr.lock);
+    int st = atomic_load(&r->state);
+    if (st == WH_RS_BODY)
+      x->split = true;
+    else if (st != WH_RS_SENT)
+      /* Before SendRequest, after a failure, or a second time. */
+      err = ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
+    pthread_mutex_unlock(&r->hdr.lock);
+  }
   if (err != ERROR_SUCCESS) {
-    op_end(r);
+    op_end(r, WH_LANE_RECV);
     return wh_fail(err);
   }
-  return wh_result(run(r, &op_receive));
+  return wh_result(run(r, &op_receive, NULL));
 }
 
 /* --- reading ---------------------------------------------------------------------- */
@@ -425,17 +528,18 @@ static bool can_read(struct wh_request *r)
 BOOL WINAPI WinHttpQueryDataAvailable(HINTERNET hRequest, LPDWORD lpdwNumberOfBytesAvailable)
 {
   struct wh_request *r;
-  DWORD err = op_begin(hRequest, &r);
+  DWORD err = op_begin(hRequest, WH_LANE_RECV, WH_SIDE_RECV, &r);
   if (err != ERROR_SUCCESS)
     return wh_fail(err);
   if (!can_read(r)) {
-    op_end(r);
+    op_end(r, WH_LANE_RECV);
     return wh_fail(ERROR_WINHTTP_INCORRECT_HANDLE_STATE);
   }
   bool async = is_async(r);
-  err = run(r, &op_query_data);
+  DWORD avail = 0;
+  err = run(r, &op_query_data, &avail);
   if (err == ERROR_SUCCESS && !async && lpdwNumberOfBytesAvailable)
-    *lpdwNumberOfBytesAvailable = r->async_dword;
+    *lpdwNumberOfBytesAvailable = avail;
   return wh_result(err);
 }
 
@@ -444,7 +548,7 @@ BOOL WINAPI WinHttpQueryDataAvailable(HINTERNET hRequest, LPDWORD lpdwNumberOfBy
 static DWORD read_body(HINTERNET h, void *buf, DWORD cap, LPDWORD read, bool fill)
 {
   struct wh_request *r;
-  DWORD err = op_begin(h, &r);
+  DWORD err = op_begin(h, WH_LANE_RECV, WH_SIDE_RECV, &r);
   if (err != ERROR_SUCCESS)
     return err;
   bool async = is_async(r);
@@ -453,7 +557,7 @@ static DWORD read_body(HINTERNET h, void *buf, DWORD cap, LPDWORD read, bool fil
   else if (!can_read(r))
     err = ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
   if (err != ERROR_SUCCESS) {
-    op_end(r);
+    op_end(r, WH_LANE_RECV);
     return err;
   }
   struct wh_exchange *x = &r->x;
@@ -463,12 +567,12 @@ static DWORD read_body(HINTERNET h, void *buf, DWORD cap, LPDWORD read, bool fil
   x->rd_cap = cap;
   x->rd_got = 0;
   x->rd_fill = fill;
-  err = run(r, &op_read);
+  DWORD got = 0;
+  err = run(r, &op_read, &got);
   if (async)
     return err == ERROR_SUCCESS ? ERROR_IO_PENDING : err;
   if (err == ERROR_SUCCESS)
-    *read = (DWORD)x->rd_got;
-  x->rd_buf = NULL;
+    *read = got;
   return err;
 }
 

@@ -8,9 +8,9 @@
 #include "core/object.h"
 #include "net/wait.h"
 
-static struct wh_request *of_task(struct wh_task *t)
+static struct wh_lane *of_task(struct wh_task *t)
 {
-  return (struct wh_request *)(void *)((char *)t - offsetof(struct wh_request, op_task));
+  return (struct wh_lane *)(void *)((char *)t - offsetof(struct wh_lane, op_task));
 }
 
 static struct wh_request *of_cancel(struct wh_task *t)
@@ -18,9 +18,9 @@ static struct wh_request *of_cancel(struct wh_task *t)
   return (struct wh_request *)(void *)((char *)t - offsetof(struct wh_request, cancel_task));
 }
 
-static struct wh_request *of_watch(struct wh_watch *w)
+static struct wh_lane *of_watch(struct wh_watch *w)
 {
-  return (struct wh_request *)(void *)((char *)w - offsetof(struct wh_request, watch));
+  return (struct wh_lane *)(void *)((char *)w - offsetof(struct wh_lane, watch));
 }
 
 static bool closing(struct wh_request *r)
@@ -33,38 +33,52 @@ static bool closing(struct wh_request *r)
 
 /* The operation is over: report it, then drop its reference (which may
  * deliver HANDLE_CLOSING, after everything else). */
-static void end(struct wh_request *r, DWORD err)
+static void end(struct wh_lane *ln, DWORD err)
 {
-  const struct wh_async_op *op = r->op;
-  r->op = NULL;
+  struct wh_request *r = ln->r;
+  const struct wh_async_op *op = ln->op;
+  ln->op = NULL;
   op->finish(r, err);
   wh_object_release(&r->hdr);
 }
 
-static void advance(struct wh_request *r)
+/* The descriptor to watch: a WriteData waiting on the connection watches
+ * its own dup of it, since the receive lane may be watching the socket at
+ * the same time and epoll keeps one registration per descriptor. */
+static int watch_fd(struct wh_lane *ln)
 {
+  struct wh_conn *c = ln->r->x.conn;
+  if (ln->index == WH_LANE_SEND && ln->bits == WH_SIDE_SEND && c && ln->io.fd == c->fd)
+    return wh_conn_write_fd(c);
+  return ln->io.fd;
+}
+
+static void advance(struct wh_lane *ln)
+{
+  struct wh_request *r = ln->r;
   if (closing(r)) {
-    end(r, ERROR_WINHTTP_OPERATION_CANCELLED);
+    end(ln, ERROR_WINHTTP_OPERATION_CANCELLED);
     return;
   }
-  DWORD err = r->op->step(r, &r->io);
+  DWORD err = ln->op->step(r, &ln->io);
   if (err != ERROR_IO_PENDING) {
-    end(r, err);
+    end(ln, err);
     return;
   }
-  uint32_t ev = (r->io.events & POLLOUT) ? EPOLLOUT : EPOLLIN;
-  int64_t deadline = r->io.deadline ? r->io.deadline : WH_NEVER;
-  if (wh_loop_watch(r->loop, &r->watch, r->io.fd, ev, deadline) != 0)
-    end(r, ERROR_WINHTTP_INTERNAL_ERROR);
+  uint32_t ev = (ln->io.events & POLLOUT) ? EPOLLOUT : EPOLLIN;
+  int64_t deadline = ln->io.deadline ? ln->io.deadline : WH_NEVER;
+  int fd = watch_fd(ln);
+  if (fd < 0 || wh_loop_watch(r->loop, &ln->watch, fd, ev, deadline) != 0)
+    end(ln, ERROR_WINHTTP_INTERNAL_ERROR);
 }
 
 static void on_ready(struct wh_watch *w, bool timed_out)
 {
-  struct wh_request *r = of_watch(w);
+  struct wh_lane *ln = of_watch(w);
   if (timed_out)
-    end(r, ERROR_WINHTTP_TIMEOUT);
+    end(ln, ERROR_WINHTTP_TIMEOUT);
   else
-    advance(r);
+    advance(ln);
 }
 
 static void run_op(struct wh_task *t)
@@ -81,22 +95,23 @@ DWORD wh_async_start(struct wh_request *r, const struct wh_async_op *op)
   pthread_mutex_unlock(&r->hdr.lock);
   if (!l)
     return ERROR_NOT_ENOUGH_MEMORY;
-  r->op = op;
-  r->io.fd = -1;
-  r->io.events = 0;
-  r->io.deadline = 0;
-  r->watch.ready = on_ready;
-  r->op_task.run = run_op;
+  struct wh_lane *ln = &r->lane[op->lane];
+  ln->op = op;
+  ln->io.fd = -1;
+  ln->io.events = 0;
+  ln->io.deadline = 0;
+  ln->watch.ready = on_ready;
+  ln->op_task.run = run_op;
   wh_object_addref(&r->hdr); /* the operation's reference */
   /* While a callback of |r| runs (on any thread), the loop must not
    * deliver another: the task waits for the last callback to return. */
   pthread_mutex_lock(&r->hdr.lock);
   bool defer = atomic_load(&r->callbacks) > 0;
   if (defer)
-    r->deferred = &r->op_task;
+    r->deferred[op->lane] = &ln->op_task;
   pthread_mutex_unlock(&r->hdr.lock);
   if (!defer)
-    wh_loop_post(l, &r->op_task);
+    wh_loop_post(l, &ln->op_task);
   return ERROR_SUCCESS;
 }
 
@@ -105,11 +120,35 @@ DWORD wh_async_start(struct wh_request *r, const struct wh_async_op *op)
 static _Thread_local int inline_depth;
 static _Thread_local struct wh_request *in_callback_of;
 
-struct wh_request *wh_async_callback_enter(struct wh_request *r)
+/* Counts a callback (or an inline step) of |r| in progress. */
+static void activity_enter(struct wh_request *r)
 {
   pthread_mutex_lock(&r->hdr.lock);
   atomic_fetch_add(&r->callbacks, 1);
   pthread_mutex_unlock(&r->hdr.lock);
+}
+
+/* The last one out posts the operations parked meanwhile. */
+static void activity_leave(struct wh_request *r)
+{
+  struct wh_task *t[2] = {NULL, NULL};
+  pthread_mutex_lock(&r->hdr.lock);
+  if (atomic_fetch_sub(&r->callbacks, 1) == 1) {
+    for (int i = 0; i < 2; i++) {
+      t[i] = r->deferred[i];
+      r->deferred[i] = NULL;
+    }
+  }
+  struct wh_loop *l = r->loop;
+  pthread_mutex_unlock(&r->hdr.lock);
+  for (int i = 0; i < 2; i++)
+    if (t[i])
+      wh_loop_post(l, t[i]);
+}
+
+struct wh_request *wh_async_callback_enter(struct wh_request *r)
+{
+  activity_enter(r);
   inline_depth++;
   struct wh_request *saved = in_callback_of;
   in_callback_of = r;
@@ -120,21 +159,18 @@ void wh_async_callback_leave(struct wh_request *r, struct wh_request *saved)
 {
   in_callback_of = saved;
   inline_depth--;
-  pthread_mutex_lock(&r->hdr.lock);
-  struct wh_task *t = NULL;
-  if (atomic_fetch_sub(&r->callbacks, 1) == 1) {
-    t = r->deferred;
-    r->deferred = NULL;
-  }
-  struct wh_loop *l = r->loop;
-  pthread_mutex_unlock(&r->hdr.lock);
-  if (t)
-    wh_loop_post(l, t);
+  activity_leave(r);
 }
 
-static bool may_inline(struct wh_request *r)
+static bool other_lane_busy(struct wh_request *r, int lane)
 {
-  if (inline_depth >= WH_INLINE_MAX)
+  int other = lane == WH_LANE_SEND ? WH_SIDE_RECV : WH_SIDE_SEND;
+  return (atomic_load(&r->busy) & ~r->lane[lane].bits & other) != 0;
+}
+
+static bool may_inline(struct wh_request *r, int lane)
+{
+  if (inline_depth >= WH_INLINE_MAX || other_lane_busy(r, lane))
     return false;
   /* Another thread in a callback of this request: completing here would
    * run two of its callbacks at once; the loop serialises them. */
@@ -143,15 +179,25 @@ static bool may_inline(struct wh_request *r)
 
 DWORD wh_async_run(struct wh_request *r, const struct wh_async_op *op)
 {
-  if (may_inline(r)) {
+  if (may_inline(r, op->lane)) {
+    /* Counted as activity before the other lane is looked at again: an
+     * operation the other side starts from now on waits for this one's
+     * callback instead of running beside it on the loop thread. */
+    activity_enter(r);
+    if (other_lane_busy(r, op->lane)) {
+      activity_leave(r);
+      return wh_async_start(r, op);
+    }
     struct wh_io io = {.fd = -1, .events = 0, .deadline = 0};
     inline_depth++;
     DWORD err = closing(r) ? ERROR_WINHTTP_OPERATION_CANCELLED : op->step(r, &io);
     inline_depth--;
     if (err != ERROR_IO_PENDING) {
       op->finish(r, err);
+      activity_leave(r);
       return ERROR_SUCCESS;
     }
+    activity_leave(r);
   }
   return wh_async_start(r, op);
 }
@@ -163,9 +209,12 @@ static void run_cancel(struct wh_task *t)
    * still queued (started from a callback just before the close) ends when
    * that task runs and sees the handle closing; ending it here would drop
    * the reference that task still needs. */
-  if (r->op && r->watch.armed) {
-    wh_loop_unwatch(r->loop, &r->watch);
-    end(r, ERROR_WINHTTP_OPERATION_CANCELLED);
+  for (int i = 0; i < 2; i++) {
+    struct wh_lane *ln = &r->lane[i];
+    if (ln->op && ln->watch.armed) {
+      wh_loop_unwatch(r->loop, &ln->watch);
+      end(ln, ERROR_WINHTTP_OPERATION_CANCELLED);
+    }
   }
   wh_object_release(&r->hdr); /* the cancel task's reference */
 }

@@ -16,6 +16,7 @@
 struct wh_request;
 
 struct wh_async_op {
+  int lane; /* WH_LANE_SEND or WH_LANE_RECV (core/object.h) */
   DWORD (*step)(struct wh_request *r, struct wh_io *io);
   /* On the loop thread when the step ends: state changes, then the
    * notification (completion or REQUEST_ERROR). Must release the
@@ -24,14 +25,16 @@ struct wh_async_op {
   void (*finish)(struct wh_request *r, DWORD err);
 };
 
-/* Queues |op| on |r|'s loop (binding one on first use). The caller holds
- * the busy flag. Returns ERROR_SUCCESS (the result will be called back) or
+/* Queues |op| on |r|'s loop (binding one on first use), in its lane. The
+ * caller holds the lane's busy bits (r->lane[op->lane].bits). Returns ERROR_SUCCESS (the result will be called back) or
  * ERROR_NOT_ENOUGH_MEMORY (no loop thread could be started). */
 DWORD wh_async_start(struct wh_request *r, const struct wh_async_op *op);
 
 /* Tries |op| on the calling thread first when that keeps the rules: no
- * other thread is inside a completion callback of |r|, and inline
- * completions nest at most WH_INLINE_MAX deep (Windows caps them at 3).
+ * other thread is inside a completion callback of |r|, the other lane is
+ * idle (a full-duplex request's two operations then both run on the loop
+ * thread, which serialises their callbacks), and inline completions nest
+ * at most WH_INLINE_MAX deep (Windows caps them at 3).
  * A step that finishes there is completed there (its callback runs before
  * the call returns, as Windows does when the result is already buffered);
  * one that would wait is handed to the loop. The caller holds the busy
@@ -47,7 +50,7 @@ DWORD wh_async_run(struct wh_request *r, const struct wh_async_op *op);
 struct wh_request *wh_async_callback_enter(struct wh_request *r);
 void wh_async_callback_leave(struct wh_request *r, struct wh_request *saved);
 
-/* WinHttpCloseHandle: cancels the operation in flight, if any. Any thread. */
+/* WinHttpCloseHandle: cancels the operations in flight, if any. Any thread. */
 void wh_async_cancel(struct wh_request *r);
 
 #endif

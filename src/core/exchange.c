@@ -620,7 +620,8 @@ DWORD wh_exchange_prepare_write(struct wh_exchange *x, const void *buf, size_t l
   x->tail = NULL;
   x->tail_len = x->tail_off = 0;
   x->sent_total = 0;
-  /* An empty chunk would end the body: a zero-length write sends nothing. */
+  /* (A zero-length WriteData on a chunked upload sends the last chunk
+   * instead: wh_exchange_prepare_last_chunk.) */
   if (x->chunked_upload && len) {
     char hdr[WH_H1_CHUNK_HEADER_MAX];
     size_t hl = wh_h1_chunk_header(len, hdr);
@@ -709,28 +710,30 @@ DWORD wh_exchange_send_step(struct wh_request *r, struct wh_io *io)
 
 /* --- the synchronous driver ------------------------------------------------------ */
 
-/* Publishes the thread's cancellation fd for WinHttpCloseHandle, or
- * reports that the handle is already being closed. */
-static bool begin_wait(struct wh_request *r, int fd)
+/* Publishes the thread's cancellation fd for WinHttpCloseHandle (one slot
+ * per lane: a full-duplex request may have a thread waiting on each side),
+ * or reports that the handle is already being closed. */
+static bool begin_wait(struct wh_request *r, int lane, int fd)
 {
   pthread_mutex_lock(&r->hdr.lock);
   bool closing = r->closing;
   if (!closing)
-    r->waiting_fd = fd;
+    r->waiting_fd[lane] = fd;
   pthread_mutex_unlock(&r->hdr.lock);
   return !closing;
 }
 
-static bool end_wait(struct wh_request *r)
+static bool end_wait(struct wh_request *r, int lane)
 {
   pthread_mutex_lock(&r->hdr.lock);
-  r->waiting_fd = -1;
+  r->waiting_fd[lane] = -1;
   bool closing = r->closing;
   pthread_mutex_unlock(&r->hdr.lock);
   return closing;
 }
 
-DWORD wh_drive_sync(struct wh_request *r, DWORD (*step)(struct wh_request *, struct wh_io *))
+DWORD wh_drive_sync(struct wh_request *r, DWORD (*step)(struct wh_request *, struct wh_io *),
+                    int lane)
 {
   struct wh_io io = {.fd = -1, .events = 0, .deadline = 0};
   int cancel = wh_thread_cancel_fd();
@@ -740,10 +743,10 @@ DWORD wh_drive_sync(struct wh_request *r, DWORD (*step)(struct wh_request *, str
     DWORD err = step(r, &io);
     if (err != ERROR_IO_PENDING)
       return err;
-    if (!begin_wait(r, cancel))
+    if (!begin_wait(r, lane, cancel))
       return ERROR_WINHTTP_OPERATION_CANCELLED;
     err = wh_wait_fd(io.fd, io.events, io.deadline ? io.deadline : WH_NEVER, cancel);
-    bool closing = end_wait(r);
+    bool closing = end_wait(r, lane);
     if (err == ERROR_WINHTTP_OPERATION_CANCELLED && !closing) {
       /* A signal meant for a request this thread served before. */
       wh_cancel_fd_drain(cancel);

@@ -14,6 +14,7 @@
 #ifndef WH_CORE_EXCHANGE_H
 #define WH_CORE_EXCHANGE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -92,6 +93,15 @@ struct wh_exchange {
   uint64_t total_len;
   uint64_t body_sent;
   bool chunked_upload;      /* WINHTTP_FLAG_AUTOMATIC_CHUNKING without a length */
+  bool receive_ends_upload; /* this ReceiveResponse sends the last chunk first */
+  /* Full duplex (CONTRACT C10): |body_open| while WriteData may still send
+   * body bytes (read by the receive side); |split| once the response was
+   * asked for before the body was complete — then neither side frees or
+   * pools the connection (the other may be using it), no redirect or
+   * retry is attempted, and the next SendRequest starts afresh. Both
+   * change under the request's lock. */
+  atomic_bool body_open;
+  bool split;
 
   /* Receiving. Unread bytes are rbuf[rpos, rend). */
   char *rbuf;
@@ -128,8 +138,9 @@ struct wh_exchange {
   size_t rd_cap, rd_got;
   bool rd_fill;               /* fill the buffer (ReadData) or any bytes (ReadDataEx) */
 
-  /* Extended error: the errno behind the last network failure. */
-  int last_errno;
+  /* Extended error: the errno behind the last network failure (written by
+   * either side of a full-duplex request). */
+  _Atomic int last_errno;
 };
 
 /* What WinHttpQueryOption may see of the exchange: a copy published by the
@@ -225,6 +236,7 @@ void wh_exchange_reset_response(struct wh_exchange *x);
 /* Runs |step| to completion on the calling thread. Returns its result,
  * ERROR_WINHTTP_TIMEOUT when a wait passes its deadline, or
  * ERROR_WINHTTP_OPERATION_CANCELLED when the handle is closed meanwhile. */
-DWORD wh_drive_sync(struct wh_request *r, DWORD (*step)(struct wh_request *, struct wh_io *));
+DWORD wh_drive_sync(struct wh_request *r, DWORD (*step)(struct wh_request *, struct wh_io *),
+                    int lane);
 
 #endif

@@ -169,8 +169,9 @@ static void close_conn(struct wh_request *r, struct wh_exchange *x, bool notify)
  * method idempotent, the whole request still at hand). */
 static bool may_retry(const struct wh_request *r, const struct wh_exchange *x)
 {
-  return x->reused && !x->retried && x->rend == x->rpos && wh_method_idempotent(r->verb) &&
-         wh_exchange_resendable(x);
+  /* Not in full duplex: the send side may be using the connection. */
+  return !x->split && x->reused && !x->retried && x->rend == x->rpos &&
+         wh_method_idempotent(r->verb) && wh_exchange_resendable(x);
 }
 
 static DWORD retry_send(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
@@ -350,7 +351,9 @@ DWORD wh_exchange_recv_step(struct wh_request *r, struct wh_io *io)
     store_cookies(r, x);
     start_body(r, x);
     bool again = false;
-    err = wh_redirect_maybe(r, io, &again);
+    /* A full-duplex response is the answer to a body still being sent:
+     * it cannot be redirected (the body would have to go again). */
+    err = x->split ? ERROR_SUCCESS : wh_redirect_maybe(r, io, &again);
     if (err != ERROR_SUCCESS)
       return err;
     if (!again)
@@ -381,7 +384,9 @@ static size_t raw_buffered(const struct wh_exchange *x)
 static void body_finished(struct wh_request *r, struct wh_exchange *x)
 {
   x->body_done = true;
-  if (!x->conn)
+  /* Full duplex: the send side may still be writing; the connection goes
+   * with the next SendRequest or the handle. */
+  if (!x->conn || x->split)
     return;
   bool keep = x->fr.keep_alive && x->rend == x->rpos && wh_conn_pending(x->conn) == 0 &&
               !r->settings.expire_connection &&

@@ -89,6 +89,23 @@ struct wh_connect {
   struct wh_settings settings; /* copied from the session at creation */
 };
 
+/* The bits of wh_request.busy, and the lanes an operation runs in. */
+enum { WH_SIDE_SEND = 1, WH_SIDE_RECV = 2, WH_SIDE_BOTH = 3 };
+enum { WH_LANE_SEND = 0, WH_LANE_RECV = 1 };
+
+struct wh_request;
+
+/* One side's asynchronous operation in flight. */
+struct wh_lane {
+  struct wh_request *r;
+  int index;                  /* WH_LANE_* */
+  int bits;                   /* the busy bits its operation holds */
+  const struct wh_async_op *op;
+  struct wh_io io;
+  struct wh_watch watch;
+  struct wh_task op_task;
+};
+
 struct wh_request {
   struct wh_object hdr;
   struct wh_connect *connect; /* = hdr.parent */
@@ -101,30 +118,36 @@ struct wh_request {
   struct wh_settings settings; /* copied from the session at creation */
   struct wh_request_opts opts; /* per-request option strings (api_options.c) */
 
-  /* The engine (core/exchange.c). |state| and |x| belong to the thread
-   * running the request's one operation (|busy|, CONTRACT C9). While a
-   * synchronous call waits, |waiting_fd| is its thread's cancellation
-   * eventfd, which WinHttpCloseHandle signals after setting |closing|, so
-   * the call ends at once (CONTRACT C6); both under |hdr.lock|. */
+  /* The engine (core/exchange.c). A request has two sides (CONTRACT C9,
+   * C10): the send side (SendRequest, WriteData) and the receive side
+   * (ReceiveResponse, QueryDataAvailable, ReadData, ReadDataEx). |busy|
+   * holds a bit per side in use (WH_SIDE_*): one operation per side at a
+   * time, SendRequest takes both. |state| and the receive half of |x|
+   * belong to the receive side's operation, the send half of |x| to the
+   * send side's. While a synchronous call waits, |waiting_fd[lane]| is its
+   * thread's cancellation eventfd, which WinHttpCloseHandle signals after
+   * setting |closing|, so the call ends at once (CONTRACT C6); both under
+   * |hdr.lock|. */
   atomic_int busy;
   atomic_int state;           /* enum wh_req_state; changed under |hdr.lock| */
   bool closing;
-  int waiting_fd;
+  int waiting_fd[2];
   struct wh_exchange x;
   struct wh_req_facts facts;  /* under |hdr.lock| */
 
   /* Asynchronous sessions (core/async.c): the loop the request is bound to
-   * (set once, under |hdr.lock|) and the operation in flight, which only
-   * the loop thread touches. */
+   * (set once, under |hdr.lock|) and, per lane, the operation in flight,
+   * which only the loop thread touches. */
   struct wh_loop *loop;
-  const struct wh_async_op *op;
-  struct wh_io io;
-  struct wh_watch watch;
-  struct wh_task op_task;
+  struct wh_lane lane[2];     /* WH_LANE_SEND, WH_LANE_RECV */
   struct wh_task cancel_task;
-  DWORD async_dword;          /* the DWORD a completion reports (bytes) */
-  atomic_int callbacks;       /* completion callbacks in progress (any thread) */
-  struct wh_task *deferred;   /* an operation started while a callback ran (under hdr.lock) */
+  DWORD async_dword;          /* the DWORD a receive completion reports (bytes) */
+  DWORD write_dword;          /* the DWORD WRITE_COMPLETE reports */
+  /* Completion callbacks of this request in progress, plus inline steps
+   * running on an application thread (any thread): while non-zero, an
+   * operation handed to the loop is parked in |deferred| (under hdr.lock). */
+  atomic_int callbacks;
+  struct wh_task *deferred[2];
 };
 
 static inline struct wh_session *wh_session_of(struct wh_object *o)

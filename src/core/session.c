@@ -112,8 +112,9 @@ static void request_close(struct wh_object *o)
   struct wh_request *r = wh_request_of(o);
   pthread_mutex_lock(&o->lock);
   r->closing = true;
-  if (r->waiting_fd >= 0)
-    wh_cancel_fd_signal(r->waiting_fd);
+  for (int i = 0; i < 2; i++)
+    if (r->waiting_fd[i] >= 0)
+      wh_cancel_fd_signal(r->waiting_fd[i]);
   pthread_mutex_unlock(&o->lock);
   /* An asynchronous operation in flight ends with OPERATION_CANCELLED on
    * its loop thread (CONTRACT C7). */
@@ -177,7 +178,11 @@ DWORD wh_request_new(struct wh_connect *c, struct wh_request_spec *spec,
   wh_exchange_init(&r->x);
   atomic_init(&r->state, WH_RS_OPEN);
   atomic_init(&r->busy, 0);
-  r->waiting_fd = -1;
+  for (int i = 0; i < 2; i++) {
+    r->waiting_fd[i] = -1;
+    r->lane[i].r = r;
+    r->lane[i].index = i;
+  }
   DWORD err = add_open_headers(r, spec);
   r->verb = spec->verb;
   r->path = spec->path;

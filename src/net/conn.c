@@ -103,6 +103,8 @@ DWORD wh_conn_new(int fd, const struct wh_conn_key *key, const struct wh_addr *r
   static atomic_ullong next_id = 1;
   c->id = atomic_fetch_add(&next_id, 1);
   c->fd = fd;
+  c->wfd = -1;
+  pthread_mutex_init(&c->ssl_lock, NULL);
   c->key = *key;
   c->remote = *remote;
   c->local.len = sizeof(c->local.sa);
@@ -123,9 +125,24 @@ void wh_conn_free(struct wh_conn *c)
   if (c->ssl)
     wh_tls_free(c->ssl);
   wh_free(c->cert_der);
+  if (c->wfd >= 0)
+    close(c->wfd);
   if (c->fd >= 0)
     close(c->fd);
+  pthread_mutex_destroy(&c->ssl_lock);
   wh_free(c);
+}
+
+int wh_conn_write_fd(struct wh_conn *c)
+{
+  if (c->wfd < 0)
+    c->wfd = fcntl(c->fd, F_DUPFD_CLOEXEC, 0);
+  return c->wfd;
+}
+
+void wh_conn_shutdown(struct wh_conn *c)
+{
+  shutdown(c->fd, SHUT_RDWR);
 }
 
 /* --- I/O ----------------------------------------------------------------------- */

@@ -7,6 +7,7 @@
 #ifndef WH_NET_CONN_H
 #define WH_NET_CONN_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,14 +30,18 @@ struct wh_conn_key {
 
 struct wh_conn {
   int fd;
+  int wfd;                 /* a dup of |fd| for a full-duplex writer's epoll watch (-1: none yet) */
   struct ssl_st *ssl;
+  /* A full-duplex request may write on one thread while it reads on
+   * another (CONTRACT C10): OpenSSL's SSL object takes one at a time. */
+  pthread_mutex_t ssl_lock;
   struct wh_conn_key key;
   struct wh_addr remote;
   struct wh_addr local;
   int64_t idle_since;      /* monotonic ms when returned to the pool */
   unsigned requests;       /* requests started on this connection */
   DWORD tls_flags;         /* WINHTTP_CALLBACK_STATUS_FLAG_* found during the handshake */
-  int last_errno;          /* for WINHTTP_OPTION_EXTENDED_ERROR */
+  _Atomic int last_errno;  /* for WINHTTP_OPTION_EXTENDED_ERROR (either side of a duplex request) */
   uint64_t id;             /* unique for the process's lifetime */
   unsigned char *cert_der; /* the peer's leaf certificate, encoded once */
   size_t cert_len;
@@ -67,6 +72,12 @@ void wh_connector_abort(struct wh_connector *k);
 DWORD wh_conn_new(int fd, const struct wh_conn_key *key, const struct wh_addr *remote,
                   struct wh_conn **out);
 void wh_conn_free(struct wh_conn *c);
+/* The descriptor a full-duplex writer watches (a dup of c->fd, made on
+ * first use, so that its epoll registration is its own); -1 on failure. */
+int wh_conn_write_fd(struct wh_conn *c);
+/* Ends both directions at once (a failed side of a duplex request): the
+ * other side's pending I/O fails promptly. The connection stays owned. */
+void wh_conn_shutdown(struct wh_conn *c);
 
 /* --- TLS ------------------------------------------------------------------- */
 

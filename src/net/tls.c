@@ -306,7 +306,7 @@ DWORD wh_conn_tls_handshake(struct wh_conn *c, short *events)
   return ERROR_WINHTTP_SECURE_FAILURE;
 }
 
-DWORD wh_tls_recv(struct wh_conn *c, void *buf, size_t cap, size_t *n, short *events)
+static DWORD tls_recv_locked(struct wh_conn *c, void *buf, size_t cap, size_t *n, short *events)
 {
   ERR_clear_error();
   size_t got = 0;
@@ -324,16 +324,27 @@ DWORD wh_tls_recv(struct wh_conn *c, void *buf, size_t cap, size_t *n, short *ev
   return want(c->ssl, rc, events, c);
 }
 
+DWORD wh_tls_recv(struct wh_conn *c, void *buf, size_t cap, size_t *n, short *events)
+{
+  pthread_mutex_lock(&c->ssl_lock);
+  DWORD err = tls_recv_locked(c, buf, cap, n, events);
+  pthread_mutex_unlock(&c->ssl_lock);
+  return err;
+}
+
 DWORD wh_tls_send(struct wh_conn *c, const void *buf, size_t len, size_t *n, short *events)
 {
+  pthread_mutex_lock(&c->ssl_lock);
   ERR_clear_error();
   size_t put = 0;
   int rc = SSL_write_ex(c->ssl, buf, len, &put);
-  if (rc == 1) {
+  DWORD err = ERROR_SUCCESS;
+  if (rc == 1)
     *n = put;
-    return ERROR_SUCCESS;
-  }
-  return want(c->ssl, rc, events, c);
+  else
+    err = want(c->ssl, rc, events, c);
+  pthread_mutex_unlock(&c->ssl_lock);
+  return err;
 }
 
 void wh_tls_free(struct ssl_st *ssl)
@@ -372,12 +383,16 @@ size_t wh_conn_pending(const struct wh_conn *c)
 {
   if (!c->ssl)
     return 0;
+  struct wh_conn *m = (struct wh_conn *)c; /* the lock, not the connection, changes */
+  pthread_mutex_lock(&m->ssl_lock);
+  size_t n = 0;
   /* SSL_has_pending also sees read-ahead bytes not yet decrypted. */
   if (SSL_has_pending(c->ssl)) {
-    int n = SSL_pending(c->ssl);
-    return n > 0 ? (size_t)n : 1;
+    int k = SSL_pending(c->ssl);
+    n = k > 0 ? (size_t)k : 1;
   }
-  return 0;
+  pthread_mutex_unlock(&m->ssl_lock);
+  return n;
 }
 
 DWORD wh_conn_key_bits(const struct wh_conn *c)

@@ -80,6 +80,11 @@ echo            200, body = the request head exactly as received (request
                 X-Echo-Body-Length (decoded body length) and X-Echo-Framing
                 (length | chunked | none).
 delay           Waits ?ms=100 ms, then 200 ok (?n=100).
+duplex          Full duplex: "200 OK" with a chunked body goes out at once,
+                before the request body is read; then every piece of the
+                request body (Content-Length or chunked) is echoed back as
+                one response chunk as soon as it arrives, and the response
+                ends when the request body does.
 
 Malformed status lines (each followed by a close)
 ---------------------------------------------------
@@ -654,6 +659,46 @@ async def s_delay(c, req):
     return await s_ok(c, req)
 
 
+async def s_duplex(c, req):
+    req.body_read = True
+    await c.send(head_bytes("HTTP/1.1 200 OK", [("Content-Type", "application/octet-stream"),
+                                                ("Transfer-Encoding", "chunked")]))
+    reader = c.reader
+
+    async def echo(data):
+        if data:
+            await c.send(b"%x\r\n%s\r\n" % (len(data), data))
+
+    te = (req.header("transfer-encoding") or "").lower()
+    if "chunked" in te:
+        while True:
+            line = await read_line(reader)
+            size = int(line.split(b";", 1)[0].strip(), 16)
+            if size == 0:
+                while (await read_line(reader)) not in (b"\r\n", b"\n"):
+                    pass
+                break
+            # In pieces: a large chunk is echoed as it arrives, and the
+            # server never holds more than a piece (back-pressure).
+            while size > 0:
+                data = await reader.read(min(size, 65536))
+                if not data:
+                    return GONE
+                size -= len(data)
+                await echo(data)
+            await reader.readuntil(b"\n")
+    else:
+        left = int(req.header("content-length") or "0")
+        while left > 0:
+            data = await reader.read(min(left, 65536))
+            if not data:
+                return GONE
+            left -= len(data)
+            await echo(data)
+    await c.send(b"0\r\n\r\n")
+    return KEEP
+
+
 # --- malformed status lines ---------------------------------------------------
 
 OK_TAIL = b"Content-Length: 2\r\n\r\nok"
@@ -1034,6 +1079,7 @@ SCENARIOS = {
     "slow-read": s_slow_read,
     "echo": s_echo,
     "delay": s_delay,
+    "duplex": s_duplex,
     # malformed status lines
     "status-bad-code": fixed(b"HTTP/1.1 abc OK\r\n" + OK_TAIL),
     "status-bad-proto": fixed(b"HTP/1.1 200 OK\r\n" + OK_TAIL),
