@@ -112,8 +112,14 @@ static void set_state(struct wh_request *r, enum wh_req_state s)
 static DWORD fail_exchange(struct wh_request *r, DWORD err)
 {
   struct wh_exchange *x = &r->x;
-  wh_exchange_abort_connect(x);
   struct wh_conn *c = NULL;
+  pthread_mutex_lock(&r->hdr.lock);
+  bool split = x->split;
+  pthread_mutex_unlock(&r->hdr.lock);
+  /* A split exchange was connected long ago; otherwise this operation is
+   * the only one running and owns the connecting state. */
+  if (!split)
+    wh_exchange_abort_connect(x);
   pthread_mutex_lock(&r->hdr.lock);
   atomic_store(&x->body_open, false);
   if (x->split) {
@@ -289,9 +295,16 @@ static const struct op op_read = {API_READ_DATA, WINHTTP_CALLBACK_STATUS_READ_CO
 
 /* The asynchronous end of an operation, on the loop thread: state change,
  * busy released, then exactly one notification. */
+static void finish_reported(struct wh_request *r, const struct op *op, DWORD err);
+
 static void finish_async(struct wh_request *r, const struct op *op, DWORD err)
 {
-  err = op->after(r, err);
+  finish_reported(r, op, op->after(r, err));
+}
+
+/* The notification part of finish_async, once |op|'s state change is done. */
+static void finish_reported(struct wh_request *r, const struct op *op, DWORD err)
+{
   if (op->publish)
     publish(r);
   void *info = NULL;
@@ -313,7 +326,13 @@ static void finish_async(struct wh_request *r, const struct op *op, DWORD err)
   wh_async_callback_leave(r, saved);
 }
 
-static void finish_send(struct wh_request *r, DWORD err) { finish_async(r, &op_send, err); }
+static void start_queued_receive(struct wh_request *r, DWORD send_err);
+static void finish_send(struct wh_request *r, DWORD err)
+{
+  DWORD result = op_send.after(r, err);
+  finish_reported(r, &op_send, result);
+  start_queued_receive(r, result);
+}
 static void finish_write(struct wh_request *r, DWORD err) { finish_async(r, &op_write, err); }
 static void finish_receive(struct wh_request *r, DWORD err) { finish_async(r, &op_receive, err); }
 static void finish_query_data(struct wh_request *r, DWORD err)
@@ -481,40 +500,111 @@ BOOL WINAPI WinHttpWriteData(HINTERNET hRequest, LPCVOID lpBuffer, DWORD dwNumbe
 
 /* --- ReceiveResponse --------------------------------------------------------------- */
 
+/* The receive side is held: decides how the response is received (after
+ * ending a chunked upload, in full duplex, or plainly). */
+static DWORD receive_prepare(struct wh_request *r)
+{
+  struct wh_exchange *x = &r->x;
+  if (state_of(r) == WH_RS_BODY && x->chunked_upload && take_send_side(r, WH_LANE_RECV)) {
+    /* No WriteData in flight: ReceiveResponse ends the chunked upload, as
+     * on Windows (it holds the send side while it sends the last chunk). */
+    x->receive_ends_upload = true;
+    return ERROR_SUCCESS;
+  }
+  /* The body still being written (a WriteData in flight on a chunked
+   * upload, or declared bytes still to come): full duplex, the response is
+   * read while the send side goes on (CONTRACT C10). Decided under the
+   * lock a failing send side takes, so that it cannot free the connection
+   * this side is about to use. */
+  DWORD err = ERROR_SUCCESS;
+  pthread_mutex_lock(&r->hdr.lock);
+  int st = atomic_load(&r->state);
+  if (st == WH_RS_BODY)
+    x->split = true;
+  else if (st != WH_RS_SENT)
+    /* Before SendRequest, after a failure, or a second time. */
+    err = ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
+  pthread_mutex_unlock(&r->hdr.lock);
+  return err;
+}
+
+/* An asynchronous ReceiveResponse while SendRequest still runs (Windows
+ * accepts it, for instance from REQUEST_SENT): queued, it starts when the
+ * send ends. false when there is nothing to queue behind. */
+static bool queue_receive(HINTERNET h)
+{
+  struct wh_object *o;
+  if (wh_object_grab(h, WH_REQUEST, &o) != ERROR_SUCCESS)
+    return false;
+  struct wh_request *r = wh_request_of(o);
+  bool queued = false;
+  pthread_mutex_lock(&o->lock);
+  /* Both sides held in state OPEN: only a SendRequest in progress (its end
+   * changes the state under this lock before it lets the sides go). */
+  if (is_async(r) && atomic_load(&r->busy) == WH_SIDE_BOTH && !r->receive_queued &&
+      atomic_load(&r->state) == WH_RS_OPEN) {
+    r->receive_queued = true;
+    queued = true;
+  }
+  pthread_mutex_unlock(&o->lock);
+  if (queued)
+    wh_object_addref(o); /* until the queued receive has run or failed */
+  wh_handle_put(o);
+  return queued;
+}
+
 BOOL WINAPI WinHttpReceiveResponse(HINTERNET hRequest, LPVOID lpReserved)
 {
   struct wh_request *r;
   DWORD err = op_begin(hRequest, WH_LANE_RECV, WH_SIDE_RECV, &r);
+  if (err == ERROR_WINHTTP_INCORRECT_HANDLE_STATE && !lpReserved && queue_receive(hRequest))
+    return TRUE;
   if (err != ERROR_SUCCESS)
     return wh_fail(err);
-  struct wh_exchange *x = &r->x;
-  if (lpReserved) {
-    err = ERROR_INVALID_PARAMETER;
-  } else if (state_of(r) == WH_RS_BODY && x->chunked_upload &&
-             take_send_side(r, WH_LANE_RECV)) {
-    /* No WriteData in flight: ReceiveResponse ends the chunked upload, as
-     * on Windows (it holds the send side while it sends the last chunk). */
-    x->receive_ends_upload = true;
-  } else {
-    /* The body still being written (a WriteData in flight on a chunked
-     * upload, or declared bytes still to come): full duplex, the response
-     * is read while the send side goes on (CONTRACT C10). Decided under
-     * the lock a failing send side takes, so that it cannot free the
-     * connection this side is about to use. */
-    pthread_mutex_lock(&r->hdr.lock);
-    int st = atomic_load(&r->state);
-    if (st == WH_RS_BODY)
-      x->split = true;
-    else if (st != WH_RS_SENT)
-      /* Before SendRequest, after a failure, or a second time. */
-      err = ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
-    pthread_mutex_unlock(&r->hdr.lock);
-  }
+  err = lpReserved ? ERROR_INVALID_PARAMETER : receive_prepare(r);
   if (err != ERROR_SUCCESS) {
     op_end(r, WH_LANE_RECV);
     return wh_fail(err);
   }
   return wh_result(run(r, &op_receive, NULL));
+}
+
+/* After SendRequest's completion: the ReceiveResponse queued during it
+ * starts now (on the loop), or, if the send failed or the receive side
+ * was taken meanwhile, reports its failure. Drops the queued reference. */
+static void start_queued_receive(struct wh_request *r, DWORD send_err)
+{
+  pthread_mutex_lock(&r->hdr.lock);
+  bool queued = r->receive_queued;
+  r->receive_queued = false;
+  pthread_mutex_unlock(&r->hdr.lock);
+  if (!queued)
+    return;
+  DWORD err = send_err != ERROR_SUCCESS ? ERROR_WINHTTP_INCORRECT_HANDLE_STATE : ERROR_SUCCESS;
+  if (err == ERROR_SUCCESS) {
+    int idle = atomic_load(&r->busy);
+    do {
+      if (idle & WH_SIDE_RECV) {
+        err = ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
+        break;
+      }
+    } while (!atomic_compare_exchange_weak(&r->busy, &idle, idle | WH_SIDE_RECV));
+  }
+  if (err == ERROR_SUCCESS) {
+    r->lane[WH_LANE_RECV].bits = WH_SIDE_RECV;
+    err = receive_prepare(r);
+    if (err == ERROR_SUCCESS)
+      err = wh_async_start(r, &op_receive.async);
+    if (err != ERROR_SUCCESS)
+      release_busy(r, WH_LANE_RECV);
+  }
+  if (err != ERROR_SUCCESS) {
+    WINHTTP_ASYNC_RESULT res = {API_RECEIVE_RESPONSE, err};
+    struct wh_request *saved = wh_async_callback_enter(r);
+    wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_REQUEST_ERROR, &res, sizeof(res));
+    wh_async_callback_leave(r, saved);
+  }
+  wh_object_release(&r->hdr);
 }
 
 /* --- reading ---------------------------------------------------------------------- */

@@ -148,6 +148,10 @@ struct wh_request {
    * operation handed to the loop is parked in |deferred| (under hdr.lock). */
   atomic_int callbacks;
   struct wh_task *deferred[2];
+  /* A ReceiveResponse accepted while SendRequest was still running (as
+   * Windows does, e.g. from REQUEST_SENT): it starts when the send ends;
+   * it holds a reference until then (under hdr.lock). */
+  bool receive_queued;
 };
 
 static inline struct wh_session *wh_session_of(struct wh_object *o)

@@ -1631,12 +1631,9 @@ static void scen_receive_in_request_sent(enum mode m)
     if (T.e[i].st == ST(HEADERS_AVAILABLE) && T.e[i].main_thread)
       headers_on_main = true;
   pthread_mutex_unlock(&T.lock);
-  const char *known = KNOWN_DISCREPANCY(
-      "ReceiveResponse called from REQUEST_SENT fails with INCORRECT_HANDLE_STATE "
-      "(the send operation still holds the request); Windows accepts it");
   if (failed)
     print_error("ReceiveResponse from REQUEST_SENT failed: %lu\n", (unsigned long)err);
-  check_all("ReceiveResponse from REQUEST_SENT", want, N(want), known);
+  check_all("ReceiveResponse from REQUEST_SENT", want, N(want), NULL);
   assert_false(failed);
   assert_int_equal(count(T.r, ST(RECEIVING_RESPONSE)), 1);
   assert_int_equal(count(T.r, ST(RESPONSE_RECEIVED)), 1);
