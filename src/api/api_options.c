@@ -405,14 +405,14 @@ static DWORD q_server_cert(struct wh_object *o, const struct opt_desc *d, void *
   DWORD err = ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
   pthread_mutex_lock(&o->lock);
   /* No connection is a state error whatever the buffer (Wine's tests). */
-  bool have = r->facts.secure && r->facts.cert_der;
+  bool have = r->facts.secure && r->facts.cert;
   if (have && (!buf || *len < sizeof(PCCERT_CONTEXT))) {
     *len = sizeof(PCCERT_CONTEXT);
     err = ERROR_INSUFFICIENT_BUFFER;
   } else if (have) {
     /* A new context each time: the caller frees it with
      * CertFreeCertificateContext. */
-    ctx = wh_cert_context_new(r->facts.cert_der, r->facts.cert_len);
+    ctx = wh_cert_context_new(r->facts.cert->bytes, r->facts.cert->len);
     err = ctx ? ERROR_SUCCESS : ERROR_NOT_ENOUGH_MEMORY;
   }
   pthread_mutex_unlock(&o->lock);
@@ -443,12 +443,12 @@ static DWORD q_cert_struct(struct wh_object *o, const struct opt_desc *d, void *
   WINHTTP_CERTIFICATE_INFO info;
   DWORD err = ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
   pthread_mutex_lock(&o->lock);
-  bool have = r->facts.secure && r->facts.cert_der;
+  bool have = r->facts.secure && r->facts.cert;
   if (have && (!buf || *len < sizeof(info))) {
     *len = sizeof(info);
     err = ERROR_INSUFFICIENT_BUFFER;
   } else if (have) {
-    err = wh_certinfo_from_der(r->facts.cert_der, r->facts.cert_len, r->facts.key_bits, &info);
+    err = wh_certinfo_from_der(r->facts.cert->bytes, r->facts.cert->len, r->facts.key_bits, &info);
   }
   pthread_mutex_unlock(&o->lock);
   if (err != ERROR_SUCCESS)

@@ -226,6 +226,12 @@ void wh_async_cancel(struct wh_request *r)
   pthread_mutex_unlock(&r->hdr.lock);
   if (!l)
     return; /* nothing was ever started */
+  /* No operation accepted (no side held, nothing queued behind a send):
+   * nothing to cancel. The handle is already marked closing, so an
+   * operation that starts after this look ends cancelled when its step
+   * runs. Most closes (after the last read) thus post nothing. */
+  if (atomic_load(&r->busy) == 0)
+    return;
   r->cancel_task.run = run_cancel;
   wh_object_addref(&r->hdr);
   wh_loop_post(l, &r->cancel_task);

@@ -82,9 +82,8 @@ void wh_exchange_free(struct wh_exchange *x)
 
 void wh_req_facts_free(struct wh_req_facts *f)
 {
-  wh_free(f->cert_der);
-  f->cert_der = NULL;
-  f->cert_len = 0;
+  wh_blob_unref(f->cert);
+  f->cert = NULL;
 }
 
 void wh_request_publish_facts(struct wh_request *r)
@@ -94,7 +93,11 @@ void wh_request_publish_facts(struct wh_request *r)
   f->sent = true;
   f->last_errno = x->last_errno;
   if (x->host) {
-    snprintf(f->host, sizeof(f->host), "%s", x->host);
+    size_t n = strlen(x->host);
+    if (n >= sizeof(f->host))
+      n = sizeof(f->host) - 1;
+    memcpy(f->host, x->host, n);
+    f->host[n] = '\0';
     f->port = x->port;
     f->secure = x->secure;
   }
@@ -106,17 +109,12 @@ void wh_request_publish_facts(struct wh_request *r)
   f->key_bits = wh_conn_key_bits(x->conn);
   if (f->conn_id == x->conn->id)
     return; /* the same connection: the certificate is already here */
-  const unsigned char *der = NULL;
-  size_t len = 0;
-  if (x->secure && wh_conn_peer_cert(x->conn, &der, &len) == ERROR_SUCCESS) {
-    unsigned char *copy = wh_malloc(len);
-    if (copy) {
-      memcpy(copy, der, len);
-      wh_free(f->cert_der);
-      f->cert_der = copy;
-      f->cert_len = len;
-      f->conn_id = x->conn->id;
-    }
+  struct wh_blob *cert = NULL;
+  if (x->secure && wh_conn_peer_cert(x->conn, &cert) == ERROR_SUCCESS) {
+    /* Shared with the connection, not copied: it outlives either. */
+    wh_blob_unref(f->cert);
+    f->cert = wh_blob_ref(cert);
+    f->conn_id = x->conn->id;
   } else if (!x->secure) {
     wh_req_facts_free(f);
     f->conn_id = x->conn->id;
@@ -159,15 +157,34 @@ static DWORD add_send_headers(struct wh_request *r, struct wh_exchange *x, const
 {
   static const DWORD if_new = WINHTTP_ADDREQ_FLAG_ADD_IF_NEW;
   DWORD err = ERROR_SUCCESS;
+  /* host, [v6-host], then ":port" unless it is the scheme's (by hand: this
+   * runs for every request, and snprintf costs more than the rest). */
   char host[300];
   bool default_port = x->port == (x->secure ? 443 : 80);
   bool v6 = strchr(x->host, ':') != NULL && x->host[0] != '[';
-  int n = snprintf(host, sizeof(host), default_port ? (v6 ? "[%s]" : "%s") : (v6 ? "[%s]:%u" : "%s:%u"),
-                   x->host, (unsigned)x->port);
-  if (n < 0 || (size_t)n >= sizeof(host))
+  size_t hl = strlen(x->host), n = 0;
+  if (hl + 2 + 6 >= sizeof(host))
     return ERROR_WINHTTP_INVALID_URL;
+  if (v6)
+    host[n++] = '[';
+  memcpy(host + n, x->host, hl);
+  n += hl;
+  if (v6)
+    host[n++] = ']';
+  if (!default_port) {
+    char digits[5];
+    size_t k = 0;
+    unsigned p = x->port;
+    do {
+      digits[k++] = (char)('0' + p % 10);
+      p /= 10;
+    } while (p);
+    host[n++] = ':';
+    while (k)
+      host[n++] = digits[--k];
+  }
 
-  wh_headers_apply_one(&r->headers, "Host", 4, host, (size_t)n, if_new);
+  wh_headers_apply_one(&r->headers, "Host", 4, host, n, if_new);
   if (agent && *agent) {
     err = wh_headers_apply_one(&r->headers, "User-Agent", 10, agent, strlen(agent), if_new);
     if (err == ERROR_WINHTTP_HEADER_ALREADY_EXISTS)

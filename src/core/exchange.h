@@ -154,8 +154,7 @@ struct wh_req_facts {
   char host[256];          /* the current target (after redirects) */
   uint16_t port;
   DWORD key_bits;
-  unsigned char *cert_der; /* the server's leaf certificate, owned */
-  size_t cert_len;
+  struct wh_blob *cert;    /* the server's leaf certificate (DER), a reference */
   uint64_t conn_id;        /* the connection the certificate came from */
   int last_errno;          /* WINHTTP_OPTION_EXTENDED_ERROR */
 };

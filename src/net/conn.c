@@ -124,7 +124,7 @@ void wh_conn_free(struct wh_conn *c)
     count_release(&c->key);
   if (c->ssl)
     wh_tls_free(c->ssl);
-  wh_free(c->cert_der);
+  wh_blob_unref(c->cert);
   if (c->wfd >= 0)
     close(c->wfd);
   if (c->fd >= 0)

@@ -16,6 +16,7 @@
 #include <winhttp.h>
 
 #include "net/resolve.h"
+#include "util/blob.h"
 
 struct ssl_st;
 
@@ -43,8 +44,7 @@ struct wh_conn {
   DWORD tls_flags;         /* WINHTTP_CALLBACK_STATUS_FLAG_* found during the handshake */
   _Atomic int last_errno;  /* for WINHTTP_OPTION_EXTENDED_ERROR (either side of a duplex request) */
   uint64_t id;             /* unique for the process's lifetime */
-  unsigned char *cert_der; /* the peer's leaf certificate, encoded once */
-  size_t cert_len;
+  struct wh_blob *cert;    /* the peer's leaf certificate (DER), encoded once, shared */
   bool counted;            /* holds a slot of its key's MAX_CONNS_PER_SERVER count */
   struct wh_conn *next;    /* pool list */
 };
@@ -92,7 +92,7 @@ DWORD wh_conn_tls_handshake(struct wh_conn *c, short *events);
 /* The DER of the peer's leaf certificate, encoded on first use and kept
  * with the connection (borrowed: valid while |c| lives).
  * ERROR_WINHTTP_INCORRECT_HANDLE_STATE when there is none. */
-DWORD wh_conn_peer_cert(struct wh_conn *c, const unsigned char **der, size_t *len);
+DWORD wh_conn_peer_cert(struct wh_conn *c, struct wh_blob **cert);
 /* Negotiated cipher strength in bits (0 for plain connections). */
 DWORD wh_conn_key_bits(const struct wh_conn *c);
 

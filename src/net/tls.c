@@ -19,6 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "net/conn.h"
+#include "util/blob.h"
 #include "util/mem.h"
 
 void wh_tls_free(struct ssl_st *ssl);
@@ -354,28 +355,29 @@ void wh_tls_free(struct ssl_st *ssl)
   SSL_free(ssl);
 }
 
-DWORD wh_conn_peer_cert(struct wh_conn *c, const unsigned char **der, size_t *len)
+DWORD wh_conn_peer_cert(struct wh_conn *c, struct wh_blob **cert)
 {
   if (!c->ssl)
     return ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
-  if (!c->cert_der) {
+  if (!c->cert) {
+    /* Encoded once; a full-duplex request's other side may be in SSL_read. */
+    pthread_mutex_lock(&c->ssl_lock);
     X509 *peer = SSL_get1_peer_certificate(c->ssl);
+    pthread_mutex_unlock(&c->ssl_lock);
     if (!peer)
       return ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
     int n = i2d_X509(peer, NULL);
-    unsigned char *p = n > 0 ? wh_malloc((size_t)n) : NULL;
-    if (p) {
-      unsigned char *q = p;
+    struct wh_blob *b = n > 0 ? wh_blob_alloc((size_t)n) : NULL;
+    if (b) {
+      unsigned char *q = b->bytes;
       i2d_X509(peer, &q);
-      c->cert_der = p;
-      c->cert_len = (size_t)n;
+      c->cert = b;
     }
     X509_free(peer);
-    if (!p)
+    if (!b)
       return ERROR_NOT_ENOUGH_MEMORY;
   }
-  *der = c->cert_der;
-  *len = c->cert_len;
+  *cert = c->cert;
   return ERROR_SUCCESS;
 }
 
@@ -399,6 +401,10 @@ DWORD wh_conn_key_bits(const struct wh_conn *c)
 {
   if (!c->ssl)
     return 0;
+  struct wh_conn *m = (struct wh_conn *)c; /* the lock, not the connection, changes */
+  pthread_mutex_lock(&m->ssl_lock);
   const SSL_CIPHER *ci = SSL_get_current_cipher(c->ssl);
-  return ci ? (DWORD)SSL_CIPHER_get_bits(ci, NULL) : 0;
+  DWORD bits = ci ? (DWORD)SSL_CIPHER_get_bits(ci, NULL) : 0;
+  pthread_mutex_unlock(&m->ssl_lock);
+  return bits;
 }

@@ -42,12 +42,44 @@ void wh_headers_set_limits(struct wh_headers *h, size_t max_bytes, size_t max_co
   h->max_count = max_count;
 }
 
+/* One allocation per header: "name\0value\0"; the entry's name points at
+ * the block and its value into it (a response head costs one malloc per
+ * header, not two). NULL when out of memory. */
+static char *pair_new(const char *name, size_t nlen, const char *value, size_t vlen,
+                      char **vout)
+{
+  if (vlen > SIZE_MAX - 2 || nlen > SIZE_MAX - 2 - vlen)
+    return NULL;
+  char *b = wh_malloc(nlen + vlen + 2);
+  if (!b)
+    return NULL;
+  memcpy(b, name, nlen);
+  b[nlen] = '\0';
+  if (vlen)
+    memcpy(b + nlen + 1, value, vlen);
+  b[nlen + 1 + vlen] = '\0';
+  *vout = b + nlen + 1;
+  return b;
+}
+
+/* Header |e| with a new value (the name is copied into a new block). */
+static DWORD set_pair_value(struct wh_header *e, const char *value, size_t vlen)
+{
+  char *v;
+  char *b = pair_new(e->name, e->name_len, value, vlen, &v);
+  if (!b)
+    return ERROR_NOT_ENOUGH_MEMORY;
+  wh_free(e->name);
+  e->name = b;
+  e->value = v;
+  e->value_len = vlen;
+  return ERROR_SUCCESS;
+}
+
 void wh_headers_clear(struct wh_headers *h)
 {
-  for (size_t i = 0; i < h->n; i++) {
+  for (size_t i = 0; i < h->n; i++)
     wh_free(h->v[i].name);
-    wh_free(h->v[i].value);
-  }
   h->n = 0;
   h->bytes = 0;
 }
@@ -152,13 +184,10 @@ static DWORD append(struct wh_headers *h, const char *name, size_t nlen, const c
     h->v = nv;
     h->cap = ncap;
   }
-  char *n = wh_strndup(name, nlen);
-  char *v = wh_strndup(value, vlen);
-  if (!n || !v) {
-    wh_free(n);
-    wh_free(v);
+  char *v;
+  char *n = pair_new(name, nlen, value, vlen, &v);
+  if (!n)
     return ERROR_NOT_ENOUGH_MEMORY;
-  }
   h->v[h->n++] = (struct wh_header){n, nlen, v, vlen};
   h->bytes = total;
   return ERROR_SUCCESS;
@@ -169,7 +198,6 @@ static void remove_at(struct wh_headers *h, size_t i)
   struct wh_header *e = &h->v[i];
   h->bytes -= e->name_len + e->value_len + ENTRY_OVERHEAD;
   wh_free(e->name);
-  wh_free(e->value);
   memmove(e, e + 1, (h->n - i - 1) * sizeof(*e));
   h->n--;
 }
@@ -181,12 +209,9 @@ static DWORD set_value(struct wh_headers *h, size_t i, const char *value, size_t
   DWORD err = check_bytes(h, e->value_len, vlen, &total);
   if (err)
     return err;
-  char *v = wh_strndup(value, vlen);
-  if (!v)
-    return ERROR_NOT_ENOUGH_MEMORY;
-  wh_free(e->value);
-  e->value = v;
-  e->value_len = vlen;
+  err = set_pair_value(e, value, vlen);
+  if (err)
+    return err;
   h->bytes = total;
   return ERROR_SUCCESS;
 }
@@ -212,9 +237,10 @@ static DWORD coalesce(struct wh_headers *h, size_t i, char sep, const char *valu
   v[e->value_len + 1] = ' ';
   memcpy(v + e->value_len + 2, value, vlen);
   v[nlen] = '\0';
-  wh_free(e->value);
-  e->value = v;
-  e->value_len = nlen;
+  err = set_pair_value(e, v, nlen);
+  wh_free(v);
+  if (err)
+    return err;
   h->bytes = total;
   return ERROR_SUCCESS;
 }
@@ -344,11 +370,9 @@ static DWORD clone(const struct wh_headers *src, struct wh_headers *dst)
   }
   for (size_t i = 0; i < src->n; i++) {
     const struct wh_header *e = &src->v[i];
-    char *n = wh_strndup(e->name, e->name_len);
-    char *v = wh_strndup(e->value, e->value_len);
-    if (!n || !v) {
-      wh_free(n);
-      wh_free(v);
+    char *v;
+    char *n = pair_new(e->name, e->name_len, e->value, e->value_len, &v);
+    if (!n) {
       wh_headers_free(dst);
       return ERROR_NOT_ENOUGH_MEMORY;
     }

@@ -29,9 +29,9 @@
 #include "util/buf.h"
 
 struct wh_header {
-  char *name;       /* NUL-terminated copy, owned by the store */
+  char *name;       /* NUL-terminated copy: the block the store owns */
   size_t name_len;
-  char *value;      /* NUL-terminated copy, owned by the store; may be "" */
+  char *value;      /* NUL-terminated, inside the name's block; may be "" */
   size_t value_len;
 };
 
