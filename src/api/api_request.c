@@ -562,6 +562,19 @@ BOOL WINAPI WinHttpReceiveResponse(HINTERNET hRequest, LPVOID lpReserved)
   if (err != ERROR_SUCCESS)
     return wh_fail(err);
   err = lpReserved ? ERROR_INVALID_PARAMETER : receive_prepare(r);
+  if (err == ERROR_WINHTTP_INCORRECT_HANDLE_STATE && is_async(r)) {
+    /* Asynchronous and out of sequence (before SendRequest, or a second
+     * time): Windows returns TRUE and reports the error through the
+     * callback, on the calling thread (WINHTTP-API.md §3.2). One accepted
+     * call, one REQUEST_ERROR. */
+    WINHTTP_ASYNC_RESULT res = {API_RECEIVE_RESPONSE, err};
+    struct wh_request *saved = wh_async_callback_enter(r);
+    release_busy(r, WH_LANE_RECV);
+    wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_REQUEST_ERROR, &res, sizeof(res));
+    wh_async_callback_leave(r, saved);
+    wh_handle_put(&r->hdr);
+    return TRUE;
+  }
   if (err != ERROR_SUCCESS) {
     op_end(r, WH_LANE_RECV);
     return wh_fail(err);

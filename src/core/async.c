@@ -38,6 +38,9 @@ static void end(struct wh_lane *ln, DWORD err)
   struct wh_request *r = ln->r;
   const struct wh_async_op *op = ln->op;
   ln->op = NULL;
+  /* A failure while the handle is being closed is the close's doing. */
+  if (err != ERROR_SUCCESS && err != ERROR_WINHTTP_OPERATION_CANCELLED && closing(r))
+    err = ERROR_WINHTTP_OPERATION_CANCELLED;
   op->finish(r, err);
   wh_object_release(&r->hdr);
 }

@@ -727,6 +727,14 @@ DWORD wh_exchange_send_step(struct wh_request *r, struct wh_io *io)
 
 /* --- the synchronous driver ------------------------------------------------------ */
 
+static bool is_closing(struct wh_request *r)
+{
+  pthread_mutex_lock(&r->hdr.lock);
+  bool closing = r->closing;
+  pthread_mutex_unlock(&r->hdr.lock);
+  return closing;
+}
+
 /* Publishes the thread's cancellation fd for WinHttpCloseHandle (one slot
  * per lane: a full-duplex request may have a thread waiting on each side),
  * or reports that the handle is already being closed. */
@@ -758,8 +766,14 @@ DWORD wh_drive_sync(struct wh_request *r, DWORD (*step)(struct wh_request *, str
     return ERROR_NOT_ENOUGH_MEMORY;
   for (;;) {
     DWORD err = step(r, &io);
-    if (err != ERROR_IO_PENDING)
+    if (err != ERROR_IO_PENDING) {
+      /* A failure while the handle is being closed is the close's doing
+       * (a full-duplex request's other side shuts the socket down when it
+       * is cancelled): it is reported as the cancellation. */
+      if (err != ERROR_SUCCESS && err != ERROR_WINHTTP_OPERATION_CANCELLED && is_closing(r))
+        err = ERROR_WINHTTP_OPERATION_CANCELLED;
       return err;
+    }
     if (!begin_wait(r, lane, cancel))
       return ERROR_WINHTTP_OPERATION_CANCELLED;
     err = wh_wait_fd(io.fd, io.events, io.deadline ? io.deadline : WH_NEVER, cancel);

@@ -301,6 +301,46 @@ static void test_close_cancels(void **state)
   trace_destroy(&t);
 }
 
+/* ReceiveResponse out of sequence on an asynchronous request (before
+ * SendRequest, or a second time): TRUE, then REQUEST_ERROR (API 1,
+ * INCORRECT_HANDLE_STATE) delivered on the calling thread before the call
+ * returns, as Windows does (Wine's test_async, run on Windows). */
+static void test_receive_out_of_sequence(void **state)
+{
+  (void)state;
+  struct trace t;
+  trace_init(&t);
+  struct h3 h;
+  open3(&h, &t, L"/ok?n=10", wh_peer_port(&fault));
+  assert_true(WinHttpReceiveResponse(h.r, NULL));
+  pthread_mutex_lock(&t.lock);
+  assert_int_equal(t.error.dwResult, API_RECEIVE_RESPONSE);
+  assert_int_equal(t.error.dwError, ERROR_WINHTTP_INCORRECT_HANDLE_STATE);
+  memset(&t.error, 0, sizeof(t.error));
+  t.done = false;
+  pthread_mutex_unlock(&t.lock);
+  assert_true(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, 0));
+  wait_for(&t, WINHTTP_CALLBACK_STATUS_SENDREQUEST_COMPLETE, 1);
+  assert_true(WinHttpReceiveResponse(h.r, NULL));
+  wait_for(&t, WINHTTP_CALLBACK_STATUS_HEADERS_AVAILABLE, 1);
+  assert_int_equal(t.error.dwError, 0);
+  /* Twice. */
+  assert_true(WinHttpReceiveResponse(h.r, NULL));
+  pthread_mutex_lock(&t.lock);
+  assert_int_equal(t.error.dwResult, API_RECEIVE_RESPONSE);
+  assert_int_equal(t.error.dwError, ERROR_WINHTTP_INCORRECT_HANDLE_STATE);
+  memset(&t.error, 0, sizeof(t.error));
+  pthread_mutex_unlock(&t.lock);
+  /* The request is undisturbed: its body can still be read. */
+  char buf[32];
+  assert_true(WinHttpReadData(h.r, buf, sizeof(buf), NULL));
+  wait_for(&t, WINHTTP_CALLBACK_STATUS_READ_COMPLETE, 1);
+  close3(&h, &t);
+  assert_int_equal(t.closing_count, 1);
+  assert_false(t.after_closing);
+  trace_destroy(&t);
+}
+
 static void test_timeout_is_request_error(void **state)
 {
   (void)state;
@@ -373,6 +413,7 @@ int main(void)
       cmocka_unit_test(test_get_chained_in_callbacks),
       cmocka_unit_test(test_refused_is_request_error),
       cmocka_unit_test(test_close_cancels),
+      cmocka_unit_test(test_receive_out_of_sequence),
       cmocka_unit_test(test_timeout_is_request_error),
       cmocka_unit_test(test_post_with_write_data),
   };

@@ -219,8 +219,8 @@ static void test_c6_close_ends_both_sides(void **state)
   assert_int_equal(b.recv_err, ERROR_WINHTTP_OPERATION_CANCELLED);
   /* The writer was inside WriteData (cancelled) or between two (the handle
    * is gone). */
-  assert_true(b.write_err == ERROR_WINHTTP_OPERATION_CANCELLED ||
-              b.write_err == ERROR_INVALID_HANDLE);
+  if (b.write_err != ERROR_WINHTTP_OPERATION_CANCELLED && b.write_err != ERROR_INVALID_HANDLE)
+    fail_msg("the writer ended with %lu", (unsigned long)b.write_err);
   sem_destroy(&b.wrote);
   sem_destroy(&b.waiting);
   WinHttpCloseHandle(c);
