@@ -53,23 +53,10 @@ void par_end_call(struct par_xfer *x, const char *call, DWORD err)
 
 /* --- preparing (main thread, before anything starts) -------------------------- */
 
-static WCHAR *widen_url(const char *url)
-{
-  if (strstr(url, "://"))
-    return whttp_widen(url, strlen(url));
-  size_t n = strlen(url) + sizeof("http://");
-  char *full = malloc(n);
-  if (!full)
-    return NULL;
-  snprintf(full, n, "http://%s", url);
-  WCHAR *w = whttp_widen(full, strlen(full));
-  free(full);
-  return w;
-}
 
 static int crack(struct par_xfer *x)
 {
-  WCHAR *url = widen_url(x->url);
+  WCHAR *url = whttp_widen_url(x->url);
   if (!url) {
     par_end(x, WX_URL, "malformed URL (not UTF-8)");
     return WX_URL;

@@ -1,6 +1,8 @@
 /* whttp: UTF-8 <-> WCHAR conversion, error and notification names, and the
  * mapping from WinHTTP errors to exit statuses. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "whttp.h"
 
@@ -232,4 +234,19 @@ void whttp_print_secure_flags(FILE *f, DWORD flags)
   }
   if (*sep)
     fputc(')', f);
+}
+
+/* The URL as typed, with "http://" in front when it names no scheme (as curl). */
+WCHAR *whttp_widen_url(const char *url)
+{
+  if (strstr(url, "://"))
+    return whttp_widen(url, strlen(url));
+  size_t n = strlen(url) + sizeof("http://");
+  char *full = malloc(n);
+  if (!full)
+    return NULL;
+  snprintf(full, n, "http://%s", url);
+  WCHAR *w = whttp_widen(full, strlen(full));
+  free(full);
+  return w;
 }

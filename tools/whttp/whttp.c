@@ -84,20 +84,6 @@ static int arm_timeouts(struct xfer *x)
 
 /* --- the URL ------------------------------------------------------------------------ */
 
-/* The URL as typed, with "http://" in front when it names no scheme (as curl). */
-static WCHAR *widen_url(const char *url)
-{
-  if (strstr(url, "://"))
-    return whttp_widen(url, strlen(url));
-  size_t n = strlen(url) + sizeof("http://");
-  char *full = malloc(n);
-  if (!full)
-    return NULL;
-  snprintf(full, n, "http://%s", url);
-  WCHAR *w = whttp_widen(full, strlen(full));
-  free(full);
-  return w;
-}
 
 /* path + extra info ("?query"), the object name WinHttpOpenRequest wants. */
 static WCHAR *join_object(const WCHAR *path, DWORD plen, const WCHAR *extra, DWORD elen)
@@ -116,7 +102,7 @@ static WCHAR *join_object(const WCHAR *path, DWORD plen, const WCHAR *extra, DWO
 
 static int crack_url(struct xfer *x)
 {
-  x->url = widen_url(x->a->url);
+  x->url = whttp_widen_url(x->a->url);
   if (!x->url)
     return fail_msg(x, WX_URL, "malformed URL (not UTF-8)", x->a->url);
   DWORD n = (DWORD)wcslen(x->url) + 1;

@@ -75,6 +75,7 @@ int whttp_parallel(const struct whttp_args *a);
 
 /* text.c: UTF-8 <-> WCHAR (UTF-32), names of errors, exit statuses. */
 WCHAR *whttp_widen(const char *s, size_t len);   /* NULL on bad UTF-8 or no memory */
+WCHAR *whttp_widen_url(const char *url);          /* whttp_widen, "http://" added when no scheme */
 char *whttp_narrow(const WCHAR *w, size_t len);  /* NULL on no memory */
 const char *whttp_error_name(DWORD err);
 int whttp_exit_for(DWORD err, bool receiving);
