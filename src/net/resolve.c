@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -19,15 +20,27 @@
 #define CACHE_TTL_MS 60000
 #define MAX_HOST 255
 
-struct wh_resolve {
-  atomic_int refs; /* the requester and the helper thread */
-  int fd;          /* eventfd, written once by the helper */
+/* One lookup of a name in flight, shared by every request that asks for
+ * that name meanwhile: ten thousand requests to one new host cost one
+ * getaddrinfo and one helper thread, not ten thousand. */
+struct lookup {
+  struct lookup *next;        /* in |inflight| (reg_lock) */
+  struct lookup *next_queued; /* in the queue for a helper (reg_lock) */
+  atomic_int refs;            /* the registry until done, and each job attached */
   char host[MAX_HOST + 1];
-  uint16_t port;
-  /* Published by the helper before it writes the eventfd; atomics so the
-   * hand-over is explicit whatever the fd semantics. */
+  /* Published before the waiters are signalled (release), read after
+   * their eventfd (acquire). */
   _Atomic DWORD err;
-  _Atomic(struct wh_addrs *) result;
+  _Atomic(struct wh_addrs *) result; /* port 0, owned */
+  struct wh_resolve **waiters; /* each holds a job reference (reg_lock) */
+  size_t n_waiters, cap_waiters;
+};
+
+struct wh_resolve {
+  atomic_int refs; /* the requester, and the lookup until it signals */
+  int fd;          /* eventfd, written once when the lookup ends */
+  uint16_t port;
+  struct lookup *lk; /* a reference */
 };
 
 /* --- cache ---------------------------------------------------------------- */
@@ -157,7 +170,8 @@ void wh_addr_format(const struct wh_addr *a, char *out, size_t cap)
 
 /* --- lookups ---------------------------------------------------------------- */
 
-static DWORD lookup(const char *host, uint16_t port, struct wh_addrs **out)
+/* getaddrinfo for |host|: the addresses with port 0, cached. */
+static DWORD lookup(const char *host, struct wh_addrs **out)
 {
   struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                            .ai_flags = AI_ADDRCONFIG};
@@ -187,35 +201,153 @@ static DWORD lookup(const char *host, uint16_t port, struct wh_addrs **out)
   }
   freeaddrinfo(res);
   cache_put(host, a);
-  struct wh_addrs *c = addrs_copy(a, port);
-  wh_free(a);
-  if (!c)
-    return ERROR_NOT_ENOUGH_MEMORY;
-  *out = c;
+  *out = a;
   return ERROR_SUCCESS;
+}
+
+/* --- the registry of lookups in flight and their helper threads -------------- */
+
+/* At most this many getaddrinfo calls at once; more distinct names wait in
+ * |queue| for a helper to finish. */
+#define MAX_HELPERS 4
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct lookup *inflight;   /* being looked up, or queued: joinable */
+static struct lookup *queue_head, *queue_tail;
+static unsigned helpers;          /* helper threads running */
+static atomic_uint threads_started;
+
+unsigned wh_resolve_threads_started(void)
+{
+  return atomic_load(&threads_started);
+}
+
+static void lookup_put(struct lookup *lk)
+{
+  if (atomic_fetch_sub(&lk->refs, 1) == 1) {
+    wh_free(atomic_load(&lk->result));
+    wh_free(lk->waiters);
+    wh_free(lk);
+  }
 }
 
 static void job_put(struct wh_resolve *j)
 {
   if (atomic_fetch_sub(&j->refs, 1) == 1) {
     close(j->fd);
-    wh_free(atomic_load(&j->result));
+    lookup_put(j->lk);
     wh_free(j);
   }
 }
 
-static void *job_main(void *arg)
+static void unlink_inflight(struct lookup *lk)
 {
-  struct wh_resolve *j = arg;
-  struct wh_addrs *res = NULL;
-  DWORD err = lookup(j->host, j->port, &res);
-  atomic_store_explicit(&j->result, res, memory_order_relaxed);
-  atomic_store_explicit(&j->err, err, memory_order_release);
+  for (struct lookup **pp = &inflight; *pp; pp = &(*pp)->next)
+    if (*pp == lk) {
+      *pp = lk->next;
+      break;
+    }
+  lk->next = NULL;
+}
+
+/* |lk| is over (looked up, or no helper could run it): publish, take it out
+ * of the registry, wake every job attached, drop the registry's reference. */
+static void lookup_done(struct lookup *lk, DWORD err, struct wh_addrs *res)
+{
+  atomic_store_explicit(&lk->result, res, memory_order_relaxed);
+  atomic_store_explicit(&lk->err, err, memory_order_release);
+  pthread_mutex_lock(&reg_lock);
+  unlink_inflight(lk);
+  struct wh_resolve **w = lk->waiters;
+  size_t n = lk->n_waiters;
+  lk->waiters = NULL;
+  lk->n_waiters = lk->cap_waiters = 0;
+  pthread_mutex_unlock(&reg_lock);
   uint64_t one = 1;
-  ssize_t r = write(j->fd, &one, sizeof(one)); /* release: the reader reads j->err after */
-  (void)r;
-  job_put(j);
+  for (size_t i = 0; i < n; i++) {
+    ssize_t r = write(w[i]->fd, &one, sizeof(one)); /* release: pairs with finish's read */
+    (void)r;
+    job_put(w[i]);
+  }
+  wh_free(w);
+  lookup_put(lk);
+}
+
+static void *helper_main(void *arg)
+{
+  struct lookup *lk = arg;
+  while (lk) {
+    struct wh_addrs *res = NULL;
+    DWORD err = lookup(lk->host, &res);
+    lookup_done(lk, err, res);
+    /* The next name waiting for a helper, or this thread ends. */
+    pthread_mutex_lock(&reg_lock);
+    lk = queue_head;
+    if (lk) {
+      queue_head = lk->next_queued;
+      if (!queue_head)
+        queue_tail = NULL;
+    } else {
+      helpers--;
+    }
+    pthread_mutex_unlock(&reg_lock);
+  }
   return NULL;
+}
+
+/* Attaches |j| to the lookup of its host, starting one if there is none.
+ * Returns the lookup a new helper thread must run, or NULL. */
+static DWORD attach(struct wh_resolve *j, const char *host, struct lookup **start)
+{
+  *start = NULL;
+  pthread_mutex_lock(&reg_lock);
+  struct lookup *lk = inflight;
+  while (lk && !wh_casecmp_eqz(host, strlen(host), lk->host))
+    lk = lk->next;
+  bool fresh = !lk;
+  if (fresh) {
+    lk = wh_calloc(1, sizeof(*lk));
+    if (!lk) {
+      pthread_mutex_unlock(&reg_lock);
+      return ERROR_NOT_ENOUGH_MEMORY;
+    }
+    memcpy(lk->host, host, strlen(host) + 1);
+    atomic_init(&lk->refs, 1); /* the registry's */
+    atomic_init(&lk->err, ERROR_WINHTTP_INTERNAL_ERROR);
+    atomic_init(&lk->result, NULL);
+  }
+  if (lk->n_waiters == lk->cap_waiters) {
+    size_t cap = lk->cap_waiters ? lk->cap_waiters * 2 : 4;
+    struct wh_resolve **w = wh_realloc(lk->waiters, cap * sizeof(*w));
+    if (!w) {
+      pthread_mutex_unlock(&reg_lock);
+      if (fresh)
+        lookup_put(lk);
+      return ERROR_NOT_ENOUGH_MEMORY;
+    }
+    lk->waiters = w;
+    lk->cap_waiters = cap;
+  }
+  atomic_fetch_add(&j->refs, 1); /* the lookup's, until it signals */
+  lk->waiters[lk->n_waiters++] = j;
+  atomic_fetch_add(&lk->refs, 1); /* the job's */
+  j->lk = lk;
+  if (fresh) {
+    lk->next = inflight;
+    inflight = lk;
+    if (helpers < MAX_HELPERS) {
+      helpers++;
+      *start = lk;
+    } else {
+      if (queue_tail)
+        queue_tail->next_queued = lk;
+      else
+        queue_head = lk;
+      queue_tail = lk;
+    }
+  }
+  pthread_mutex_unlock(&reg_lock);
+  return ERROR_SUCCESS;
 }
 
 DWORD wh_resolve_start(const char *host, uint16_t port, struct wh_resolve **job,
@@ -247,22 +379,32 @@ DWORD wh_resolve_start(const char *host, uint16_t port, struct wh_resolve **job,
     wh_free(j);
     return ERROR_NOT_ENOUGH_MEMORY;
   }
-  memcpy(j->host, host, hl + 1);
   j->port = port;
-  atomic_init(&j->refs, 2);
-  atomic_init(&j->err, ERROR_WINHTTP_INTERNAL_ERROR);
-  atomic_init(&j->result, NULL);
-  pthread_attr_t attr;
-  pthread_t t;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 256 * 1024);
-  int rc = pthread_create(&t, &attr, job_main, j);
-  pthread_attr_destroy(&attr);
-  if (rc != 0) {
+  atomic_init(&j->refs, 1); /* the requester's */
+  struct lookup *start = NULL;
+  DWORD err = attach(j, host, &start);
+  if (err != ERROR_SUCCESS) {
     close(j->fd);
     wh_free(j);
-    return ERROR_NOT_ENOUGH_MEMORY;
+    return err;
+  }
+  if (start) {
+    pthread_attr_t attr;
+    pthread_t t;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    int rc = pthread_create(&t, &attr, helper_main, start);
+    pthread_attr_destroy(&attr);
+    if (rc == 0) {
+      atomic_fetch_add(&threads_started, 1);
+    } else {
+      /* No thread: the lookup fails for everyone attached to it. */
+      pthread_mutex_lock(&reg_lock);
+      helpers--;
+      pthread_mutex_unlock(&reg_lock);
+      lookup_done(start, ERROR_NOT_ENOUGH_MEMORY, NULL);
+    }
   }
   *job = j;
   return ERROR_SUCCESS;
@@ -276,11 +418,15 @@ int wh_resolve_fd(const struct wh_resolve *job)
 DWORD wh_resolve_finish(struct wh_resolve *job, struct wh_addrs **out)
 {
   uint64_t v;
-  ssize_t r = read(job->fd, &v, sizeof(v)); /* acquire: pairs with the helper's write */
-  DWORD err = r == (ssize_t)sizeof(v) ? atomic_load_explicit(&job->err, memory_order_acquire)
-                                       : ERROR_WINHTTP_INTERNAL_ERROR;
-  if (err == ERROR_SUCCESS)
-    *out = atomic_exchange(&job->result, NULL);
+  ssize_t r = read(job->fd, &v, sizeof(v)); /* acquire: pairs with lookup_done's write */
+  DWORD err = r == (ssize_t)sizeof(v)
+                  ? atomic_load_explicit(&job->lk->err, memory_order_acquire)
+                  : ERROR_WINHTTP_INTERNAL_ERROR;
+  if (err == ERROR_SUCCESS) {
+    *out = addrs_copy(atomic_load_explicit(&job->lk->result, memory_order_relaxed), job->port);
+    if (!*out)
+      err = ERROR_NOT_ENOUGH_MEMORY;
+  }
   job_put(job);
   return err;
 }

@@ -1,13 +1,16 @@
 /* Name resolution that honours the resolve timeout and can be abandoned.
  *
  * getaddrinfo() cannot be interrupted, so a name that is neither an IP
- * literal nor cached is looked up on a short-lived helper thread that
- * signals an eventfd when done; the requesting thread waits on that fd with
- * its deadline and cancellation fd like on any socket (ARCHITECTURE-NOTES
- * §5 allows "threaded getaddrinfo"). A timed-out or cancelled lookup is
- * abandoned: the helper frees its result when it finishes. Results are
- * cached process-wide for a minute, which is also why Windows skips
- * RESOLVING_NAME for a host it has just resolved. */
+ * literal nor cached is looked up on a helper thread that signals each
+ * requester's eventfd when done; the requesting thread (or loop) waits on
+ * that fd with its deadline and cancellation fd like on any socket
+ * (ARCHITECTURE-NOTES §5 allows "threaded getaddrinfo"). Requests for a
+ * name already being looked up join that lookup; at most four helpers run
+ * at once (more names queue), and a helper ends when no name waits. A
+ * timed-out or cancelled request abandons its job; the lookup goes on for
+ * the others and for the cache. Results are cached process-wide for a
+ * minute, which is also why Windows skips RESOLVING_NAME for a host it has
+ * just resolved. */
 #ifndef WH_NET_RESOLVE_H
 #define WH_NET_RESOLVE_H
 
@@ -55,5 +58,8 @@ void wh_addr_format(const struct wh_addr *a, char *out, size_t cap);
 
 /* Test hook: forget every cached name. */
 void wh_resolve_cache_clear(void);
+/* Helper threads started so far (tests: concurrent lookups of one name
+ * share one). */
+unsigned wh_resolve_threads_started(void);
 
 #endif
