@@ -3,7 +3,11 @@
  * answer (issue 4 §4: thread count ≤ cores + 2, resident memory per
  * in-flight request ≤ 16 KiB).
  *
- *   bench_scale --port P --count N [--host 127.0.0.1]
+ *   bench_scale --port P --count N [--host 127.0.0.1] [--name NAME]
+ *
+ * --name: WinHTTP connects to NAME (resolved by the library, e.g.
+ * localhost) instead of the address, so the thread count includes name
+ * resolution; /release still goes to --host.
  *
  * 1. One async session and connect handle; a first request (GET /release,
  *    answered at once) starts the loop threads and warms the allocator.
@@ -169,7 +173,7 @@ static long release(const char *host, int port)
 
 int main(int argc, char **argv)
 {
-  const char *host = "127.0.0.1";
+  const char *host = "127.0.0.1", *name = NULL;
   int port = 0;
   long count = 1000;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -179,6 +183,8 @@ int main(int argc, char **argv)
       count = atol(argv[i + 1]);
     else if (!strcmp(argv[i], "--host"))
       host = argv[i + 1];
+    else if (!strcmp(argv[i], "--name"))
+      name = argv[i + 1];
     else
       die("usage", 2);
   }
@@ -192,7 +198,7 @@ int main(int argc, char **argv)
     die("descriptor limit (ulimit -Hn) below the count", (unsigned long)rl.rlim_cur);
 
   WCHAR whost[64];
-  swprintf(whost, 64, L"%s", host);
+  swprintf(whost, 64, L"%s", name ? name : host);
   HINTERNET session = WinHttpOpen(L"bench_scale/1.0", WINHTTP_ACCESS_TYPE_NO_PROXY,
                                   WINHTTP_NO_PROXY_NAME, WINHTTP_NO_PROXY_BYPASS,
                                   WINHTTP_FLAG_ASYNC);
@@ -243,10 +249,10 @@ int main(int argc, char **argv)
   WinHttpCloseHandle(session);
   free(reqs);
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  printf("scale count=%ld rss_base_kib=%ld rss_peak_kib=%ld bytes_per_request=%.0f "
+  printf("scale%s count=%ld rss_base_kib=%ld rss_peak_kib=%ld bytes_per_request=%.0f "
          "threads_peak=%ld threads_end=%ld cores=%ld seconds_in_flight=%.3f "
          "seconds_total=%.3f\n",
-         count, rss0, rss1, (double)(rss1 - rss0) * 1024.0 / (double)count, threads1, threads2,
-         cores, t1 - t0, t2 - t0);
+         name ? "-name" : "", count, rss0, rss1, (double)(rss1 - rss0) * 1024.0 / (double)count,
+         threads1, threads2, cores, t1 - t0, t2 - t0);
   return 0;
 }
