@@ -289,6 +289,28 @@ static const struct op op_query_data = {API_QUERY_DATA_AVAILABLE,
                                         WINHTTP_CALLBACK_STATUS_DATA_AVAILABLE, false,
                                         wh_exchange_fill_step, after_query_data, info_dword,
                                         {WH_LANE_RECV, wh_exchange_fill_step, finish_query_data}};
+/* A ReceiveResponse refused for its state on an asynchronous request:
+ * Windows returns TRUE and reports it as REQUEST_ERROR. Run like any
+ * operation of the receive side, so the error is serialised with the
+ * request's other callbacks. */
+static DWORD refused_step(struct wh_request *r, struct wh_io *io)
+{
+  (void)r;
+  (void)io;
+  return ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
+}
+
+static DWORD after_refused(struct wh_request *r, DWORD err)
+{
+  (void)r;
+  return err;
+}
+
+static void finish_refused(struct wh_request *r, DWORD err);
+static const struct op op_receive_refused = {API_RECEIVE_RESPONSE,
+                                             WINHTTP_CALLBACK_STATUS_HEADERS_AVAILABLE, false,
+                                             refused_step, after_refused, NULL,
+                                             {WH_LANE_RECV, refused_step, finish_refused}};
 static const struct op op_read = {API_READ_DATA, WINHTTP_CALLBACK_STATUS_READ_COMPLETE, false,
                                   read_step, after_read, info_read,
                                   {WH_LANE_RECV, read_step, finish_read}};
@@ -326,12 +348,61 @@ static void finish_reported(struct wh_request *r, const struct op *op, DWORD err
   wh_async_callback_leave(r, saved);
 }
 
-static void start_queued_receive(struct wh_request *r, DWORD send_err);
+static DWORD receive_prepare(struct wh_request *r);
+
+/* A ReceiveResponse queued while SendRequest ran (queue_receive): the send,
+ * which holds both sides, hands the receive side over to it before it lets
+ * go, so nothing else can take that side in between. Returns whether one
+ * was queued. */
+static bool take_queued_receive(struct wh_request *r)
+{
+  pthread_mutex_lock(&r->hdr.lock);
+  bool queued = r->receive_queued;
+  r->receive_queued = false;
+  pthread_mutex_unlock(&r->hdr.lock);
+  if (queued) {
+    r->lane[WH_LANE_SEND].bits &= ~WH_SIDE_RECV;
+    r->lane[WH_LANE_RECV].bits = WH_SIDE_RECV;
+  }
+  return queued;
+}
+
+/* Runs the queued ReceiveResponse, holding the receive side: the receive
+ * itself after a successful send, its REQUEST_ERROR otherwise. Either way
+ * its one completion comes through the usual serialised path. Drops the
+ * queued reference. */
+static void run_queued_receive(struct wh_request *r, bool send_ok)
+{
+  DWORD err = send_ok ? receive_prepare(r) : ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
+  const struct op *op = err == ERROR_SUCCESS ? &op_receive : &op_receive_refused;
+  if (wh_async_run(r, &op->async) != ERROR_SUCCESS) {
+    r->x.receive_ends_upload = false;
+    release_busy(r, WH_LANE_RECV);
+  }
+  wh_object_release(&r->hdr);
+}
+
 static void finish_send(struct wh_request *r, DWORD err)
 {
   DWORD result = op_send.after(r, err);
+  bool queued = take_queued_receive(r);
   finish_reported(r, &op_send, result);
-  start_queued_receive(r, result);
+  if (queued)
+    run_queued_receive(r, result == ERROR_SUCCESS);
+}
+
+static void finish_refused(struct wh_request *r, DWORD err)
+{
+  finish_reported(r, &op_receive_refused, err);
+}
+
+/* SendRequest refused before it started: a receive queued meanwhile gets
+ * its REQUEST_ERROR, then the call ends. */
+static void send_refused(struct wh_request *r)
+{
+  if (take_queued_receive(r))
+    run_queued_receive(r, false);
+  op_end(r, WH_LANE_SEND);
 }
 static void finish_write(struct wh_request *r, DWORD err) { finish_async(r, &op_write, err); }
 static void finish_receive(struct wh_request *r, DWORD err) { finish_async(r, &op_receive, err); }
@@ -352,8 +423,13 @@ static DWORD run(struct wh_request *r, const struct op *op, DWORD *out)
   int lane = op->async.lane;
   if (is_async(r)) {
     DWORD err = wh_async_run(r, &op->async);
-    if (err != ERROR_SUCCESS)
+    if (err != ERROR_SUCCESS) {
+      if (op == &op_send && take_queued_receive(r))
+        run_queued_receive(r, false);
+      if (op == &op_receive)
+        r->x.receive_ends_upload = false;
       release_busy(r, lane);
+    }
     wh_handle_put(&r->hdr);
     return err;
   }
@@ -408,7 +484,7 @@ BOOL WINAPI WinHttpSendRequest(HINTERNET hRequest, LPCWSTR lpszHeaders, DWORD dw
   if (err == ERROR_SUCCESS)
     err = add_send_headers(r, lpszHeaders, dwHeadersLength);
   if (err != ERROR_SUCCESS) {
-    op_end(r, WH_LANE_SEND);
+    send_refused(r);
     return wh_fail(err);
   }
   /* A non-zero context replaces the handle's (Wine's tests, on Windows). */
@@ -443,7 +519,7 @@ BOOL WINAPI WinHttpSendRequest(HINTERNET hRequest, LPCWSTR lpszHeaders, DWORD dw
     err = wh_exchange_prepare(r, lpOptional, dwOptionalLength, dwTotalLength);
   if (err != ERROR_SUCCESS) {
     fail_exchange(r, err);
-    op_end(r, WH_LANE_SEND);
+    send_refused(r);
     return wh_fail(err);
   }
   return wh_result(run(r, &op_send, NULL));
@@ -562,19 +638,13 @@ BOOL WINAPI WinHttpReceiveResponse(HINTERNET hRequest, LPVOID lpReserved)
   if (err != ERROR_SUCCESS)
     return wh_fail(err);
   err = lpReserved ? ERROR_INVALID_PARAMETER : receive_prepare(r);
-  if (err == ERROR_WINHTTP_INCORRECT_HANDLE_STATE && is_async(r)) {
+  if (err == ERROR_WINHTTP_INCORRECT_HANDLE_STATE && is_async(r))
     /* Asynchronous and out of sequence (before SendRequest, or a second
      * time): Windows returns TRUE and reports the error through the
-     * callback, on the calling thread (WINHTTP-API.md §3.2). One accepted
-     * call, one REQUEST_ERROR. */
-    WINHTTP_ASYNC_RESULT res = {API_RECEIVE_RESPONSE, err};
-    struct wh_request *saved = wh_async_callback_enter(r);
-    release_busy(r, WH_LANE_RECV);
-    wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_REQUEST_ERROR, &res, sizeof(res));
-    wh_async_callback_leave(r, saved);
-    wh_handle_put(&r->hdr);
-    return TRUE;
-  }
+     * callback — on the calling thread when no other callback of the
+     * request is running (WINHTTP-API.md §3.2). One accepted call, one
+     * REQUEST_ERROR. */
+    return wh_result(run(r, &op_receive_refused, NULL));
   if (err != ERROR_SUCCESS) {
     op_end(r, WH_LANE_RECV);
     return wh_fail(err);
@@ -582,43 +652,6 @@ BOOL WINAPI WinHttpReceiveResponse(HINTERNET hRequest, LPVOID lpReserved)
   return wh_result(run(r, &op_receive, NULL));
 }
 
-/* After SendRequest's completion: the ReceiveResponse queued during it
- * starts now (on the loop), or, if the send failed or the receive side
- * was taken meanwhile, reports its failure. Drops the queued reference. */
-static void start_queued_receive(struct wh_request *r, DWORD send_err)
-{
-  pthread_mutex_lock(&r->hdr.lock);
-  bool queued = r->receive_queued;
-  r->receive_queued = false;
-  pthread_mutex_unlock(&r->hdr.lock);
-  if (!queued)
-    return;
-  DWORD err = send_err != ERROR_SUCCESS ? ERROR_WINHTTP_INCORRECT_HANDLE_STATE : ERROR_SUCCESS;
-  if (err == ERROR_SUCCESS) {
-    int idle = atomic_load(&r->busy);
-    do {
-      if (idle & WH_SIDE_RECV) {
-        err = ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
-        break;
-      }
-    } while (!atomic_compare_exchange_weak(&r->busy, &idle, idle | WH_SIDE_RECV));
-  }
-  if (err == ERROR_SUCCESS) {
-    r->lane[WH_LANE_RECV].bits = WH_SIDE_RECV;
-    err = receive_prepare(r);
-    if (err == ERROR_SUCCESS)
-      err = wh_async_start(r, &op_receive.async);
-    if (err != ERROR_SUCCESS)
-      release_busy(r, WH_LANE_RECV);
-  }
-  if (err != ERROR_SUCCESS) {
-    WINHTTP_ASYNC_RESULT res = {API_RECEIVE_RESPONSE, err};
-    struct wh_request *saved = wh_async_callback_enter(r);
-    wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_REQUEST_ERROR, &res, sizeof(res));
-    wh_async_callback_leave(r, saved);
-  }
-  wh_object_release(&r->hdr);
-}
 
 /* --- reading ---------------------------------------------------------------------- */
 

@@ -214,7 +214,10 @@ static void run_cancel(struct wh_task *t)
    * the reference that task still needs. */
   for (int i = 0; i < 2; i++) {
     struct wh_lane *ln = &r->lane[i];
-    if (ln->op && ln->watch.armed) {
+    /* |armed| first: it is the loop's own, and an armed watch means the
+     * loop set |op| before arming it (another thread may be filling in
+     * the lane of an operation it is starting, not yet posted). */
+    if (ln->watch.armed && ln->op) {
       wh_loop_unwatch(r->loop, &ln->watch);
       end(ln, ERROR_WINHTTP_OPERATION_CANCELLED);
     }

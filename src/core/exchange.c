@@ -44,13 +44,16 @@ static void drop_connect_state(struct wh_exchange *x)
 void wh_exchange_abort_connect(struct wh_exchange *x)
 {
   if (x->slot_wait_fd >= 0)
-    wh_pool_unwait(x->slot_wait_fd);
+    wh_pool_unwait_giving_up(x->slot_wait_fd, &x->slot_key);
   x->slot_wait_fd = -1;
   if (x->reserved) {
     struct wh_conn_key k = x->reserved_key;
     wh_pool_unreserve(&k);
   }
   x->reserved = false;
+  /* A lookup, an address list or a half-open socket left by a failed or
+   * cancelled connect: a later SendRequest on the handle starts afresh. */
+  drop_connect_state(x);
 }
 
 void wh_exchange_free(struct wh_exchange *x)
@@ -451,6 +454,7 @@ static DWORD step_acquire(struct wh_request *r, struct wh_exchange *x, struct wh
     }
     if (!wh_pool_reserve(&k, limit, wake)) {
       x->slot_wait_fd = wake;
+      x->slot_key = k;
       io->fd = wake;
       io->events = POLLIN;
       if (io->deadline == 0)

@@ -69,6 +69,7 @@ struct wh_exchange {
   bool reused;
   bool reserved;            /* holds a MAX_CONNS_PER_SERVER slot for the connection being made */
   int slot_wait_fd;         /* registered to be woken when a slot frees (-1: not waiting) */
+  struct wh_conn_key slot_key; /* the server it waits for */
   int slot_efd;             /* an asynchronous request's own wake-up for that, made on first need */
   struct wh_conn_key reserved_key;
   struct wh_resolve *dns;

@@ -157,9 +157,16 @@ static void close_conn(struct wh_request *r, struct wh_exchange *x, bool notify)
     return;
   if (notify)
     wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_CLOSING_CONNECTION, NULL, 0);
-  wh_conn_free(x->conn);
-  x->conn = NULL;
-  x->rpos = x->rend = 0;
+  if (x->split) {
+    /* Full duplex: the send side may be writing on this connection right
+     * now. Shut it down (the writer's next write or wait then fails at
+     * once) and leave freeing it to the next SendRequest or the handle. */
+    wh_conn_shutdown(x->conn);
+  } else {
+    wh_conn_free(x->conn);
+    x->conn = NULL;
+    x->rpos = x->rend = 0;
+  }
   if (notify)
     wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_CONNECTION_CLOSED, NULL, 0);
 }

@@ -358,6 +358,23 @@ void wh_pool_unwait(int wake_fd)
   pthread_mutex_unlock(&pool_lock);
 }
 
+void wh_pool_unwait_giving_up(int wake_fd, const struct wh_conn_key *key)
+{
+  pthread_mutex_lock(&pool_lock);
+  bool found = false;
+  for (unsigned i = 0; i < nwaiters && !found; i++) {
+    if (waiters[i].fd == wake_fd) {
+      waiters[i] = waiters[--nwaiters];
+      found = true;
+    }
+  }
+  /* Already woken for a free connection it will not use: the next waiter
+   * gets the wake-up instead. */
+  if (!found)
+    wake_one_locked(key);
+  pthread_mutex_unlock(&pool_lock);
+}
+
 void wh_conn_counted(struct wh_conn *c)
 {
   c->counted = true;

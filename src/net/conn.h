@@ -136,6 +136,9 @@ void wh_pool_clear(void);
 bool wh_pool_reserve(const struct wh_conn_key *key, DWORD limit, int wake_fd);
 void wh_pool_unreserve(const struct wh_conn_key *key);
 void wh_pool_unwait(int wake_fd);
+/* The same for a waiter that gives up (cancelled, timed out): if it had
+ * already been woken, the wake-up passes to the next waiter of |key|. */
+void wh_pool_unwait_giving_up(int wake_fd, const struct wh_conn_key *key);
 void wh_conn_counted(struct wh_conn *c);
 
 #endif

@@ -324,8 +324,10 @@ static void test_receive_out_of_sequence(void **state)
   assert_true(WinHttpReceiveResponse(h.r, NULL));
   wait_for(&t, WINHTTP_CALLBACK_STATUS_HEADERS_AVAILABLE, 1);
   assert_int_equal(t.error.dwError, 0);
-  /* Twice. */
+  /* Twice. (Inline unless the loop thread is still inside the
+   * HEADERS_AVAILABLE callback: then the error waits for it to return.) */
   assert_true(WinHttpReceiveResponse(h.r, NULL));
+  wait_for(&t, WINHTTP_CALLBACK_STATUS_REQUEST_ERROR, 2); /* the first came before SendRequest */
   pthread_mutex_lock(&t.lock);
   assert_int_equal(t.error.dwResult, API_RECEIVE_RESPONSE);
   assert_int_equal(t.error.dwError, ERROR_WINHTTP_INCORRECT_HANDLE_STATE);
@@ -336,6 +338,59 @@ static void test_receive_out_of_sequence(void **state)
   assert_true(WinHttpReadData(h.r, buf, sizeof(buf), NULL));
   wait_for(&t, WINHTTP_CALLBACK_STATUS_READ_COMPLETE, 1);
   close3(&h, &t);
+  assert_int_equal(t.closing_count, 1);
+  assert_false(t.after_closing);
+  trace_destroy(&t);
+}
+
+/* Two threads calling ReceiveResponse out of sequence at once: each TRUE
+ * gets exactly one REQUEST_ERROR, each FALSE (the side busy with the other
+ * thread's call, C9) gets none, and the errors never run on two threads at
+ * once. */
+struct racer {
+  HINTERNET r;
+  pthread_barrier_t *go;
+  int accepted;
+};
+
+static void *receive_racer(void *arg)
+{
+  struct racer *rc = arg;
+  pthread_barrier_wait(rc->go);
+  for (int i = 0; i < 50; i++)
+    if (WinHttpReceiveResponse(rc->r, NULL))
+      rc->accepted++;
+  return NULL;
+}
+
+static void test_receive_out_of_sequence_racing(void **state)
+{
+  (void)state;
+  struct trace t;
+  trace_init(&t);
+  struct h3 h;
+  open3(&h, &t, L"/ok?n=10", wh_peer_port(&fault));
+  assert_true(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, 0));
+  wait_for(&t, WINHTTP_CALLBACK_STATUS_SENDREQUEST_COMPLETE, 1);
+  assert_true(WinHttpReceiveResponse(h.r, NULL));
+  wait_for(&t, WINHTTP_CALLBACK_STATUS_HEADERS_AVAILABLE, 1);
+  pthread_barrier_t go;
+  pthread_barrier_init(&go, NULL, 2);
+  struct racer a = {h.r, &go, 0}, b = {h.r, &go, 0};
+  pthread_t ta, tb;
+  assert_int_equal(pthread_create(&ta, NULL, receive_racer, &a), 0);
+  assert_int_equal(pthread_create(&tb, NULL, receive_racer, &b), 0);
+  pthread_join(ta, NULL);
+  pthread_join(tb, NULL);
+  pthread_barrier_destroy(&go);
+  close3(&h, &t);
+  size_t errors = 0;
+  for (size_t i = 0; i < t.n; i++)
+    if (t.statuses[i] == WINHTTP_CALLBACK_STATUS_REQUEST_ERROR)
+      errors++;
+  assert_true(a.accepted + b.accepted > 0);
+  assert_int_equal(errors, (size_t)(a.accepted + b.accepted));
+  assert_true(t.max_active <= 1);
   assert_int_equal(t.closing_count, 1);
   assert_false(t.after_closing);
   trace_destroy(&t);
@@ -414,6 +469,7 @@ int main(void)
       cmocka_unit_test(test_refused_is_request_error),
       cmocka_unit_test(test_close_cancels),
       cmocka_unit_test(test_receive_out_of_sequence),
+      cmocka_unit_test(test_receive_out_of_sequence_racing),
       cmocka_unit_test(test_timeout_is_request_error),
       cmocka_unit_test(test_post_with_write_data),
   };

@@ -475,6 +475,56 @@ static void test_c10_async_lockstep(void **state)
   pthread_cond_destroy(&d.cond);
 }
 
+/* The server answers early with a close-delimited body and stops reading
+ * while a big WriteData is pending: the response is read to its end, and
+ * the pending write ends at once with REQUEST_ERROR (the connection is
+ * shut down), not at its send timeout; HANDLE_CLOSING then comes once. */
+static void test_c10_async_early_close(void **state)
+{
+  (void)state;
+  HINTERNET s, c;
+  HINTERNET r = open_request(&s, &c, WINHTTP_FLAG_ASYNC, L"/early-close", 0);
+  struct aduplex d = {.read_size = 64};
+  pthread_mutex_init(&d.lock, NULL);
+  pthread_cond_init(&d.cond, NULL);
+  d.buf = malloc(d.read_size);
+  const size_t BIG = big_size();
+  unsigned char *big = calloc(1, BIG);
+  assert_non_null(big);
+  DWORD_PTR ctx = (DWORD_PTR)&d;
+  assert_true(WinHttpSetOption(r, WINHTTP_OPTION_CONTEXT_VALUE, &ctx, sizeof(ctx)));
+  WinHttpSetStatusCallback(r, on_duplex,
+                           WINHTTP_CALLBACK_FLAG_ALL_COMPLETIONS | WINHTTP_CALLBACK_FLAG_HANDLES, 0);
+  assert_true(WinHttpSendRequest(r, NULL, 0, NULL, 0, (DWORD)BIG, 0));
+  a_wait(&d, &d.sent);
+  assert_true(WinHttpWriteData(r, big, (DWORD)BIG, NULL)); /* stalls: the server does not read */
+  assert_true(WinHttpReceiveResponse(r, NULL));
+  a_wait(&d, &d.read_end);
+  assert_true(d.headers);
+  assert_int_equal(d.echoed, 5);
+  assert_memory_equal(d.buf, "hello", 5); /* the last read (0 bytes) left the body in place */
+  /* The write's end: an error, promptly (a_wait returns on REQUEST_ERROR). */
+  pthread_mutex_lock(&d.lock);
+  while (!d.failed && d.writes_done == 0)
+    pthread_cond_wait(&d.cond, &d.lock);
+  pthread_mutex_unlock(&d.lock);
+  assert_true(d.failed);
+  assert_int_equal(d.error.dwResult, API_WRITE_DATA);
+  assert_int_equal(d.error.dwError, ERROR_WINHTTP_CONNECTION_ERROR);
+  assert_false(d.overlap);
+  assert_true(WinHttpCloseHandle(r));
+  pthread_mutex_lock(&d.lock);
+  while (!d.closed)
+    pthread_cond_wait(&d.cond, &d.lock);
+  pthread_mutex_unlock(&d.lock);
+  WinHttpCloseHandle(c);
+  WinHttpCloseHandle(s);
+  free(big);
+  free(d.buf);
+  pthread_mutex_destroy(&d.lock);
+  pthread_cond_destroy(&d.cond);
+}
+
 static int setup(void **state)
 {
   (void)state;
@@ -496,6 +546,7 @@ int main(void)
       cmocka_unit_test(test_c6_close_ends_both_sides),
       cmocka_unit_test(test_c10_async_chunked_big_write),
       cmocka_unit_test(test_c10_async_lockstep),
+      cmocka_unit_test(test_c10_async_early_close),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -80,6 +80,10 @@ echo            200, body = the request head exactly as received (request
                 X-Echo-Body-Length (decoded body length) and X-Echo-Framing
                 (length | chunked | none).
 delay           Waits ?ms=100 ms, then 200 ok (?n=100).
+early-close     Answers at once, without reading the request body:
+                "200 OK", Connection: close, body "hello" delimited by the
+                close, then FIN, and never reads (a server that ends an
+                upload early); the connection is dropped after 30 s.
 duplex          Full duplex: "200 OK" with a chunked body goes out at once,
                 before the request body is read; then every piece of the
                 request body (Content-Length or chunked) is echoed back as
@@ -659,6 +663,20 @@ async def s_delay(c, req):
     return await s_ok(c, req)
 
 
+async def s_early_close(c, req):
+    req.body_read = True
+    await c.send(head_bytes("HTTP/1.1 200 OK", [("Connection", "close")]) + b"hello")
+    try:
+        c.writer.write_eof()
+        await c.writer.drain()
+        # Never read the body: the client's writes stall until it gives up.
+        await asyncio.sleep(30)
+    except (OSError, ConnectionError):
+        pass
+    c.writer.transport.abort()
+    return GONE
+
+
 async def s_duplex(c, req):
     req.body_read = True
     await c.send(head_bytes("HTTP/1.1 200 OK", [("Content-Type", "application/octet-stream"),
@@ -1080,6 +1098,7 @@ SCENARIOS = {
     "echo": s_echo,
     "delay": s_delay,
     "duplex": s_duplex,
+    "early-close": s_early_close,
     # malformed status lines
     "status-bad-code": fixed(b"HTTP/1.1 abc OK\r\n" + OK_TAIL),
     "status-bad-proto": fixed(b"HTP/1.1 200 OK\r\n" + OK_TAIL),
