@@ -399,11 +399,20 @@ DWORD wh_resolve_start(const char *host, uint16_t port, struct wh_resolve **job,
     if (rc == 0) {
       atomic_fetch_add(&threads_started, 1);
     } else {
-      /* No thread: the lookup fails for everyone attached to it. */
+      /* No thread: the lookup fails for everyone attached to it, and so do
+       * the names queued behind it when no helper is left to take them. */
       pthread_mutex_lock(&reg_lock);
       helpers--;
+      struct lookup *stranded = helpers == 0 ? queue_head : NULL;
+      if (stranded)
+        queue_head = queue_tail = NULL;
       pthread_mutex_unlock(&reg_lock);
       lookup_done(start, ERROR_NOT_ENOUGH_MEMORY, NULL);
+      while (stranded) {
+        struct lookup *next = stranded->next_queued;
+        lookup_done(stranded, ERROR_NOT_ENOUGH_MEMORY, NULL);
+        stranded = next;
+      }
     }
   }
   *job = j;
