@@ -357,8 +357,8 @@ static DWORD receive_prepare(struct wh_request *r);
 static bool take_queued_receive(struct wh_request *r)
 {
   pthread_mutex_lock(&r->hdr.lock);
-  bool queued = r->receive_queued;
-  r->receive_queued = false;
+  bool queued = atomic_load(&r->receive_queued);
+  atomic_store(&r->receive_queued, false);
   pthread_mutex_unlock(&r->hdr.lock);
   if (queued) {
     r->lane[WH_LANE_SEND].bits &= ~WH_SIDE_RECV;
@@ -385,7 +385,9 @@ static void run_queued_receive(struct wh_request *r, bool send_ok)
 static void finish_send(struct wh_request *r, DWORD err)
 {
   DWORD result = op_send.after(r, err);
-  bool queued = take_queued_receive(r);
+  /* after_send has moved the state on under the lock, so no receive can be
+   * queued from here: a plain look first saves the lock on every request. */
+  bool queued = atomic_load(&r->receive_queued) && take_queued_receive(r);
   finish_reported(r, &op_send, result);
   if (queued)
     run_queued_receive(r, result == ERROR_SUCCESS);
@@ -617,9 +619,9 @@ static bool queue_receive(HINTERNET h)
   pthread_mutex_lock(&o->lock);
   /* Both sides held in state OPEN: only a SendRequest in progress (its end
    * changes the state under this lock before it lets the sides go). */
-  if (is_async(r) && atomic_load(&r->busy) == WH_SIDE_BOTH && !r->receive_queued &&
+  if (is_async(r) && atomic_load(&r->busy) == WH_SIDE_BOTH && !atomic_load(&r->receive_queued) &&
       atomic_load(&r->state) == WH_RS_OPEN) {
-    r->receive_queued = true;
+    atomic_store(&r->receive_queued, true);
     queued = true;
   }
   pthread_mutex_unlock(&o->lock);

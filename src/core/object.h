@@ -151,7 +151,7 @@ struct wh_request {
   /* A ReceiveResponse accepted while SendRequest was still running (as
    * Windows does, e.g. from REQUEST_SENT): it starts when the send ends;
    * it holds a reference until then (under hdr.lock). */
-  bool receive_queued;
+  atomic_bool receive_queued;
 };
 
 static inline struct wh_session *wh_session_of(struct wh_object *o)
