@@ -20,6 +20,15 @@
  * us allocate; zstd's own default limit is 128 MiB. */
 #define ZSTD_HTTP_WINDOW_LOG_MAX 23
 
+/* The zstd decoder's state: the library's context plus what
+ * zstd_frame_end needs to check each frame's declared size. */
+struct zstd_state {
+  ZSTD_DCtx *z;
+  unsigned char hdr[ZSTD_FRAMEHEADERSIZE_MAX];
+  size_t hdr_len;     /* the current frame's first bytes seen so far */
+  uint64_t frame_out; /* bytes the current frame produced */
+};
+
 enum {
   ST_BODY = 0,    /* inside a stream (or not started, for all but deflate) */
   ST_DETECT,      /* deflate: collecting the 2 bytes that pick zlib or raw */
@@ -215,16 +224,22 @@ DWORD wh_decoder_init(struct wh_decoder *d, enum wh_coding c, uint64_t max_outpu
   }
 
   case WH_CODING_ZSTD: {
-    ZSTD_customMem mem = { lib_alloc, lib_free, NULL };
-    ZSTD_DCtx *z = ZSTD_createDCtx_advanced(mem);
-    if (!z)
+    struct zstd_state *zs = wh_calloc(1, sizeof(*zs));
+    if (!zs)
       return ERROR_NOT_ENOUGH_MEMORY;
-    size_t r = ZSTD_DCtx_setParameter(z, ZSTD_d_windowLogMax, ZSTD_HTTP_WINDOW_LOG_MAX);
+    ZSTD_customMem mem = { lib_alloc, lib_free, NULL };
+    zs->z = ZSTD_createDCtx_advanced(mem);
+    if (!zs->z) {
+      wh_free(zs);
+      return ERROR_NOT_ENOUGH_MEMORY;
+    }
+    size_t r = ZSTD_DCtx_setParameter(zs->z, ZSTD_d_windowLogMax, ZSTD_HTTP_WINDOW_LOG_MAX);
     if (ZSTD_isError(r)) {
-      ZSTD_freeDCtx(z);
+      ZSTD_freeDCtx(zs->z);
+      wh_free(zs);
       return ERROR_INVALID_PARAMETER;
     }
-    d->impl = z;
+    d->impl = zs;
     return ERROR_SUCCESS;
   }
   }
@@ -246,7 +261,10 @@ void wh_decoder_free(struct wh_decoder *d)
     BrotliDecoderDestroyInstance(d->impl);
     break;
   case WH_CODING_ZSTD:
-    ZSTD_freeDCtx(d->impl);
+    if (d->impl) {
+      ZSTD_freeDCtx(((struct zstd_state *)d->impl)->z);
+      wh_free(d->impl);
+    }
     break;
   case WH_CODING_IDENTITY:
     break;
@@ -438,9 +456,26 @@ static DWORD step_br(struct wh_decoder *d, struct io *io)
   }
 }
 
+/* A frame ended: its declared content size, if any, must be what it
+ * produced. zstd checks that when it decodes a frame in one pass (the whole
+ * frame at hand and room for all of it) but not when it streams, so without
+ * this the same body would fail or pass depending on how it arrived. */
+static DWORD zstd_frame_end(struct zstd_state *zs)
+{
+  ZSTD_frameHeader fh;
+  DWORD err = ERROR_SUCCESS;
+  if (ZSTD_getFrameHeader(&fh, zs->hdr, zs->hdr_len) == 0 && fh.frameType == ZSTD_frame &&
+      fh.frameContentSize != ZSTD_CONTENTSIZE_UNKNOWN && fh.frameContentSize != zs->frame_out)
+    err = ERROR_WINHTTP_INVALID_SERVER_RESPONSE;
+  zs->hdr_len = 0;
+  zs->frame_out = 0;
+  return err;
+}
+
 static DWORD step_zstd(struct wh_decoder *d, struct io *io)
 {
-  ZSTD_DCtx *z = d->impl;
+  struct zstd_state *zs = d->impl;
+  ZSTD_DCtx *z = zs->z;
   for (;;) {
     if (io->wrote == io->cap)
       return ERROR_SUCCESS;
@@ -451,12 +486,26 @@ static DWORD step_zstd(struct wh_decoder *d, struct io *io)
     ZSTD_inBuffer ib = { io->in + io->used, io->in_len - io->used, 0 };
     ZSTD_outBuffer ob = { io->out + io->wrote, io->cap - io->wrote, 0 };
     size_t r = ZSTD_decompressStream(z, &ob, &ib);
+    if (!ZSTD_isError(r)) {
+      /* The frame's first bytes (its header), for zstd_frame_end. */
+      size_t take = sizeof(zs->hdr) - zs->hdr_len;
+      if (take > ib.pos)
+        take = ib.pos;
+      memcpy(zs->hdr + zs->hdr_len, io->in + io->used, take);
+      zs->hdr_len += take;
+      zs->frame_out += ob.pos;
+    }
     io->used += ib.pos;
     io->wrote += ob.pos;
     if (ZSTD_isError(r))
       return ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation
                ? ERROR_NOT_ENOUGH_MEMORY
                : ERROR_WINHTTP_INVALID_SERVER_RESPONSE;
+    if (r == 0) {
+      DWORD err = zstd_frame_end(zs);
+      if (err != ERROR_SUCCESS)
+        return err;
+    }
     /* 0: a frame is complete and fully flushed. Otherwise zstd documents
      * that a call leaving output room has flushed all it could, so it is
      * waiting for input. */
