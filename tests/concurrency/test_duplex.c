@@ -373,26 +373,51 @@ static void a_wait_writes(struct aduplex *d, int n)
   pthread_mutex_unlock(&d->lock);
 }
 
+/* An asynchronous request whose callbacks go to |d|, with |read_size|
+ * bytes for its reads. */
+static HINTERNET a_open(struct aduplex *d, HINTERNET *s, HINTERNET *c, const wchar_t *path,
+                        DWORD open_flags, size_t read_size)
+{
+  HINTERNET r = open_request(s, c, WINHTTP_FLAG_ASYNC, path, open_flags);
+  pthread_mutex_init(&d->lock, NULL);
+  pthread_cond_init(&d->cond, NULL);
+  d->read_size = read_size;
+  d->buf = malloc(read_size);
+  assert_non_null(d->buf);
+  DWORD_PTR ctx = (DWORD_PTR)d;
+  assert_true(WinHttpSetOption(r, WINHTTP_OPTION_CONTEXT_VALUE, &ctx, sizeof(ctx)));
+  WinHttpSetStatusCallback(r, on_duplex,
+                           WINHTTP_CALLBACK_FLAG_ALL_COMPLETIONS | WINHTTP_CALLBACK_FLAG_HANDLES, 0);
+  return r;
+}
+
+/* Closes the request, waits for its HANDLE_CLOSING (the last callback: |d|
+ * is the test's again), then the rest. */
+static void a_close(struct aduplex *d, HINTERNET r, HINTERNET c, HINTERNET s)
+{
+  assert_true(WinHttpCloseHandle(r));
+  pthread_mutex_lock(&d->lock);
+  while (!d->closed)
+    pthread_cond_wait(&d->cond, &d->lock);
+  pthread_mutex_unlock(&d->lock);
+  WinHttpCloseHandle(c);
+  WinHttpCloseHandle(s);
+  free(d->buf);
+  pthread_mutex_destroy(&d->lock);
+  pthread_cond_destroy(&d->cond);
+}
+
 static void test_c10_async_chunked_big_write(void **state)
 {
   (void)state;
   HINTERNET s, c;
-  HINTERNET r = open_request(&s, &c, WINHTTP_FLAG_ASYNC, L"/duplex",
-                             WINHTTP_FLAG_AUTOMATIC_CHUNKING);
-  struct aduplex d = {.read_size = 65536};
-  pthread_mutex_init(&d.lock, NULL);
-  pthread_cond_init(&d.cond, NULL);
-  d.buf = malloc(d.read_size);
+  struct aduplex d = {0};
+  HINTERNET r = a_open(&d, &s, &c, L"/duplex", WINHTTP_FLAG_AUTOMATIC_CHUNKING, 65536);
   const size_t BIG = big_size();
   unsigned char *big = malloc(BIG);
-  assert_non_null(d.buf);
   assert_non_null(big);
   for (size_t i = 0; i < BIG; i++)
     big[i] = expected_byte(i);
-  DWORD_PTR ctx = (DWORD_PTR)&d;
-  assert_true(WinHttpSetOption(r, WINHTTP_OPTION_CONTEXT_VALUE, &ctx, sizeof(ctx)));
-  WinHttpSetStatusCallback(r, on_duplex,
-                           WINHTTP_CALLBACK_FLAG_ALL_COMPLETIONS | WINHTTP_CALLBACK_FLAG_HANDLES, 0);
   assert_true(WinHttpSendRequest(r, NULL, 0, NULL, 0, WINHTTP_IGNORE_REQUEST_TOTAL_LENGTH, 0));
   a_wait(&d, &d.sent);
   /* BIG cannot go out while nobody reads the echo: the write stays
@@ -416,14 +441,8 @@ static void test_c10_async_chunked_big_write(void **state)
   assert_int_equal(d.echoed, BIG);
   assert_false(d.mismatch);
   assert_false(d.overlap); /* one request's callbacks never overlap */
-  assert_true(WinHttpCloseHandle(r));
-  a_wait(&d, &d.closed);
-  WinHttpCloseHandle(c);
-  WinHttpCloseHandle(s);
+  a_close(&d, r, c, s);
   free(big);
-  free(d.buf);
-  pthread_mutex_destroy(&d.lock);
-  pthread_cond_destroy(&d.cond);
 }
 
 /* Asynchronous lock step with a declared length: each piece is written and
@@ -432,20 +451,13 @@ static void test_c10_async_lockstep(void **state)
 {
   (void)state;
   HINTERNET s, c;
-  HINTERNET r = open_request(&s, &c, WINHTTP_FLAG_ASYNC, L"/duplex", 0);
   struct aduplex d = {0};
-  pthread_mutex_init(&d.lock, NULL);
-  pthread_cond_init(&d.cond, NULL);
-  DWORD_PTR ctx = (DWORD_PTR)&d;
-  assert_true(WinHttpSetOption(r, WINHTTP_OPTION_CONTEXT_VALUE, &ctx, sizeof(ctx)));
-  WinHttpSetStatusCallback(r, on_duplex,
-                           WINHTTP_CALLBACK_FLAG_ALL_COMPLETIONS | WINHTTP_CALLBACK_FLAG_HANDLES, 0);
+  /* ReadData fills: one READ_COMPLETE per 20-byte piece. */
+  HINTERNET r = a_open(&d, &s, &c, L"/duplex", 0, 20);
   /* The echo is checked against the pattern: send pattern bytes. */
   unsigned char body[60];
   for (size_t i = 0; i < sizeof(body); i++)
     body[i] = expected_byte(i);
-  d.buf = malloc(64);
-  d.read_size = 20; /* ReadData fills: one READ_COMPLETE per piece */
   assert_true(WinHttpSendRequest(r, NULL, 0, NULL, 0, sizeof(body), 0));
   a_wait(&d, &d.sent);
   assert_true(WinHttpReceiveResponse(r, NULL));
@@ -466,13 +478,7 @@ static void test_c10_async_lockstep(void **state)
   assert_int_equal(d.echoed, sizeof(body));
   assert_false(d.mismatch);
   assert_false(d.overlap);
-  assert_true(WinHttpCloseHandle(r));
-  a_wait(&d, &d.closed);
-  WinHttpCloseHandle(c);
-  WinHttpCloseHandle(s);
-  free(d.buf);
-  pthread_mutex_destroy(&d.lock);
-  pthread_cond_destroy(&d.cond);
+  a_close(&d, r, c, s);
 }
 
 /* The server answers early with a close-delimited body and stops reading
@@ -483,18 +489,11 @@ static void test_c10_async_early_close(void **state)
 {
   (void)state;
   HINTERNET s, c;
-  HINTERNET r = open_request(&s, &c, WINHTTP_FLAG_ASYNC, L"/early-close", 0);
-  struct aduplex d = {.read_size = 64};
-  pthread_mutex_init(&d.lock, NULL);
-  pthread_cond_init(&d.cond, NULL);
-  d.buf = malloc(d.read_size);
+  struct aduplex d = {0};
+  HINTERNET r = a_open(&d, &s, &c, L"/early-close", 0, 64);
   const size_t BIG = big_size();
   unsigned char *big = calloc(1, BIG);
   assert_non_null(big);
-  DWORD_PTR ctx = (DWORD_PTR)&d;
-  assert_true(WinHttpSetOption(r, WINHTTP_OPTION_CONTEXT_VALUE, &ctx, sizeof(ctx)));
-  WinHttpSetStatusCallback(r, on_duplex,
-                           WINHTTP_CALLBACK_FLAG_ALL_COMPLETIONS | WINHTTP_CALLBACK_FLAG_HANDLES, 0);
   assert_true(WinHttpSendRequest(r, NULL, 0, NULL, 0, (DWORD)BIG, 0));
   a_wait(&d, &d.sent);
   assert_true(WinHttpWriteData(r, big, (DWORD)BIG, NULL)); /* stalls: the server does not read */
@@ -512,17 +511,8 @@ static void test_c10_async_early_close(void **state)
   assert_int_equal(d.error.dwResult, API_WRITE_DATA);
   assert_int_equal(d.error.dwError, ERROR_WINHTTP_CONNECTION_ERROR);
   assert_false(d.overlap);
-  assert_true(WinHttpCloseHandle(r));
-  pthread_mutex_lock(&d.lock);
-  while (!d.closed)
-    pthread_cond_wait(&d.cond, &d.lock);
-  pthread_mutex_unlock(&d.lock);
-  WinHttpCloseHandle(c);
-  WinHttpCloseHandle(s);
+  a_close(&d, r, c, s);
   free(big);
-  free(d.buf);
-  pthread_mutex_destroy(&d.lock);
-  pthread_cond_destroy(&d.cond);
 }
 
 static int setup(void **state)
