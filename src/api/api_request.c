@@ -131,6 +131,7 @@ static DWORD fail_exchange(struct wh_request *r, DWORD err)
     x->rpos = x->rend = 0;
   }
   atomic_store(&r->state, WH_RS_FAILED);
+  r->send_in_flight = false;
   pthread_mutex_unlock(&r->hdr.lock);
   wh_conn_free(c);
   return err;
@@ -158,6 +159,9 @@ struct op {
   /* The completion's information; NULL: none. */
   void (*info)(struct wh_request *r, void **info, DWORD *len);
   struct wh_async_op async; /* the same step, for the loop thread */
+  /* Undoes what the call prepared when an asynchronous operation cannot
+   * be started (no loop thread); NULL: nothing to undo. */
+  void (*unstarted)(struct wh_request *r);
 };
 
 static DWORD after_send(struct wh_request *r, DWORD err)
@@ -167,7 +171,10 @@ static DWORD after_send(struct wh_request *r, DWORD err)
   struct wh_exchange *x = &r->x;
   bool open = x->chunked_upload || x->total_len > x->body_sent;
   atomic_store(&x->body_open, open);
-  set_state(r, open ? WH_RS_BODY : WH_RS_SENT);
+  pthread_mutex_lock(&r->hdr.lock);
+  r->send_in_flight = false;
+  atomic_store(&r->state, open ? WH_RS_BODY : WH_RS_SENT);
+  pthread_mutex_unlock(&r->hdr.lock);
   return ERROR_SUCCESS;
 }
 
@@ -275,20 +282,24 @@ static void finish_receive(struct wh_request *r, DWORD err);
 static void finish_query_data(struct wh_request *r, DWORD err);
 static void finish_read(struct wh_request *r, DWORD err);
 
+static void send_unstarted(struct wh_request *r);
+static void receive_unstarted(struct wh_request *r);
 static const struct op op_send = {API_SEND_REQUEST, WINHTTP_CALLBACK_STATUS_SENDREQUEST_COMPLETE,
                                   true, wh_exchange_send_step, after_send, NULL,
-                                  {WH_LANE_SEND, wh_exchange_send_step, finish_send}};
+                                  {WH_LANE_SEND, wh_exchange_send_step, finish_send},
+                                  send_unstarted};
 static const struct op op_write = {API_WRITE_DATA, WINHTTP_CALLBACK_STATUS_WRITE_COMPLETE, false,
                                    wh_exchange_write_step, after_write, info_written,
-                                   {WH_LANE_SEND, wh_exchange_write_step, finish_write}};
+                                   {WH_LANE_SEND, wh_exchange_write_step, finish_write}, NULL};
 static const struct op op_receive = {API_RECEIVE_RESPONSE,
                                      WINHTTP_CALLBACK_STATUS_HEADERS_AVAILABLE, true,
                                      receive_step, after_receive, NULL,
-                                     {WH_LANE_RECV, receive_step, finish_receive}};
+                                     {WH_LANE_RECV, receive_step, finish_receive},
+                                     receive_unstarted};
 static const struct op op_query_data = {API_QUERY_DATA_AVAILABLE,
                                         WINHTTP_CALLBACK_STATUS_DATA_AVAILABLE, false,
                                         wh_exchange_fill_step, after_query_data, info_dword,
-                                        {WH_LANE_RECV, wh_exchange_fill_step, finish_query_data}};
+                                        {WH_LANE_RECV, wh_exchange_fill_step, finish_query_data}, NULL};
 /* A ReceiveResponse refused for its state on an asynchronous request:
  * Windows returns TRUE and reports it as REQUEST_ERROR. Run like any
  * operation of the receive side, so the error is serialised with the
@@ -310,10 +321,10 @@ static void finish_refused(struct wh_request *r, DWORD err);
 static const struct op op_receive_refused = {API_RECEIVE_RESPONSE,
                                              WINHTTP_CALLBACK_STATUS_HEADERS_AVAILABLE, false,
                                              refused_step, after_refused, NULL,
-                                             {WH_LANE_RECV, refused_step, finish_refused}};
+                                             {WH_LANE_RECV, refused_step, finish_refused}, NULL};
 static const struct op op_read = {API_READ_DATA, WINHTTP_CALLBACK_STATUS_READ_COMPLETE, false,
                                   read_step, after_read, info_read,
-                                  {WH_LANE_RECV, read_step, finish_read}};
+                                  {WH_LANE_RECV, read_step, finish_read}, NULL};
 
 /* The asynchronous end of an operation, on the loop thread: state change,
  * busy released, then exactly one notification. */
@@ -357,6 +368,7 @@ static DWORD receive_prepare(struct wh_request *r);
 static bool take_queued_receive(struct wh_request *r)
 {
   pthread_mutex_lock(&r->hdr.lock);
+  r->send_in_flight = false; /* no more queueing behind this send */
   bool queued = atomic_load(&r->receive_queued);
   atomic_store(&r->receive_queued, false);
   pthread_mutex_unlock(&r->hdr.lock);
@@ -385,8 +397,9 @@ static void run_queued_receive(struct wh_request *r, bool send_ok)
 static void finish_send(struct wh_request *r, DWORD err)
 {
   DWORD result = op_send.after(r, err);
-  /* after_send has moved the state on under the lock, so no receive can be
-   * queued from here: a plain look first saves the lock on every request. */
+  /* after_send has ended the in-flight window under the lock, so no
+   * receive can be queued from here: a plain look first saves the lock on
+   * every request. */
   bool queued = atomic_load(&r->receive_queued) && take_queued_receive(r);
   finish_reported(r, &op_send, result);
   if (queued)
@@ -398,13 +411,17 @@ static void finish_refused(struct wh_request *r, DWORD err)
   finish_reported(r, &op_receive_refused, err);
 }
 
-/* SendRequest refused before it started: a receive queued meanwhile gets
- * its REQUEST_ERROR, then the call ends. */
-static void send_refused(struct wh_request *r)
+/* The send could not start (no loop thread): a receive queued behind it
+ * gets its REQUEST_ERROR. */
+static void send_unstarted(struct wh_request *r)
 {
   if (take_queued_receive(r))
     run_queued_receive(r, false);
-  op_end(r, WH_LANE_SEND);
+}
+
+static void receive_unstarted(struct wh_request *r)
+{
+  r->x.receive_ends_upload = false;
 }
 static void finish_write(struct wh_request *r, DWORD err) { finish_async(r, &op_write, err); }
 static void finish_receive(struct wh_request *r, DWORD err) { finish_async(r, &op_receive, err); }
@@ -426,10 +443,8 @@ static DWORD run(struct wh_request *r, const struct op *op, DWORD *out)
   if (is_async(r)) {
     DWORD err = wh_async_run(r, &op->async);
     if (err != ERROR_SUCCESS) {
-      if (op == &op_send && take_queued_receive(r))
-        run_queued_receive(r, false);
-      if (op == &op_receive)
-        r->x.receive_ends_upload = false;
+      if (op->unstarted)
+        op->unstarted(r);
       release_busy(r, lane);
     }
     wh_handle_put(&r->hdr);
@@ -486,7 +501,7 @@ BOOL WINAPI WinHttpSendRequest(HINTERNET hRequest, LPCWSTR lpszHeaders, DWORD dw
   if (err == ERROR_SUCCESS)
     err = add_send_headers(r, lpszHeaders, dwHeadersLength);
   if (err != ERROR_SUCCESS) {
-    send_refused(r);
+    op_end(r, WH_LANE_SEND);
     return wh_fail(err);
   }
   /* A non-zero context replaces the handle's (Wine's tests, on Windows). */
@@ -521,9 +536,12 @@ BOOL WINAPI WinHttpSendRequest(HINTERNET hRequest, LPCWSTR lpszHeaders, DWORD dw
     err = wh_exchange_prepare(r, lpOptional, dwOptionalLength, dwTotalLength);
   if (err != ERROR_SUCCESS) {
     fail_exchange(r, err);
-    send_refused(r);
+    op_end(r, WH_LANE_SEND);
     return wh_fail(err);
   }
+  pthread_mutex_lock(&r->hdr.lock);
+  r->send_in_flight = true;
+  pthread_mutex_unlock(&r->hdr.lock);
   return wh_result(run(r, &op_send, NULL));
 }
 
@@ -617,10 +635,11 @@ static bool queue_receive(HINTERNET h)
   struct wh_request *r = wh_request_of(o);
   bool queued = false;
   pthread_mutex_lock(&o->lock);
-  /* Both sides held in state OPEN: only a SendRequest in progress (its end
-   * changes the state under this lock before it lets the sides go). */
-  if (is_async(r) && atomic_load(&r->busy) == WH_SIDE_BOTH && !atomic_load(&r->receive_queued) &&
-      atomic_load(&r->state) == WH_RS_OPEN) {
+  /* Only behind a send that is running: from just before its step starts
+   * until its end (after_send, fail_exchange, or not started), each of
+   * which closes the window under this lock. A SendRequest refused before
+   * that never opened it, so nothing can be queued behind it. */
+  if (is_async(r) && r->send_in_flight && !atomic_load(&r->receive_queued)) {
     atomic_store(&r->receive_queued, true);
     queued = true;
   }

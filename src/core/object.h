@@ -152,6 +152,7 @@ struct wh_request {
    * Windows does, e.g. from REQUEST_SENT): it starts when the send ends;
    * it holds a reference until then (under hdr.lock). */
   atomic_bool receive_queued;
+  bool send_in_flight;        /* a SendRequest is running: queueing allowed (hdr.lock) */
 };
 
 static inline struct wh_session *wh_session_of(struct wh_object *o)
