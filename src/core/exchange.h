@@ -108,6 +108,10 @@ struct wh_exchange {
   char *rbuf;
   size_t rcap, rpos, rend;
   size_t head_scan;           /* wh_h1_head_end_from resume offset */
+  /* WINHTTP_OPTION_RECEIVE_RESPONSE_TIMEOUT: when the whole head (1xx
+   * included) must have arrived; 0 until the wait for it begins, reset
+   * for every request sent (redirects and retries too). */
+  int64_t head_deadline;
   bool receiving_notified;
   unsigned interim_count;     /* 1xx responses seen (MAX_HTTP_STATUS_CONTINUE) */
   unsigned redirect_count;

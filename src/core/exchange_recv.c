@@ -26,6 +26,7 @@ void wh_exchange_reset_response(struct wh_exchange *x)
   x->body_done = false;
   x->body_left = 0;
   x->head_scan = 0;
+  x->head_deadline = 0;
   x->receiving_notified = false;
   x->interim_count = 0;
   memset(&x->fr, 0, sizeof(x->fr));
@@ -100,19 +101,30 @@ static DWORD rbuf_room(struct wh_exchange *x, size_t want, size_t max)
   return ERROR_SUCCESS;
 }
 
+/* Arms the wait for the next bytes: |timeout| (the receive timeout, per
+ * packet: "applied when receiving a packet of response data", so it
+ * starts at the first wait and restarts with progress), never later than
+ * |limit| (an absolute bound on the whole wait, WH_NEVER for none). */
+static void arm_recv_wait(struct wh_io *io, DWORD timeout, int64_t limit)
+{
+  if (io->deadline == 0)
+    io->deadline = wh_deadline(timeout);
+  if (limit < io->deadline)
+    io->deadline = limit;
+}
+
 /* One receive on the connection with the wait bookkeeping every caller
- * shares: ERROR_IO_PENDING fills |io| (the timeout starts at the first
- * wait), progress restarts the timeout, failures keep the errno. */
+ * shares: ERROR_IO_PENDING fills |io| (see arm_recv_wait), progress
+ * restarts the timeout, failures keep the errno. */
 static DWORD conn_recv(struct wh_exchange *x, void *buf, size_t cap, size_t *n, DWORD timeout,
-                       struct wh_io *io)
+                       int64_t limit, struct wh_io *io)
 {
   short ev = 0;
   DWORD err = wh_conn_recv(x->conn, buf, cap, n, &ev);
   if (err == ERROR_IO_PENDING) {
     io->fd = x->conn->fd;
     io->events = ev;
-    if (io->deadline == 0)
-      io->deadline = wh_deadline(timeout);
+    arm_recv_wait(io, timeout, limit);
     return err;
   }
   if (err != ERROR_SUCCESS) {
@@ -125,13 +137,13 @@ static DWORD conn_recv(struct wh_exchange *x, void *buf, size_t cap, size_t *n, 
 
 /* Reads once into the buffer. *eof is set at the peer's orderly close. */
 static DWORD rbuf_fill(struct wh_request *r, struct wh_exchange *x, size_t max,
-                       DWORD timeout, struct wh_io *io, bool *eof)
+                       DWORD timeout, int64_t limit, struct wh_io *io, bool *eof)
 {
   DWORD err = rbuf_room(x, 4096, max);
   if (err != ERROR_SUCCESS)
     return err;
   size_t n = 0;
-  err = conn_recv(x, x->rbuf + x->rend, x->rcap - x->rend, &n, timeout, io);
+  err = conn_recv(x, x->rbuf + x->rend, x->rcap - x->rend, &n, timeout, limit, io);
   if (err != ERROR_SUCCESS)
     return err;
   (void)r;
@@ -141,6 +153,20 @@ static DWORD rbuf_fill(struct wh_request *r, struct wh_exchange *x, size_t max,
 }
 
 /* --- the head ------------------------------------------------------------------- */
+
+/* WINHTTP_OPTION_RECEIVE_RESPONSE_TIMEOUT bounds the wait for the whole
+ * response head, however the bytes trickle in (the receive timeout, which
+ * restarts with every packet, cannot stop a server that drips its head).
+ * Windows reads the option back as 0xFFFFFFFF until it is set (Wine's
+ * test_timeouts) and documents its default as 90 seconds: an unset option
+ * means those 90 s, never "forever"; 0 turns the bound off, as 0 does
+ * for every WinHTTP timeout (docs/COMPAT.md). */
+#define WH_HEAD_TIMEOUT_DEFAULT 90000u
+
+static DWORD head_timeout(DWORD option)
+{
+  return option == 0xFFFFFFFFu ? WH_HEAD_TIMEOUT_DEFAULT : option;
+}
 
 bool wh_method_idempotent(const char *verb)
 {
@@ -185,6 +211,7 @@ static DWORD retry_send(struct wh_request *r, struct wh_exchange *x, struct wh_i
 {
   wh_exchange_restart_send(x);
   io->deadline = 0;
+  x->head_deadline = 0; /* a new request: a new wait for its head */
   return wh_exchange_send_step(r, io);
 }
 
@@ -314,6 +341,8 @@ DWORD wh_exchange_recv_step(struct wh_request *r, struct wh_io *io)
       x->receiving_notified = true;
       wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_RECEIVING_RESPONSE, NULL, 0);
     }
+    if (x->head_deadline == 0)
+      x->head_deadline = wh_deadline(head_timeout(r->settings.receive_response_timeout));
     bool final = false;
     DWORD err = x->rend > x->rpos ? parse_one_head(r, x, &final) : ERROR_IO_PENDING;
     if (err == ERROR_IO_PENDING && x->fresh_send && wh_conn_pending(x->conn) == 0) {
@@ -322,15 +351,14 @@ DWORD wh_exchange_recv_step(struct wh_request *r, struct wh_io *io)
       x->fresh_send = false;
       io->fd = x->conn->fd;
       io->events = POLLIN;
-      if (io->deadline == 0)
-        io->deadline = wh_deadline(r->settings.receive_response_timeout);
+      arm_recv_wait(io, r->settings.receive_timeout, x->head_deadline);
       return ERROR_IO_PENDING;
     }
     x->fresh_send = false;
     if (err == ERROR_IO_PENDING) {
       bool eof = false;
       size_t max = (size_t)r->settings.max_response_header_size + RBUF_MIN;
-      err = rbuf_fill(r, x, max, r->settings.receive_response_timeout, io, &eof);
+      err = rbuf_fill(r, x, max, r->settings.receive_timeout, x->head_deadline, io, &eof);
       if (err == ERROR_SUCCESS && eof) {
         if (may_retry(r, x)) {
           err = retry_send(r, x, io);
@@ -473,7 +501,7 @@ static DWORD read_more(struct wh_request *r, struct wh_exchange *x, struct wh_io
     if (x->fr.kind == WH_H1_BODY_LENGTH && cap > x->body_left)
       cap = (size_t)x->body_left;
     size_t n = 0;
-    err = conn_recv(x, direct, cap, &n, timeout, io);
+    err = conn_recv(x, direct, cap, &n, timeout, WH_NEVER, io);
     if (err != ERROR_SUCCESS)
       return err;
     eof = n == 0;
@@ -484,7 +512,7 @@ static DWORD read_more(struct wh_request *r, struct wh_exchange *x, struct wh_io
         body_finished(r, x);
     }
   } else {
-    err = rbuf_fill(r, x, SIZE_MAX / 2, timeout, io, &eof);
+    err = rbuf_fill(r, x, SIZE_MAX / 2, timeout, WH_NEVER, io, &eof);
     if (err != ERROR_SUCCESS)
       return err;
   }

@@ -414,6 +414,56 @@ static void test_timeout_is_request_error(void **state)
   trace_destroy(&t);
 }
 
+static long mono_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The bounded waits for the response head, asynchronously: |path| with the
+ * receive timeout |recv_ms| (WinHttpSetTimeouts) and, when nonzero,
+ * RECEIVE_RESPONSE_TIMEOUT |head_ms|, fails ReceiveResponse with
+ * ERROR_WINHTTP_TIMEOUT after about |expect_ms|. */
+static void expect_head_timeout(const wchar_t *path, int recv_ms, DWORD head_ms, long expect_ms)
+{
+  struct trace t;
+  trace_init(&t);
+  struct h3 h;
+  open3(&h, &t, path, wh_peer_port(&fault));
+  assert_true(WinHttpSetTimeouts(h.r, 0, 5000, 5000, recv_ms));
+  if (head_ms)
+    assert_true(WinHttpSetOption(h.r, WINHTTP_OPTION_RECEIVE_RESPONSE_TIMEOUT, &head_ms,
+                                 sizeof(head_ms)));
+  t.chain = true;
+  long t0 = mono_ms();
+  assert_true(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, 0));
+  wait_done(&t);
+  long took = mono_ms() - t0;
+  assert_int_equal(t.error.dwResult, API_RECEIVE_RESPONSE);
+  assert_int_equal(t.error.dwError, ERROR_WINHTTP_TIMEOUT);
+  assert_true(took >= expect_ms - 50);
+  assert_true(took < expect_ms + 1500);
+  close3(&h, &t);
+  trace_destroy(&t);
+}
+
+static void test_stall_receive_timeout_bounds_head(void **state)
+{
+  (void)state;
+  /* A server that takes the request and never answers: the receive
+   * timeout alone ends the wait. */
+  expect_head_timeout(L"/stall", 300, 0, 300);
+}
+
+static void test_drip_head_response_timeout(void **state)
+{
+  (void)state;
+  /* A head dripped a byte every 100 ms restarts the 2 s receive timeout
+   * forever; RECEIVE_RESPONSE_TIMEOUT bounds the whole head. */
+  expect_head_timeout(L"/drip?n=20&ms=100", 2000, 600, 600);
+}
+
 /* POST with the body streamed by WriteData: WRITE_COMPLETE reports the
  * bytes written; the server saw the whole body. */
 static void test_post_with_write_data(void **state)
@@ -471,6 +521,8 @@ int main(void)
       cmocka_unit_test(test_receive_out_of_sequence),
       cmocka_unit_test(test_receive_out_of_sequence_racing),
       cmocka_unit_test(test_timeout_is_request_error),
+      cmocka_unit_test(test_stall_receive_timeout_bounds_head),
+      cmocka_unit_test(test_drip_head_response_timeout),
       cmocka_unit_test(test_post_with_write_data),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -15,8 +15,9 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/test-whttp.XXXXXX")
 server=""
 silent=""
 accepting=""
+dripping=""
 cleanup() {
-  for p in $server $silent $accepting; do
+  for p in $server $silent $accepting $dripping; do
     kill -TERM "$p" 2>/dev/null
     wait "$p" 2>/dev/null
   done
@@ -89,6 +90,34 @@ signal.pause()
 ' >"$tmp/silent" &
   silent=$!
   read -r silent_port <"$tmp/silent"
+}
+
+# A server that answers every request with a head dripped one byte every
+# 200 ms (a whole head would take a minute): each byte restarts a receive
+# timeout, so only a bound on the whole head ends the wait.
+start_dripping() {
+  mkfifo "$tmp/dripping"
+  python3 -c '
+import socket, threading, time
+def drip(c):
+    try:
+        c.recv(65536)
+        for b in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"x" * 300 + b"\r\n\r\n":
+            c.send(bytes([b]))
+            time.sleep(0.2)
+    except OSError:
+        pass
+    c.close()
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(16)
+print(s.getsockname()[1], flush=True)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=drip, args=(c,), daemon=True).start()
+' >"$tmp/dripping" &
+  dripping=$!
+  read -r dripping_port <"$tmp/dripping"
 }
 
 # A listener that never answers and says "accepted" for each connection
@@ -166,6 +195,11 @@ w "connection refused" 7 "http://127.0.0.1:1/" && check "refused: ERROR_WINHTTP_
   grep -q "ERROR_WINHTTP_CANNOT_CONNECT (12029)" "$tmp/err"
 start_silent
 w "--max-time on a silent server" 28 --max-time 1 "http://127.0.0.1:$silent_port/" && ok "--max-time: exit 28"
+start_dripping
+w "--max-time on a dripping head" 28 --max-time 1 "http://127.0.0.1:$dripping_port/" &&
+  ok "--max-time bounds a head that trickles in: exit 28"
+w "-Z --max-time on a dripping head" 28 -Z --discard --max-time 1 "http://127.0.0.1:$dripping_port/" &&
+  ok "-Z --max-time bounds a head that trickles in: exit 28"
 
 # --- HTTPS ---
 export SSL_CERT_FILE="$DEMO_CA"

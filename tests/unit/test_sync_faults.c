@@ -431,10 +431,42 @@ static void test_stall_body_partial_then_timeout(void **state)
 static void test_drip_under_timeout(void **state)
 {
   (void)state;
-  /* One byte every 10 ms: progress restarts the 300 ms timeouts. */
+  /* One byte every 10 ms: progress restarts the 300 ms receive timeout
+   * (per packet); the whole head arrives well within its 5 s bound. */
   struct knobs k = {.timeouts = 1, .connect_to = 5000, .send_to = 5000, .receive_to = 300,
-                    .response_to = 300};
+                    .response_to = 5000};
   expect_ok(L"/drip?n=20&ms=10", &k, 200, NULL, 20);
+}
+
+static void test_stall_receive_timeout_bounds_head(void **state)
+{
+  (void)state;
+  /* Only WinHttpSetTimeouts: a server that takes the request and never
+   * answers is timed out by the receive timeout (Windows: "to receive a
+   * response to a request"), not waited for forever. */
+  struct knobs k = {.timeouts = 1, .connect_to = 5000, .send_to = 5000, .receive_to = 300};
+  struct outcome o;
+  exchange(L"/stall", &k, &o);
+  check(&o, ST_RECV, ERROR_WINHTTP_TIMEOUT);
+  assert_true(o.ms >= 250);
+  assert_true(o.ms < 300 + 1500);
+  outcome_free(&o);
+}
+
+static void test_drip_head_response_timeout(void **state)
+{
+  (void)state;
+  /* A head dripped one byte every 100 ms never trips the 2 s receive
+   * timeout, but RECEIVE_RESPONSE_TIMEOUT bounds the whole head: 600 ms,
+   * far less than the head takes (40-odd bytes, 4 s and more). */
+  struct knobs k = {.timeouts = 1, .connect_to = 5000, .send_to = 5000, .receive_to = 2000,
+                    .response_to = 600};
+  struct outcome o;
+  exchange(L"/drip?n=20&ms=100", &k, &o);
+  check(&o, ST_RECV, ERROR_WINHTTP_TIMEOUT);
+  assert_true(o.ms >= 550);
+  assert_true(o.ms < 600 + 1500);
+  outcome_free(&o);
 }
 
 /* --- status lines ------------------------------------------------------------------------ */
@@ -841,6 +873,8 @@ int main(void)
     cmocka_unit_test(test_stall_body_receive_timeout),
     cmocka_unit_test(test_stall_body_partial_then_timeout),
     cmocka_unit_test(test_drip_under_timeout),
+    cmocka_unit_test(test_stall_receive_timeout_bounds_head),
+    cmocka_unit_test(test_drip_head_response_timeout),
     cmocka_unit_test(test_status_bad_code),
     cmocka_unit_test(test_status_bad_proto),
     cmocka_unit_test(test_status_bad_version),
