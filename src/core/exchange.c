@@ -412,18 +412,19 @@ static DWORD step_acquire(struct wh_request *r, struct wh_exchange *x, struct wh
   struct wh_conn_key k;
   conn_key(r, x, &k);
   if (x->conn) {
-    /* A connection kept from the previous response on this handle. */
-    x->reused = true;
-    x->phase = WH_P_SEND;
-    return ERROR_SUCCESS;
+    /* A connection kept from the previous response on this handle (a
+     * redirect to the same origin): probed like a pooled one. */
+    if (wh_conn_alive(x->conn)) {
+      x->reused = true;
+      x->phase = WH_P_SEND;
+      return ERROR_SUCCESS;
+    }
+    wh_conn_free(x->conn);
+    x->conn = NULL;
+    x->rpos = x->rend = 0;
   }
   bool keep = !(r->settings.disabled_features & WINHTTP_DISABLE_KEEP_ALIVE);
-  /* A request that may be resent on a fresh connection (exchange_recv.c,
-   * may_retry) skips the liveness probe of a recently used connection: a
-   * dead one costs a retry, a probe costs every request a system call. */
-  int64_t trust =
-      !x->retried && wh_exchange_resendable(x) && wh_method_idempotent(r->verb) ? 1000 : 0;
-  x->conn = keep ? wh_pool_take(&k, trust) : NULL;
+  x->conn = keep ? wh_pool_take(&k) : NULL;
   if (x->conn) {
     x->reused = true;
     x->phase = WH_P_SEND;

@@ -193,6 +193,9 @@ DWORD wh_conn_send(struct wh_conn *c, const void *buf, size_t len, size_t *n, sh
 
 bool wh_conn_alive(struct wh_conn *c)
 {
+  /* Bytes OpenSSL already holds would be read before the socket's. */
+  if (wh_conn_pending(c) != 0)
+    return false;
   char b;
   ssize_t r = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
   /* Nothing to read is the only healthy answer for an idle HTTP/1.1
@@ -217,7 +220,7 @@ static bool key_eq(const struct wh_conn_key *a, const struct wh_conn_key *b)
          strcmp(a->host, b->host) == 0;
 }
 
-struct wh_conn *wh_pool_take(const struct wh_conn_key *key, int64_t trust_ms)
+struct wh_conn *wh_pool_take(const struct wh_conn_key *key)
 {
   struct wh_conn *dead = NULL, *found = NULL;
   int64_t now = wh_now_ms();
@@ -248,9 +251,13 @@ struct wh_conn *wh_pool_take(const struct wh_conn_key *key, int64_t trust_ms)
   }
   if (found) {
     found->next = NULL;
-    if (now - found->idle_since >= trust_ms && !wh_conn_alive(found)) {
+    /* Every reuse is probed, however recently the connection was pooled:
+     * bytes that arrived while it was idle (a second response pushed after
+     * a complete one, a body after a 204 or a HEAD answer) would otherwise
+     * be read as the next request's response. */
+    if (!wh_conn_alive(found)) {
       wh_conn_free(found);
-      return wh_pool_take(key, trust_ms); /* the next one, if any */
+      return wh_pool_take(key); /* the next one, if any */
     }
   }
   return found;

@@ -116,11 +116,10 @@ bool wh_conn_alive(struct wh_conn *c);
 
 #define WH_POOL_IDLE_MS 30000
 
-/* Takes an idle, live connection for |key|, or NULL. A connection idle for
- * less than |trust_ms| is taken without the liveness probe (one system
- * call): callers pass a non-zero value only when a dead connection would be
- * detected and the request resent safely. */
-struct wh_conn *wh_pool_take(const struct wh_conn_key *key, int64_t trust_ms);
+/* Takes an idle, live connection for |key|, or NULL. Each candidate is
+ * probed first (wh_conn_alive: one non-blocking system call); one the
+ * server closed, or on which unrequested bytes arrived, is discarded. */
+struct wh_conn *wh_pool_take(const struct wh_conn_key *key);
 /* Returns |c| for reuse (or frees it when the pool is full). */
 void wh_pool_put(struct wh_conn *c);
 /* Test hook: close every idle connection. */

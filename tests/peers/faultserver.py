@@ -84,6 +84,16 @@ early-close     Answers at once, without reading the request body:
                 "200 OK", Connection: close, body "hello" delimited by the
                 close, then FIN, and never reads (a server that ends an
                 upload early); the connection is dropped after 30 s.
+push            A complete response, then bytes nobody asked for on the same
+                (kept-alive) connection, sent only when /release?id= is
+                requested on another connection (so a test knows they have
+                arrived before it goes on). ?id= names it (required);
+                ?code=200 (body "ok", Content-Length: 2) or 204 (no body);
+                ?what=response: an unsolicited complete response
+                ("HTTP/1.1 200 OK", body "pushed"); ?what=body: 16 stray
+                bytes "stray body bytes" (a body after a 204 or a HEAD).
+release         Sends the bytes of /push?id= (?id=) on that connection, then
+                answers 200 "released" (404 when no such push waits).
 duplex          Full duplex: "200 OK" with a chunked body goes out at once,
                 before the request body is read; then every piece of the
                 request body (Content-Length or chunked) is echoed back as
@@ -562,6 +572,31 @@ async def s_head_body(c, req):
     await c.send(head_bytes("HTTP/1.1 200 OK", [("Content-Length", str(n))]))
     await stream_pattern(c, n)
     return KEEP
+
+
+PUSHES = {}   # /push?id= -> (its Conn, the bytes /release sends on it)
+
+
+async def s_push(c, req):
+    code = req.iarg("code", 200)
+    if req.arg("what", "response") == "body":
+        extra = b"stray body bytes"
+    else:
+        extra = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\npushed"
+    PUSHES[req.arg("id", "")] = (c, extra)
+    if code == 204:
+        await read_body(c, req)
+        await c.send(head_bytes("HTTP/1.1 204 No Content", []))
+        return KEEP
+    return await respond(c, req, 200, "OK", [("Content-Type", "text/plain")], b"ok")
+
+
+async def s_release(c, req):
+    held = PUSHES.pop(req.arg("id", ""), None)
+    if held is None:
+        return await respond(c, req, 404, "Not Found", [], b"no such push")
+    await held[0].send(held[1])
+    return await respond(c, req, 200, "OK", [("Content-Type", "text/plain")], b"released")
 
 
 async def s_continue(c, req):
@@ -1088,6 +1123,8 @@ SCENARIOS = {
     "204": s_204,
     "304": s_304,
     "head-body": s_head_body,
+    "push": s_push,
+    "release": s_release,
     "continue": s_continue,
     "1xx-flood": s_1xx_flood,
     "early-hints": s_early_hints,

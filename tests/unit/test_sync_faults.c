@@ -63,6 +63,7 @@ struct knobs {
   DWORD policy;
   DWORD total_len;     /* nonzero: SendRequest announces it, WriteData sends it */
   int keep_pool;       /* do not clear the pool first */
+  int no_keep_alive;   /* WINHTTP_DISABLE_KEEP_ALIVE: a connection of its own, never pooled */
   const wchar_t *verb; /* default GET */
 };
 
@@ -122,6 +123,8 @@ static void exchange(const wchar_t *path, const struct knobs *k, struct outcome 
     set_dword(req, WINHTTP_OPTION_RECEIVE_RESPONSE_TIMEOUT, k->response_to);
   if (k->max_header)
     set_dword(req, WINHTTP_OPTION_MAX_RESPONSE_HEADER_SIZE, k->max_header);
+  if (k->no_keep_alive)
+    set_dword(req, WINHTTP_OPTION_DISABLE_FEATURE, WINHTTP_DISABLE_KEEP_ALIVE);
   if (k->max_continue)
     set_dword(req, WINHTTP_OPTION_MAX_HTTP_STATUS_CONTINUE, k->max_continue);
   if (k->max_redirects)
@@ -733,6 +736,51 @@ static void dead_pooled(const wchar_t *first)
   expect_ok(L"/count", &k, 200, "1", 1);
 }
 
+/* Bytes nobody asked for arrive on a pooled connection after a complete
+ * response (/push); /release sends them and answers only afterwards, on a
+ * connection of its own, so they are there before the next request. That
+ * request, following at once, must not take them for its response: the
+ * connection is discarded and /count runs on a new one. */
+static void stray_bytes_on_pooled(const wchar_t *verb, const wchar_t *push, const wchar_t *release,
+                                  DWORD status, const char *body)
+{
+  struct knobs first = {.verb = verb};
+  expect_ok(push, &first, status, body, body ? strlen(body) : 0);
+  struct knobs own = {.keep_pool = 1, .no_keep_alive = 1};
+  expect_ok(release, &own, 200, "released", 8);
+  struct knobs next = {.keep_pool = 1};
+  expect_ok(L"/count", &next, 200, "1", 1);
+}
+
+static void test_pooled_pushed_response_discarded(void **state)
+{
+  (void)state;
+  stray_bytes_on_pooled(L"GET", L"/push?id=resp", L"/release?id=resp", 200, "ok");
+}
+
+static void test_pooled_body_after_204_discarded(void **state)
+{
+  (void)state;
+  stray_bytes_on_pooled(L"GET", L"/push?id=204&code=204&what=body", L"/release?id=204", 204,
+                        NULL);
+}
+
+static void test_pooled_body_after_head_discarded(void **state)
+{
+  (void)state;
+  stray_bytes_on_pooled(L"HEAD", L"/push?id=head&what=body", L"/release?id=head", 200, NULL);
+}
+
+static void test_pooled_clean_reused(void **state)
+{
+  (void)state;
+  /* The check costs nothing in reuse: a clean connection still serves the
+   * next request (the second on it). */
+  expect_ok(L"/count", NULL, 200, "1", 1);
+  struct knobs k = {.keep_pool = 1};
+  expect_ok(L"/count", &k, 200, "2", 1);
+}
+
 static void test_pooled_fin_retried(void **state)
 {
   (void)state;
@@ -905,6 +953,10 @@ int main(void)
     cmocka_unit_test(test_reset_before),
     cmocka_unit_test(test_reset_headers),
     cmocka_unit_test(test_reset_body),
+    cmocka_unit_test(test_pooled_pushed_response_discarded),
+    cmocka_unit_test(test_pooled_body_after_204_discarded),
+    cmocka_unit_test(test_pooled_body_after_head_discarded),
+    cmocka_unit_test(test_pooled_clean_reused),
     cmocka_unit_test(test_pooled_fin_retried),
     cmocka_unit_test(test_pooled_rst_retried),
     cmocka_unit_test(test_big_headers),
