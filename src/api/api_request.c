@@ -523,15 +523,20 @@ BOOL WINAPI WinHttpSendRequest(HINTERNET hRequest, LPCWSTR lpszHeaders, DWORD dw
   x->split = false;
   x->rpos = x->rend = 0;
   wh_exchange_reset_response(x);
-  pthread_mutex_unlock(&r->hdr.lock);
-  x->redirect_count = 0;
-  x->retried = false;
-
   /* Only HTTP/1.1 is spoken so far: a request that requires HTTP/2 or 3
    * cannot be satisfied (Microsoft: ERROR_WINHTTP_HTTP_PROTOCOL_MISMATCH). */
   if (r->settings.http_protocol_required &&
       (r->settings.enable_http_protocol & WINHTTP_PROTOCOL_MASK))
     err = ERROR_WINHTTP_HTTP_PROTOCOL_MISMATCH;
+  /* WebSocket is not implemented yet (issue 7): a request marked for the
+   * upgrade must not go out as a plain GET whose answer the application
+   * would then take for a WebSocket. */
+  else if (r->settings.upgrade_to_websocket)
+    err = ERROR_CALL_NOT_IMPLEMENTED;
+  pthread_mutex_unlock(&r->hdr.lock);
+  x->redirect_count = 0;
+  x->retried = false;
+
   if (err == ERROR_SUCCESS)
     err = wh_exchange_prepare(r, lpOptional, dwOptionalLength, dwTotalLength);
   if (err != ERROR_SUCCESS) {

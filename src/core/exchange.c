@@ -11,6 +11,7 @@
 #include <wchar.h>
 
 #include "core/object.h"
+#include "core/route.h"
 #include "net/wait.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -384,12 +385,20 @@ static void conn_key(const struct wh_request *r, const struct wh_exchange *x,
   if (x->secure) {
     k->security_flags = r->settings.security_flags;
     k->protocols = r->settings.secure_protocols;
+    /* A connection verified without the revocation check is not handed
+     * to a request that asks for it (tls_failures). */
+    k->revocation = (r->settings.enabled_features & WINHTTP_ENABLE_SSL_REVOCATION) != 0;
   }
 }
 
 /* Certificate problems the request does not ignore. */
 static DWORD tls_failures(const struct wh_request *r, DWORD flags)
 {
+  /* WINHTTP_ENABLE_SSL_REVOCATION asks for a revocation check this engine
+   * cannot make yet (no CRL or OCSP fetching): Windows' answer when the
+   * check cannot be completed is CERT_REV_FAILED, never a silent pass. */
+  if (r->settings.enabled_features & WINHTTP_ENABLE_SSL_REVOCATION)
+    flags |= WINHTTP_CALLBACK_STATUS_FLAG_CERT_REV_FAILED;
   DWORD ign = r->settings.security_flags;
   if (ign & SECURITY_FLAG_IGNORE_UNKNOWN_CA)
     flags &= ~(DWORD)WINHTTP_CALLBACK_STATUS_FLAG_INVALID_CA;
@@ -409,6 +418,10 @@ static DWORD tls_failures(const struct wh_request *r, DWORD flags)
 
 static DWORD step_acquire(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
 {
+  /* Every send, redirects included: the new target may not be bypassed. */
+  DWORD route = wh_route_check(r, x->host, x->port, x->secure);
+  if (route != ERROR_SUCCESS)
+    return route;
   struct wh_conn_key k;
   conn_key(r, x, &k);
   if (x->conn) {
@@ -441,6 +454,9 @@ static DWORD step_acquire(struct wh_request *r, struct wh_exchange *x, struct wh
     x->slot_wait_fd = -1;
   }
   DWORD limit = r->settings.max_conns_per_server;
+  DWORD limit10 = r->settings.max_conns_per_1_0_server;
+  if (limit10 < limit && wh_pool_is_http10(&k))
+    limit = limit10; /* a server known to answer HTTP/1.0 */
   if (!x->reserved) {
     /* The wake-up: a synchronous call sleeps on its thread's eventfd; an
      * asynchronous request has the loop watch an eventfd of its own. */
@@ -492,7 +508,7 @@ static DWORD step_resolve(struct wh_request *r, struct wh_exchange *x, struct wh
   }
   if (!wh_host_is_literal(x->host))
     notify_addr(r, WINHTTP_CALLBACK_STATUS_NAME_RESOLVED, &x->addrs->a[0]);
-  wh_connector_init(&x->ktor, x->addrs);
+  wh_connector_init(&x->ktor, x->addrs, r->settings.connect_retries);
   x->phase = WH_P_CONNECT;
   return ERROR_SUCCESS;
 }

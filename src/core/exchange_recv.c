@@ -323,6 +323,8 @@ static DWORD parse_one_head(struct wh_request *r, struct wh_exchange *x, bool *f
   }
   x->have_resp = true;
   *final = true;
+  if (x->resp.version_minor == 0 && x->conn)
+    wh_pool_note_http10(&x->conn->key); /* MAX_CONNS_PER_1_0_SERVER from now on */
   return ERROR_SUCCESS;
 }
 

@@ -22,10 +22,11 @@ DWORD wh_tls_send(struct wh_conn *c, const void *buf, size_t len, size_t *n, sho
 
 /* --- connecting ------------------------------------------------------------ */
 
-void wh_connector_init(struct wh_connector *k, const struct wh_addrs *addrs)
+void wh_connector_init(struct wh_connector *k, const struct wh_addrs *addrs, size_t max_tries)
 {
   memset(k, 0, sizeof(*k));
   k->addrs = addrs;
+  k->limit = max_tries ? max_tries : 1;
   k->fd = -1;
 }
 
@@ -68,7 +69,7 @@ DWORD wh_connector_step(struct wh_connector *k, int *fd)
       close(k->fd);
       k->fd = -1;
     }
-    if (k->next >= k->addrs->n)
+    if (k->next >= k->addrs->n || k->next >= k->limit)
       return ERROR_WINHTTP_CANNOT_CONNECT;
     k->current = k->next++;
     const struct wh_addr *a = &k->addrs->a[k->current];
@@ -217,6 +218,7 @@ static bool key_eq(const struct wh_conn_key *a, const struct wh_conn_key *b)
 {
   return a->port == b->port && a->secure == b->secure &&
          a->security_flags == b->security_flags && a->protocols == b->protocols &&
+         a->revocation == b->revocation &&
          strcmp(a->host, b->host) == 0;
 }
 
@@ -323,6 +325,42 @@ static unsigned *count_of(const struct wh_conn_key *key, bool create)
     return NULL;
   counts[free_slot].key = *key;
   return &counts[free_slot].n;
+}
+
+/* Servers seen answering with HTTP/1.0, for MAX_CONNS_PER_1_0_SERVER: the
+ * version is only known from a response, so the limit applies from a
+ * server's first answer on. A ring of the most recent ones, under
+ * pool_lock (forgetting an old one only lifts its lower limit). */
+#define HTTP10_SLOTS 64
+static struct wh_conn_key http10[HTTP10_SLOTS];
+static unsigned http10_n, http10_next;
+
+static bool is_http10_locked(const struct wh_conn_key *key)
+{
+  for (unsigned i = 0; i < http10_n; i++)
+    if (key_eq(&http10[i], key))
+      return true;
+  return false;
+}
+
+void wh_pool_note_http10(const struct wh_conn_key *key)
+{
+  pthread_mutex_lock(&pool_lock);
+  if (!is_http10_locked(key)) {
+    http10[http10_next] = *key;
+    http10_next = (http10_next + 1) % HTTP10_SLOTS;
+    if (http10_n < HTTP10_SLOTS)
+      http10_n++;
+  }
+  pthread_mutex_unlock(&pool_lock);
+}
+
+bool wh_pool_is_http10(const struct wh_conn_key *key)
+{
+  pthread_mutex_lock(&pool_lock);
+  bool known = is_http10_locked(key);
+  pthread_mutex_unlock(&pool_lock);
+  return known;
 }
 
 bool wh_pool_reserve(const struct wh_conn_key *key, DWORD limit, int wake_fd)

@@ -27,6 +27,7 @@ struct wh_conn_key {
   bool secure;
   DWORD security_flags; /* TLS connections verified under other ignore flags are not shared */
   DWORD protocols;      /* WINHTTP_FLAG_SECURE_PROTOCOL_* */
+  bool revocation;      /* WINHTTP_ENABLE_SSL_REVOCATION was asked for */
 };
 
 struct wh_conn {
@@ -54,13 +55,17 @@ struct wh_conn {
 /* Tries each address in turn (Windows tries every resolved address). */
 struct wh_connector {
   const struct wh_addrs *addrs;
+  size_t limit;        /* addresses tried at most (WINHTTP_OPTION_CONNECT_RETRIES) */
   size_t next;
   int fd;
   size_t current;
   int last_errno;
 };
 
-void wh_connector_init(struct wh_connector *k, const struct wh_addrs *addrs);
+/* Tries the addresses in order, each once, at most |max_tries| of them
+ * (WINHTTP_OPTION_CONNECT_RETRIES: "WinHTTP only attempts once per IP
+ * address"; at least one is always tried). */
+void wh_connector_init(struct wh_connector *k, const struct wh_addrs *addrs, size_t max_tries);
 /* Starts or continues connecting. ERROR_SUCCESS: *fd connected (owned by the
  * caller) to addrs->a[k->current]. ERROR_IO_PENDING: wait for POLLOUT on
  * k->fd. ERROR_WINHTTP_CANNOT_CONNECT when every address failed. */
@@ -133,6 +138,11 @@ void wh_pool_clear(void);
  * with wh_conn_counted(); freeing it gives the slot back. |limit| of
  * WINHTTP_CONNS_PER_SERVER_UNLIMITED always succeeds without counting. */
 bool wh_pool_reserve(const struct wh_conn_key *key, DWORD limit, int wake_fd);
+/* WINHTTP_OPTION_MAX_CONNS_PER_1_0_SERVER: the server of |key| answered
+ * with HTTP/1.0 (remembered process-wide for the most recent servers), and
+ * whether it is known to. */
+void wh_pool_note_http10(const struct wh_conn_key *key);
+bool wh_pool_is_http10(const struct wh_conn_key *key);
 void wh_pool_unreserve(const struct wh_conn_key *key);
 void wh_pool_unwait(int wake_fd);
 /* The same for a waiter that gives up (cancelled, timed out): if it had

@@ -59,13 +59,16 @@ static void *first(void *arg)
   return NULL;
 }
 
-/* Runs /delay on a thread and, once it is in flight, /count here. */
-static void run(DWORD limit, const char *want_count)
+/* Runs /delay on a thread and, once it is in flight, /count here, with
+ * |limit| per server and |limit10| per HTTP/1.0 server. */
+static void run10(DWORD limit, DWORD limit10, const char *want_count)
 {
   wh_pool_clear();
   HINTERNET s = WinHttpOpen(L"max-conns", WINHTTP_ACCESS_TYPE_NO_PROXY, NULL, NULL, 0);
   assert_non_null(s);
   assert_true(WinHttpSetOption(s, WINHTTP_OPTION_MAX_CONNS_PER_SERVER, &limit, sizeof(limit)));
+  assert_true(WinHttpSetOption(s, WINHTTP_OPTION_MAX_CONNS_PER_1_0_SERVER, &limit10,
+                               sizeof(limit10)));
   HINTERNET c = WinHttpConnect(s, L"127.0.0.1", wh_peer_port(&fault), 0);
   struct job a = {.connect = c, .path = L"/delay?ms=300&n=5"};
   struct job b = {.connect = c, .path = L"/count"};
@@ -83,10 +86,33 @@ static void run(DWORD limit, const char *want_count)
   WinHttpCloseHandle(s);
 }
 
+static void run(DWORD limit, const char *want_count)
+{
+  run10(limit, WINHTTP_CONNS_PER_SERVER_UNLIMITED, want_count);
+}
+
 static void test_limit_one_waits_and_reuses(void **state)
 {
   (void)state;
   run(1, "2");
+}
+
+static void test_http10_limit_once_known(void **state)
+{
+  (void)state;
+  /* The 1.0 limit does not apply to a server not known to speak HTTP/1.0
+   * (its version is only learnt from a response)... */
+  run10(WINHTTP_CONNS_PER_SERVER_UNLIMITED, 1, "1");
+  /* ...and does once it has answered with HTTP/1.0 (/http10). */
+  struct job v = {.path = L"/http10?n=3"};
+  HINTERNET s = WinHttpOpen(L"max-conns", WINHTTP_ACCESS_TYPE_NO_PROXY, NULL, NULL, 0);
+  v.connect = WinHttpConnect(s, L"127.0.0.1", wh_peer_port(&fault), 0);
+  get(&v, NULL);
+  assert_int_equal(v.err, ERROR_SUCCESS);
+  assert_string_equal(v.body, "abc");
+  WinHttpCloseHandle(v.connect);
+  WinHttpCloseHandle(s);
+  run10(WINHTTP_CONNS_PER_SERVER_UNLIMITED, 1, "2");
 }
 
 static void test_unlimited_opens_another(void **state)
@@ -243,6 +269,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_limit_one_waits_and_reuses),
       cmocka_unit_test(test_unlimited_opens_another),
+      cmocka_unit_test(test_http10_limit_once_known),
       cmocka_unit_test(test_async_limit_one_waits_and_reuses),
       cmocka_unit_test(test_async_waiting_request_cancelled),
   };

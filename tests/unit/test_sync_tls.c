@@ -333,6 +333,42 @@ static void test_ignored_connection_not_shared(void **state)
   close3(&h);
 }
 
+static void set_revocation(HINTERNET h)
+{
+  DWORD f = WINHTTP_ENABLE_SSL_REVOCATION;
+  assert_true(WinHttpSetOption(h, WINHTTP_OPTION_ENABLE_FEATURE, &f, sizeof(f)));
+}
+
+static void test_revocation_check_not_silently_skipped(void **state)
+{
+  (void)state;
+  /* No CRL or OCSP fetching yet: a request that asks for the revocation
+   * check fails with CERT_REV_FAILED (Windows' answer when the check cannot
+   * be made), even on a good certificate and with a verified connection to
+   * the same server in the pool. */
+  get_ok(L"localhost", WH_CERT_GOOD, 0); /* leaves a verified connection pooled */
+  pthread_mutex_lock(&sf_lock);
+  sf_count = 0;
+  pthread_mutex_unlock(&sf_lock);
+  struct h3 h;
+  open3(&h, L"localhost", WH_CERT_GOOD, L"/100.bin");
+  set_revocation(h.r);
+  assert_false(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, 0));
+  assert_last_error(ERROR_WINHTTP_SECURE_FAILURE);
+  assert_int_equal(sf_count, 1);
+  assert_int_equal(sf_flags, WINHTTP_CALLBACK_STATUS_FLAG_CERT_REV_FAILED);
+  close3(&h);
+  /* Ignoring every certificate error ignores this one too. */
+  reset();
+  open3(&h, L"localhost", WH_CERT_GOOD, L"/100.bin");
+  set_revocation(h.r);
+  DWORD ignore = SECURITY_FLAG_IGNORE_ALL_CERT_ERRORS;
+  assert_true(WinHttpSetOption(h.r, WINHTTP_OPTION_SECURITY_FLAGS, &ignore, sizeof(ignore)));
+  assert_true(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, 0));
+  finish_ok(h.r, 100);
+  close3(&h);
+}
+
 /* --- the server certificate -------------------------------------------------------------------- */
 
 static void test_server_cert_context(void **state)
@@ -468,6 +504,7 @@ int main(void)
     cmocka_unit_test(test_ignore_unknown_ca),
     cmocka_unit_test(test_ignore_all),
     cmocka_unit_test(test_ignored_connection_not_shared),
+    cmocka_unit_test(test_revocation_check_not_silently_skipped),
     cmocka_unit_test(test_server_cert_context),
     cmocka_unit_test(test_server_cert_context_ignored_failure),
     cmocka_unit_test(test_secure_protocols),
