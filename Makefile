@@ -1,6 +1,7 @@
-# The front door. `make` builds the library, `make check` installs any
-# missing Debian package, builds with AddressSanitizer+UBSan and runs every
-# test, `make demo` runs the demo. See README.md.
+# The front door. `make` builds the library; `make demo` and `make check`,
+# the README's two commands, first install any missing Debian package
+# (scripts/install-deps), then run the demo, or build with
+# AddressSanitizer+UBSan and run every test. See README.md.
 
 BUILD   ?= build
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
@@ -9,6 +10,11 @@ CMAKE   ?= cmake
 CTEST   ?= ctest
 
 .PHONY: all deps build check check-asan check-tsan check-install fuzz fuzz-smoke demo bench install clean
+
+# Prerequisites in the order written, even under `make -j`: the packages
+# must be there before CMake looks for them. Each step parallelises itself
+# (cmake --build -j, ctest -j).
+.NOTPARALLEL:
 
 all: build
 
@@ -52,7 +58,7 @@ fuzz: deps
 fuzz-smoke: fuzz
 	scripts/fuzz-smoke $(BUILD)/fuzz
 
-demo: build
+demo: deps build
 	scripts/demo $(BUILD)/release
 
 # The benchmark against libcurl (needs nginx and libcurl; never part of
