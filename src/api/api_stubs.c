@@ -48,13 +48,7 @@ VOID WINAPI WinHttpFreeQueryConnectionGroupResult(WINHTTP_QUERY_CONNECTION_GROUP
   UNUSED(pResult);
 }
 
-/* ---- Proxy configuration and auto-proxy ---- */
-
-BOOL WINAPI WinHttpGetDefaultProxyConfiguration(WINHTTP_PROXY_INFO *pProxyInfo)
-{
-  UNUSED(pProxyInfo);
-  return wh_fail(NOT_IMPLEMENTED);
-}
+/* ---- Proxy configuration and auto-proxy (the rest: api_proxy.c) ---- */
 
 BOOL WINAPI WinHttpSetDefaultProxyConfiguration(WINHTTP_PROXY_INFO *pProxyInfo)
 {
@@ -62,63 +56,8 @@ BOOL WINAPI WinHttpSetDefaultProxyConfiguration(WINHTTP_PROXY_INFO *pProxyInfo)
   return wh_fail(NOT_IMPLEMENTED);
 }
 
-BOOL WINAPI WinHttpGetIEProxyConfigForCurrentUser(WINHTTP_CURRENT_USER_IE_PROXY_CONFIG *pProxyConfig)
-{
-  UNUSED(pProxyConfig);
-  return wh_fail(NOT_IMPLEMENTED);
-}
-
-BOOL WINAPI WinHttpDetectAutoProxyConfigUrl(DWORD dwAutoDetectFlags, LPWSTR *ppwstrAutoConfigUrl)
-{
-  UNUSED(dwAutoDetectFlags), UNUSED(ppwstrAutoConfigUrl);
-  return wh_fail(NOT_IMPLEMENTED);
-}
-
-BOOL WINAPI WinHttpGetProxyForUrl(HINTERNET hSession, LPCWSTR lpcwszUrl,
-                                  WINHTTP_AUTOPROXY_OPTIONS *pAutoProxyOptions,
-                                  WINHTTP_PROXY_INFO *pProxyInfo)
-{
-  UNUSED(hSession), UNUSED(lpcwszUrl), UNUSED(pAutoProxyOptions), UNUSED(pProxyInfo);
-  return wh_fail(NOT_IMPLEMENTED);
-}
-
-DWORD WINAPI WinHttpCreateProxyResolver(HINTERNET hSession, HINTERNET *phResolver)
-{
-  UNUSED(hSession), UNUSED(phResolver);
-  return NOT_IMPLEMENTED;
-}
-
-DWORD WINAPI WinHttpGetProxyForUrlEx(HINTERNET hResolver, PCWSTR pcwszUrl,
-                                     WINHTTP_AUTOPROXY_OPTIONS *pAutoProxyOptions,
-                                     DWORD_PTR pContext)
-{
-  UNUSED(hResolver), UNUSED(pcwszUrl), UNUSED(pAutoProxyOptions), UNUSED(pContext);
-  return NOT_IMPLEMENTED;
-}
-
-DWORD WINAPI WinHttpGetProxyForUrlEx2(HINTERNET hResolver, PCWSTR pcwszUrl,
-                                      WINHTTP_AUTOPROXY_OPTIONS *pAutoProxyOptions,
-                                      DWORD cbInterfaceSelectionContext,
-                                      BYTE *pInterfaceSelectionContext, DWORD_PTR pContext)
-{
-  UNUSED(hResolver), UNUSED(pcwszUrl), UNUSED(pAutoProxyOptions);
-  UNUSED(cbInterfaceSelectionContext), UNUSED(pInterfaceSelectionContext), UNUSED(pContext);
-  return NOT_IMPLEMENTED;
-}
-
-DWORD WINAPI WinHttpGetProxyResult(HINTERNET hResolver, WINHTTP_PROXY_RESULT *pProxyResult)
-{
-  UNUSED(hResolver), UNUSED(pProxyResult);
-  return NOT_IMPLEMENTED;
-}
-
-DWORD WINAPI WinHttpGetProxyResultEx(HINTERNET hResolver, WINHTTP_PROXY_RESULT_EX *pProxyResultEx)
-{
-  UNUSED(hResolver), UNUSED(pProxyResultEx);
-  return NOT_IMPLEMENTED;
-}
-
-/* Nothing can produce a result yet, so there is nothing to free. */
+/* WinHttpGetProxyResult cannot produce a result yet (api_proxy.c), so there
+ * is nothing to free. */
 VOID WINAPI WinHttpFreeProxyResult(WINHTTP_PROXY_RESULT *pProxyResult)
 {
   UNUSED(pProxyResult);

@@ -7,6 +7,7 @@
 #include "core/async.h"
 #include "core/handle.h"
 #include "net/wait.h"
+#include "core/route.h"
 #include "util/mem.h"
 
 /* --- session ------------------------------------------------------------- */
@@ -17,6 +18,8 @@ static void session_destroy(struct wh_object *o)
   wh_free(s->agent);
   wh_free(s->proxy);
   wh_free(s->proxy_bypass);
+  wh_free(s->env_proxy);
+  wh_free(s->env_bypass);
   wh_cookie_jar_free(&s->cookies);
 }
 
@@ -44,7 +47,14 @@ DWORD wh_session_new(char *agent, DWORD access_type, char *proxy, char *bypass,
   s->open_flags = flags;
   wh_settings_defaults(&s->settings);
   wh_cookie_jar_init(&s->cookies);
-  DWORD err = wh_handle_alloc(&s->hdr, out);
+  /* The defaults are read once, when the session opens (as Windows reads
+   * its machine setting in WinHttpOpen). */
+  DWORD err = ERROR_SUCCESS;
+  if (access_type == WINHTTP_ACCESS_TYPE_DEFAULT_PROXY ||
+      access_type == WINHTTP_ACCESS_TYPE_AUTOMATIC_PROXY)
+    err = wh_env_proxy(&s->env_proxy, &s->env_bypass);
+  if (err == ERROR_SUCCESS)
+    err = wh_handle_alloc(&s->hdr, out);
   if (err != ERROR_SUCCESS)
     wh_object_release(&s->hdr); /* never published: no HANDLE_CLOSING */
   return err;

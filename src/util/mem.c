@@ -2,6 +2,7 @@
 #include "util/mem.h"
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,10 @@
  * tests. */
 static atomic_long fail_budget = -1;
 static atomic_long fail_hits = 0;
+/* Allocations allowed while armed (wh_mem_fail_allowed). */
+static atomic_long fail_allowed = 0;
+/* wh_mem_fail_once: the budget's end refuses one allocation and disarms. */
+static atomic_bool fail_once = false;
 
 static int should_fail(void)
 {
@@ -18,13 +23,22 @@ static int should_fail(void)
     return 0;
   for (;;) {
     if (b == 0) {
+      /* One-shot: exactly one thread wins the 0 -> -1 exchange and fails;
+       * any other sees the hook disarmed. */
+      if (atomic_load_explicit(&fail_once, memory_order_relaxed) &&
+          !atomic_compare_exchange_strong_explicit(&fail_budget, &b, -1,
+                                                   memory_order_relaxed,
+                                                   memory_order_relaxed))
+        return 0;
       atomic_fetch_add_explicit(&fail_hits, 1, memory_order_relaxed);
       return 1;
     }
     if (atomic_compare_exchange_weak_explicit(&fail_budget, &b, b - 1,
                                               memory_order_relaxed,
-                                              memory_order_relaxed))
+                                              memory_order_relaxed)) {
+      atomic_fetch_add_explicit(&fail_allowed, 1, memory_order_relaxed);
       return 0;
+    }
     if (b < 0)
       return 0;
   }
@@ -69,10 +83,23 @@ char *wh_strndup(const char *s, size_t len)
   return r;
 }
 
+static void arm(long n, bool once)
+{
+  atomic_store(&fail_budget, -1);
+  atomic_store(&fail_hits, 0);
+  atomic_store(&fail_allowed, 0);
+  atomic_store(&fail_once, once);
+  atomic_store(&fail_budget, n < 0 ? -1 : n);
+}
+
 void wh_mem_fail_after(long n)
 {
-  atomic_store(&fail_hits, 0);
-  atomic_store(&fail_budget, n < 0 ? -1 : n);
+  arm(n, false);
+}
+
+void wh_mem_fail_once(long n)
+{
+  arm(n, true);
 }
 
 void wh_mem_fail_reset(void)
@@ -83,4 +110,9 @@ void wh_mem_fail_reset(void)
 long wh_mem_fail_count(void)
 {
   return atomic_load(&fail_hits);
+}
+
+long wh_mem_fail_allowed(void)
+{
+  return atomic_load(&fail_allowed);
 }

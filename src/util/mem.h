@@ -20,10 +20,18 @@ char *wh_strndup(const char *s, size_t len);
 
 /* Test hook: after |n| more successful allocations, every allocation fails
  * until wh_mem_fail_reset() is called. A negative |n| disables failing.
- * Returns nothing; counters are process-wide and atomic. */
+ * Returns nothing; counters are process-wide and atomic (allocations on
+ * every thread count, the loop threads' included). */
 void wh_mem_fail_after(long n);
+/* As wh_mem_fail_after, but only the one allocation after those |n| fails;
+ * the hook is then disarmed (later allocations succeed). */
+void wh_mem_fail_once(long n);
 void wh_mem_fail_reset(void);
-/* Number of allocations refused since the last wh_mem_fail_after(). */
+/* Number of allocations refused since the last wh_mem_fail_after/once(). */
 long wh_mem_fail_count(void);
+/* Number of allocations allowed since the last wh_mem_fail_after/once()
+ * while the hook was armed: wh_mem_fail_after(LONG_MAX), run, and this is
+ * how many allocations the run made. */
+long wh_mem_fail_allowed(void);
 
 #endif

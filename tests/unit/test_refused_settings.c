@@ -1,13 +1,15 @@
 /* Settings the engine cannot honour yet are refused, never ignored
  * (issue 11 §4): a request that should go through a named proxy fails with
  * ERROR_CALL_NOT_IMPLEMENTED instead of going straight to the origin,
- * unless its bypass list names the target; a request marked for the
+ * unless its bypass list names the target (the environment's proxy, for
+ * DEFAULT_PROXY and AUTOMATIC_PROXY sessions, too); a request marked for the
  * WebSocket upgrade fails the same way instead of going out as a plain GET.
  * Against the fault server, in both modes. */
 #include "wh_test.h"
 #include "peers.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
 
@@ -217,6 +219,79 @@ static void test_named_proxy_async_request_error(void **state)
   WinHttpCloseHandle(s);
 }
 
+/* The environment is the Linux "default proxy": DEFAULT_PROXY and
+ * AUTOMATIC_PROXY sessions opened while it names one do not go around it. */
+static void clear_proxy_env(void)
+{
+  static const char *const vars[] = {"http_proxy", "https_proxy", "HTTPS_PROXY", "no_proxy",
+                                     "NO_PROXY", "HTTP_PROXY"};
+  for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+    unsetenv(vars[i]);
+}
+
+static void test_default_proxy_from_environment_refused(void **state)
+{
+  (void)state;
+  static const DWORD types[] = {WINHTTP_ACCESS_TYPE_DEFAULT_PROXY,
+                                WINHTTP_ACCESS_TYPE_AUTOMATIC_PROXY};
+  struct h3 h;
+  for (size_t i = 0; i < 2; i++) {
+    clear_proxy_env();
+    setenv("http_proxy", "http://proxy.invalid:3128", 1);
+    open3(&h, types[i], NULL, NULL, L"127.0.0.1", L"/ok", 0);
+    clear_proxy_env(); /* read when the session opened, not at each send */
+    expect_refused_before_connecting(&h);
+    close3(&h);
+  }
+  /* Nothing configured: direct, as before. */
+  open3(&h, WINHTTP_ACCESS_TYPE_DEFAULT_PROXY, NULL, NULL, L"127.0.0.1", L"/ok", 0);
+  expect_direct_ok(&h);
+  close3(&h);
+}
+
+static void test_default_proxy_no_proxy_and_schemes(void **state)
+{
+  (void)state;
+  struct h3 h;
+  /* no_proxy names the host: direct. */
+  clear_proxy_env();
+  setenv("http_proxy", "http://proxy.invalid:3128", 1);
+  setenv("no_proxy", "localhost,127.0.0.1", 1);
+  open3(&h, WINHTTP_ACCESS_TYPE_DEFAULT_PROXY, NULL, NULL, L"127.0.0.1", L"/ok", 0);
+  expect_direct_ok(&h);
+  close3(&h);
+  /* Only https_proxy: plain HTTP goes direct... */
+  clear_proxy_env();
+  setenv("https_proxy", "http://proxy.invalid:3128", 1);
+  open3(&h, WINHTTP_ACCESS_TYPE_DEFAULT_PROXY, NULL, NULL, L"127.0.0.1", L"/ok", 0);
+  expect_direct_ok(&h);
+  close3(&h);
+  /* ...and HTTPS is refused before anything is sent. */
+  open3(&h, WINHTTP_ACCESS_TYPE_DEFAULT_PROXY, NULL, NULL, L"127.0.0.1", L"/ok",
+        0);
+  WinHttpCloseHandle(h.r);
+  h.r = WinHttpOpenRequest(h.c, L"GET", L"/ok", NULL, NULL, NULL, WINHTTP_FLAG_SECURE);
+  assert_non_null(h.r);
+  expect_refused_before_connecting(&h);
+  close3(&h);
+  clear_proxy_env();
+}
+
+static void test_named_per_scheme_list(void **state)
+{
+  (void)state;
+  /* "https=..." serves HTTPS only: an HTTP request goes direct. */
+  struct h3 h;
+  open3(&h, WINHTTP_ACCESS_TYPE_NAMED_PROXY, L"https=proxy.invalid:3128", NULL, L"127.0.0.1",
+        L"/ok", 0);
+  expect_direct_ok(&h);
+  close3(&h);
+  open3(&h, WINHTTP_ACCESS_TYPE_NAMED_PROXY, L"https=proxy.invalid:3128;http=proxy.invalid:80",
+        NULL, L"127.0.0.1", L"/ok", 0);
+  expect_refused_before_connecting(&h);
+  close3(&h);
+}
+
 static void test_websocket_upgrade_refused(void **state)
 {
   (void)state;
@@ -236,6 +311,9 @@ int main(void)
       cmocka_unit_test(test_request_no_proxy_overrides_session),
       cmocka_unit_test(test_redirect_out_of_bypass_refused),
       cmocka_unit_test(test_named_proxy_async_request_error),
+      cmocka_unit_test(test_default_proxy_from_environment_refused),
+      cmocka_unit_test(test_default_proxy_no_proxy_and_schemes),
+      cmocka_unit_test(test_named_per_scheme_list),
       cmocka_unit_test(test_websocket_upgrade_refused),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
