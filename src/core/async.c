@@ -1,6 +1,7 @@
 /* see async.h */
 #include "core/async.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <stddef.h>
 #include <sys/epoll.h>
@@ -71,8 +72,12 @@ static void advance(struct wh_lane *ln)
   uint32_t ev = (ln->io.events & POLLOUT) ? EPOLLOUT : EPOLLIN;
   int64_t deadline = ln->io.deadline ? ln->io.deadline : WH_NEVER;
   int fd = watch_fd(ln);
-  if (fd < 0 || wh_loop_watch(r->loop, &ln->watch, fd, ev, deadline) != 0)
+  if (fd < 0)
     end(ln, ERROR_WINHTTP_INTERNAL_ERROR);
+  else if (wh_loop_watch(r->loop, &ln->watch, fd, ev, deadline) != 0)
+    /* Out of memory is reported as such, not as the engine's own failure
+     * (found by the out-of-memory sweep, tests/unit/test_oom.c). */
+    end(ln, errno == ENOMEM ? ERROR_NOT_ENOUGH_MEMORY : ERROR_WINHTTP_INTERNAL_ERROR);
 }
 
 static void on_ready(struct wh_watch *w, bool timed_out)

@@ -188,7 +188,12 @@ static DWORD add_send_headers(struct wh_request *r, struct wh_exchange *x, const
       host[n++] = digits[--k];
   }
 
-  wh_headers_apply_one(&r->headers, "Host", 4, host, n, if_new);
+  /* Out of memory is not ignored: the request would go out without Host,
+   * a wrong request instead of a clean error (found by the out-of-memory
+   * sweep, tests/unit/test_oom.c). Any other result (the application's own
+   * Host) leaves the header as it is, as before. */
+  if (wh_headers_apply_one(&r->headers, "Host", 4, host, n, if_new) == ERROR_NOT_ENOUGH_MEMORY)
+    return ERROR_NOT_ENOUGH_MEMORY;
   if (agent && *agent) {
     err = wh_headers_apply_one(&r->headers, "User-Agent", 10, agent, strlen(agent), if_new);
     if (err == ERROR_WINHTTP_HEADER_ALREADY_EXISTS)
@@ -228,33 +233,25 @@ static DWORD add_send_headers(struct wh_request *r, struct wh_exchange *x, const
 }
 
 /* The session's cookies go out merged with the application's own Cookie
- * header (policy/cookie.h: the application's first, no name twice) for this
- * send only: the request headers are restored afterwards, so a later send
- * merges with the jar as it is then. */
-static DWORD with_jar_cookies(struct wh_request *r, const char *jar, char **app_cookie)
+ * header (policy/cookie.h: the application's first, no name twice) in the
+ * head of this send only; the request headers themselves are not changed,
+ * so a later send merges with the jar as it is then. Writing the merged
+ * value straight into the head leaves nothing to undo: replacing the
+ * header and restoring it afterwards could run out of memory in the
+ * restore and leave the jar's cookies in the application's header (found
+ * by the out-of-memory sweep, tests/unit/test_oom.c). Caller holds the
+ * request's lock. */
+static DWORD serialize_with_jar(struct wh_request *r, const char *jar, struct wh_buf *out)
 {
   const struct wh_header *h = wh_headers_find(&r->headers, "Cookie", 6, 0);
-  *app_cookie = NULL;
-  if (h) {
-    *app_cookie = wh_strndup(h->value, h->value_len);
-    if (!*app_cookie)
-      return ERROR_NOT_ENOUGH_MEMORY;
-  }
   char *merged = NULL;
-  DWORD err = wh_cookie_merge(*app_cookie, jar, &merged);
-  if (err == ERROR_SUCCESS && merged)
-    err = wh_headers_apply_one(&r->headers, "Cookie", 6, merged, strlen(merged),
-                               WINHTTP_ADDREQ_FLAG_ADD | WINHTTP_ADDREQ_FLAG_REPLACE);
+  /* A stored value is NUL-terminated (proto/headers.h). */
+  DWORD err = wh_cookie_merge(h ? h->value : NULL, jar, &merged);
+  if (err == ERROR_SUCCESS)
+    err = merged ? wh_headers_serialize_as(&r->headers, "Cookie", 6, merged, strlen(merged), out)
+                 : wh_headers_serialize(&r->headers, out);
   wh_free(merged);
   return err;
-}
-
-static void restore_app_cookie(struct wh_request *r, const char *app_cookie)
-{
-  /* REPLACE with an empty value removes the header. */
-  const char *v = app_cookie ? app_cookie : "";
-  wh_headers_apply_one(&r->headers, "Cookie", 6, v, strlen(v),
-                       WINHTTP_ADDREQ_FLAG_ADD | WINHTTP_ADDREQ_FLAG_REPLACE);
 }
 
 DWORD wh_exchange_prepare(struct wh_request *r, const void *optional, DWORD opt_len,
@@ -304,9 +301,6 @@ DWORD wh_exchange_prepare(struct wh_request *r, const void *optional, DWORD opt_
 
   pthread_mutex_lock(&r->hdr.lock);
   err = add_send_headers(r, x, agent, total_len);
-  char *app_cookie = NULL;
-  if (err == ERROR_SUCCESS && jar)
-    err = with_jar_cookies(r, jar, &app_cookie);
   wh_buf_reset(&x->out);
   if (err == ERROR_SUCCESS) {
     int rc = wh_buf_adds(&x->out, r->verb);
@@ -315,15 +309,14 @@ DWORD wh_exchange_prepare(struct wh_request *r, const void *optional, DWORD opt_
     rc = rc ? rc : wh_buf_addc(&x->out, ' ');
     rc = rc ? rc : wh_buf_adds(&x->out, r->version);
     rc = rc ? rc : wh_buf_add(&x->out, "\r\n", 2);
-    err = rc == 0 ? wh_headers_serialize(&r->headers, &x->out)
-                  : (rc == WH_BUF_ENOMEM ? ERROR_NOT_ENOUGH_MEMORY : ERROR_WINHTTP_HEADER_SIZE_OVERFLOW);
+    err = rc != 0 ? (rc == WH_BUF_ENOMEM ? ERROR_NOT_ENOUGH_MEMORY
+                                         : ERROR_WINHTTP_HEADER_SIZE_OVERFLOW)
+          : jar ? serialize_with_jar(r, jar, &x->out)
+                : wh_headers_serialize(&r->headers, &x->out);
   }
-  if (jar)
-    restore_app_cookie(r, app_cookie);
   pthread_mutex_unlock(&r->hdr.lock);
   wh_free(agent);
   wh_free(jar);
-  wh_free(app_cookie);
   if (err == ERROR_SUCCESS && wh_buf_add(&x->out, "\r\n", 2) != 0)
     err = ERROR_NOT_ENOUGH_MEMORY;
   if (err != ERROR_SUCCESS)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "net/wait.h"
+#include "util/mem.h"
 
 #define MAX_LOOPS 64
 
@@ -126,9 +127,13 @@ static int heap_push(struct wh_loop *l, struct wh_watch *w)
 {
   if (l->heap_len == l->heap_cap) {
     size_t cap = l->heap_cap ? l->heap_cap * 2 : 64;
-    struct wh_watch **h = realloc(l->heap, cap * sizeof(*h));
-    if (!h)
+    /* Through util/mem.c like every allocation, so the out-of-memory
+     * sweep (tests/unit/test_oom.c) reaches this path too. */
+    struct wh_watch **h = wh_realloc(l->heap, cap * sizeof(*h));
+    if (!h) {
+      errno = ENOMEM; /* the hook's refusals do not set it */
       return -1;
+    }
     l->heap = h;
     l->heap_cap = cap;
   }

@@ -41,7 +41,8 @@ void wh_loop_post(struct wh_loop *l, struct wh_task *t);
 
 /* On |l|'s thread: calls w->ready once |fd| is ready for |events|
  * (EPOLLIN/EPOLLOUT) or |deadline| (monotonic ms, WH_NEVER for none) passes.
- * Returns 0, or -1 when the descriptor cannot be watched. */
+ * Returns 0, or -1 with errno set when the descriptor cannot be watched
+ * (ENOMEM: no memory for the deadline, or the kernel's for epoll). */
 int wh_loop_watch(struct wh_loop *l, struct wh_watch *w, int fd, uint32_t events,
                   int64_t deadline);
 /* On |l|'s thread: disarms |w| if armed. */

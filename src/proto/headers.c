@@ -476,6 +476,38 @@ DWORD wh_headers_serialize(const struct wh_headers *h, struct wh_buf *out)
   return ERROR_SUCCESS;
 }
 
+DWORD wh_headers_serialize_as(const struct wh_headers *h, const char *name, size_t nlen,
+                              const char *value, size_t vlen, struct wh_buf *out)
+{
+  if (!valid_name(name, nlen) || !valid_value(value, vlen))
+    return ERROR_WINHTTP_INVALID_HEADER;
+  size_t old = out->len;
+  int rc = 0;
+  bool replaced = false;
+  for (size_t i = 0; i < h->n && rc == 0; i++) {
+    const struct wh_header *e = &h->v[i];
+    bool here = !replaced && wh_casecmp_eq(e->name, e->name_len, name, nlen);
+    put(out, &rc, e->name, e->name_len);
+    put(out, &rc, ": ", 2);
+    put(out, &rc, here ? value : e->value, here ? vlen : e->value_len);
+    put(out, &rc, "\r\n", 2);
+    replaced |= here;
+  }
+  if (!replaced) {
+    put(out, &rc, name, nlen);
+    put(out, &rc, ": ", 2);
+    put(out, &rc, value, vlen);
+    put(out, &rc, "\r\n", 2);
+  }
+  if (rc) {
+    out->len = old;
+    if (out->p)
+      out->p[old] = '\0';
+    return buf_err(rc);
+  }
+  return ERROR_SUCCESS;
+}
+
 /* --- queries ------------------------------------------------------------- */
 
 /* Decimal digits of |v| into |buf| (at least 21 bytes); returns the length. */

@@ -105,6 +105,12 @@ const struct wh_header *wh_headers_find(const struct wh_headers *h, const char *
  * ERROR_SUCCESS, ERROR_NOT_ENOUGH_MEMORY, or ERROR_WINHTTP_HEADER_SIZE_OVERFLOW
  * when |out->max| is too small; on failure |out| keeps its old contents. */
 DWORD wh_headers_serialize(const struct wh_headers *h, struct wh_buf *out);
+/* As wh_headers_serialize, but the first header named |name| is written
+ * with |value| instead of its own, or "name: value" is appended when there
+ * is none; the store is not changed. Also ERROR_WINHTTP_INVALID_HEADER for
+ * a name or value the store would refuse. */
+DWORD wh_headers_serialize_as(const struct wh_headers *h, const char *name, size_t nlen,
+                              const char *value, size_t vlen, struct wh_buf *out);
 
 /* What WinHttpQueryHeaders needs besides the store. Strings are borrowed,
  * NUL-terminated UTF-8, NULL when unknown. */

@@ -529,6 +529,43 @@ static void test_serialize(void **state)
   wh_headers_free(&h);
 }
 
+/* wh_headers_serialize_as: the first header of the name goes out with the
+ * given value, in its place; none: appended; the store is not changed (the
+ * jar's cookies are merged this way, core/exchange.c). */
+static void test_serialize_as(void **state)
+{
+  (void)state;
+  struct wh_headers h;
+  struct wh_buf b;
+  fill(&h, "A: 1\r\ncookie: app=1\r\nCookie: two\r\nB: 2");
+  wh_buf_init(&b, 256);
+  assert_int_equal(wh_headers_serialize_as(&h, "Cookie", 6, "app=1; jar=2", 12, &b),
+                   ERROR_SUCCESS);
+  assert_string_equal(b.p, "A: 1\r\ncookie: app=1; jar=2\r\nCookie: two\r\nB: 2\r\n");
+  assert_store(&h, "A: 1\r\ncookie: app=1\r\nCookie: two\r\nB: 2\r\n");
+  wh_buf_reset(&b);
+  assert_int_equal(wh_headers_serialize_as(&h, "X", 1, "y", 1, &b), ERROR_SUCCESS);
+  assert_string_equal(b.p, "A: 1\r\ncookie: app=1\r\nCookie: two\r\nB: 2\r\nX: y\r\n");
+  /* What the store would refuse is refused, and the buffer keeps what it had. */
+  wh_buf_reset(&b);
+  assert_int_equal(wh_buf_adds(&b, "GET / HTTP/1.1\r\n"), 0);
+  assert_int_equal(wh_headers_serialize_as(&h, "X", 1, "a\r\nb", 4, &b),
+                   ERROR_WINHTTP_INVALID_HEADER);
+  assert_int_equal(wh_headers_serialize_as(&h, "X Y", 3, "v", 1, &b),
+                   ERROR_WINHTTP_INVALID_HEADER);
+  assert_string_equal(b.p, "GET / HTTP/1.1\r\n");
+  wh_buf_free(&b);
+  /* Too small: the buffer keeps what it had. */
+  wh_buf_init(&b, 30);
+  assert_int_equal(wh_buf_adds(&b, "GET / HTTP/1.1\r\n"), 0);
+  assert_int_equal(wh_headers_serialize_as(&h, "A", 1, "2", 1, &b),
+                   ERROR_WINHTTP_HEADER_SIZE_OVERFLOW);
+  assert_int_equal(b.len, 16);
+  assert_string_equal(b.p, "GET / HTTP/1.1\r\n");
+  wh_buf_free(&b);
+  wh_headers_free(&h);
+}
+
 static void test_lifecycle(void **state)
 {
   (void)state;
@@ -1039,6 +1076,7 @@ int main(void)
     cmocka_unit_test(test_apply_one),
     cmocka_unit_test(test_find),
     cmocka_unit_test(test_serialize),
+    cmocka_unit_test(test_serialize_as),
     cmocka_unit_test(test_lifecycle),
     cmocka_unit_test(test_limits),
     cmocka_unit_test(test_out_of_memory),
