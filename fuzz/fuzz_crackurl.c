@@ -20,8 +20,10 @@
  * the result and last error agree and are documented errors; a buffer with
  * length 0 is ERROR_INVALID_PARAMETER whatever the URL; a failure
  * other than ERROR_INSUFFICIENT_BUFFER changes nothing; pointers stay inside
- * the URL; buffers hold a NUL-terminated value of the reported length and
- * nothing is written past it; the result agrees with a plain pointer-mode
+ * the URL; no component of a successful crack holds a NUL (one in the URL
+ * is refused, trailing ones aside; ICU_DECODE may only produce one from a
+ * "%00" outside the host); buffers hold a NUL-terminated value of the
+ * reported length and nothing is written past it; the result agrees with a plain pointer-mode
  * crack of the same URL; and a URL cracked into buffers, built again with
  * WinHttpCreateUrl, cracks to the same components.
  */
@@ -110,10 +112,12 @@ static DWORD crack_pointers(const WCHAR *url, DWORD url_len, size_t n, struct co
   FUZZ_ASSERT(u->dwSchemeLength == (u->nScheme == INTERNET_SCHEME_HTTP ? 4u : 5u));
   FUZZ_ASSERT(u->lpszHostName && u->dwHostNameLength > 0);
   for (int k = 0; k < NCOMP; k++) {
-    if (*r->str[k])
+    if (*r->str[k]) {
       FUZZ_ASSERT(in_url(*r->str[k], *r->len[k], url, n));
-    else
+      FUZZ_ASSERT(wmemchr(*r->str[k], 0, *r->len[k]) == NULL);
+    } else {
       FUZZ_ASSERT((k == 1 || k == 2) && *r->len[k] == 0);
+    }
   }
   FUZZ_ASSERT(!u->lpszPassword || u->lpszUserName);
   /* The pieces tile the end of the URL: path, then extra, then the end. */
@@ -123,6 +127,16 @@ static DWORD crack_pointers(const WCHAR *url, DWORD url_len, size_t n, struct co
   FUZZ_ASSERT(u->dwUrlPathLength == 0 || u->lpszUrlPath[0] == '/');
   FUZZ_ASSERT(u->dwExtraInfoLength == 0 || u->lpszExtraInfo[0] == '?' || u->lpszExtraInfo[0] == '#');
   return ERROR_SUCCESS;
+}
+
+/* ICU_DECODE refuses a host that would decode to a NUL. */
+static bool host_has_escaped_nul(const URL_COMPONENTS *u)
+{
+  for (DWORD i = 0; i + 2 < u->dwHostNameLength; i++)
+    if (u->lpszHostName[i] == '%' && u->lpszHostName[i + 1] == '0' &&
+        u->lpszHostName[i + 2] == '0')
+      return true;
+  return false;
 }
 
 /* Builds the URL back from buffers copied from the reference, cracks it and
@@ -216,12 +230,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (!explicit_len)
     block[n] = 0;
   const WCHAR *url = block;
-  /* What the function will see: up to the first NUL without a length. */
+  /* What the function will see: up to the first NUL without a length;
+   * with one, everything but the NULs at its end. */
   size_t seen = n;
   if (!explicit_len) {
     seen = 0;
     while (url[seen])
       seen++;
+  } else {
+    while (seen > 0 && url[seen - 1] == 0)
+      seen--;
   }
   DWORD url_len = explicit_len ? (DWORD)n : 0;
 
@@ -287,7 +305,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ref_err != ERROR_SUCCESS)
       FUZZ_ASSERT(err == ref_err || err == ERROR_INVALID_PARAMETER);
     else if (err == ERROR_WINHTTP_INVALID_URL)
-      FUZZ_ASSERT((flags & ICU_REJECT_USERPWD) && ref.uc.lpszUserName);
+      FUZZ_ASSERT(((flags & ICU_REJECT_USERPWD) && ref.uc.lpszUserName) ||
+                  ((flags & (ICU_DECODE | ICU_ESCAPE)) == ICU_DECODE &&
+                   host_has_escaped_nul(&ref.uc)));
     else
       FUZZ_ASSERT(err == ERROR_INVALID_PARAMETER && (arg_error || (flags & (ICU_DECODE | ICU_ESCAPE))));
   } else {

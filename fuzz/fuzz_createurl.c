@@ -246,11 +246,21 @@ static bool span_eq(const WCHAR *a, size_t an, const WCHAR *b, size_t bn)
  * http(s) scheme, a host with no delimiter of its own (or an IPv6 literal),
  * a user name without ':' '@' '/', a password without '@' '/', a path
  * without '?' '#', an extra info that is empty or starts with '?' or '#',
- * and no extra info glued to the host without a path. */
+ * and no extra info glued to the host without a path; and no NUL where it
+ * would stay one (WinHttpCrackUrl refuses a URL holding a NUL, which
+ * ICU_ESCAPE turns into %00 only in the path and extra info). */
+static bool has_nul(const struct comp *c)
+{
+  return c->eff && c->n && wmemchr(c->eff, 0, c->n) != NULL;
+}
+
 static bool should_round_trip(const struct comp *c, bool escape)
 {
   const struct comp *h = &c[HOST];
   if (!h->eff || h->n == 0)
+    return false;
+  if (has_nul(&c[USER]) || has_nul(&c[PASS]) || has_nul(h) ||
+      (!escape && (has_nul(&c[PATH]) || has_nul(&c[EXTRA]))))
     return false;
   if (contains(h->eff, h->n, "/@"))
     return false;

@@ -519,7 +519,10 @@ static DWORD read_more(struct wh_request *r, struct wh_exchange *x, struct wh_io
       return err;
   }
   if (eof) {
-    if (x->fr.kind == WH_H1_BODY_CLOSE) {
+    /* Over TLS only close_notify ends a close-delimited body: a bare TCP
+     * close may be an attacker's cut (see wh_conn_recv), and is treated
+     * as the failure it would be for any other framing. */
+    if (x->fr.kind == WH_H1_BODY_CLOSE && !x->conn->tls_truncated) {
       close_conn(r, x, true);
       x->body_done = true;
       return ERROR_SUCCESS;

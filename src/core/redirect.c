@@ -236,13 +236,15 @@ DWORD wh_redirect_maybe(struct wh_request *r, struct wh_io *io, bool *again)
   x->rpos = x->rend = 0;
   wh_exchange_reset_response(x);
 
+  /* The application's headers go along, to any origin, Authorization and
+   * Cookie included: Microsoft's WinHttpAddRequestHeaders remarks say
+   * "Headers are transferred across redirects" and leave correcting them
+   * to the application's REDIRECT callback (notify_url above: it runs
+   * before the new request is built, so what it changes applies). .NET's
+   * WinHttpHandler removes Authorization there itself. Only the headers
+   * the library made are redone. */
   pthread_mutex_lock(&r->hdr.lock);
   drop_header(r, "Host");
-  if (!same_origin) {
-    /* Credentials and cookies belong to the origin they were given for. */
-    drop_header(r, "Authorization");
-    drop_header(r, "Cookie");
-  }
   if (to_get) {
     drop_header(r, "Content-Length");
     drop_header(r, "Content-Type");

@@ -43,6 +43,8 @@ struct wh_conn {
   int64_t idle_since;      /* monotonic ms when returned to the pool */
   unsigned requests;       /* requests started on this connection */
   DWORD tls_flags;         /* WINHTTP_CALLBACK_STATUS_FLAG_* found during the handshake */
+  bool tls_truncated;      /* the peer closed TCP without TLS close_notify (set by the
+                              read that saw it): the end of the data is unproven */
   _Atomic int last_errno;  /* for WINHTTP_OPTION_EXTENDED_ERROR (either side of a duplex request) */
   uint64_t id;             /* unique for the process's lifetime */
   struct wh_blob *cert;    /* the peer's leaf certificate (DER), encoded once, shared */
@@ -105,7 +107,10 @@ DWORD wh_conn_key_bits(const struct wh_conn *c);
 
 /* Reads up to |cap| bytes. ERROR_SUCCESS with *n > 0, or *n == 0 at the
  * peer's orderly close; ERROR_IO_PENDING with *events;
- * ERROR_WINHTTP_CONNECTION_ERROR on a reset or a TLS failure. */
+ * ERROR_WINHTTP_CONNECTION_ERROR on a reset or a TLS failure. Over TLS a
+ * TCP close without close_notify is reported as an orderly close too, with
+ * c->tls_truncated set: callers for whom the close ends the data (a
+ * close-delimited body) must treat it as a failure. */
 DWORD wh_conn_recv(struct wh_conn *c, void *buf, size_t cap, size_t *n, short *events);
 /* Writes up to |len| bytes: *n written (> 0) or ERROR_IO_PENDING with
  * *events; ERROR_WINHTTP_CONNECTION_ERROR when the peer is gone. */

@@ -166,7 +166,11 @@ static SSL_CTX *make_ctx(DWORD protocols)
   }
   SSL_CTX_set_min_proto_version(ctx, lo);
   SSL_CTX_set_max_proto_version(ctx, hi);
-  /* Gaps in a non-contiguous set ("TLS 1.0 and 1.3") are switched off. */
+  /* Gaps in a non-contiguous set ("TLS 1.0 and 1.3") are switched off.
+   * IGNORE_UNEXPECTED_EOF holds during the handshake only (a close there
+   * is reported as before); wh_conn_tls_handshake clears it once the
+   * connection carries data, so that a close without close_notify can be
+   * told apart from one with it (see tls_recv_locked). */
   SSL_CTX_set_options(ctx, (uint64_t)off | SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION);
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   /* Read several records per system call. Everything that waits on the
@@ -285,6 +289,7 @@ DWORD wh_conn_tls_handshake(struct wh_conn *c, short *events)
   ERR_clear_error();
   int rc = SSL_do_handshake(c->ssl);
   if (rc == 1) {
+    SSL_clear_options(c->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
     X509 *peer = SSL_get1_peer_certificate(c->ssl);
     if (!peer) {
       c->tls_flags |= WINHTTP_CALLBACK_STATUS_FLAG_INVALID_CERT;
@@ -316,12 +321,22 @@ static DWORD tls_recv_locked(struct wh_conn *c, void *buf, size_t cap, size_t *n
     *n = got;
     return ERROR_SUCCESS;
   }
-  if (SSL_get_error(c->ssl, rc) == SSL_ERROR_ZERO_RETURN) {
+  int e = SSL_get_error(c->ssl, rc);
+  if (e == SSL_ERROR_ZERO_RETURN) {
+    *n = 0; /* close_notify: the peer's authenticated end of the stream */
+    return ERROR_SUCCESS;
+  }
+  if (e == SSL_ERROR_SSL &&
+      ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+    /* The TCP connection closed without close_notify. Anyone on the path
+     * can forge that FIN, so the data may have been cut short: report the
+     * end like any other and let the HTTP framing decide (a length or the
+     * last chunk proves completeness; a close-delimited body fails). */
+    ERR_clear_error();
+    c->tls_truncated = true;
     *n = 0;
     return ERROR_SUCCESS;
   }
-  /* SSL_OP_IGNORE_UNEXPECTED_EOF turns a close without close_notify into
-   * ZERO_RETURN; the HTTP framing then tells truncation from completion. */
   return want(c->ssl, rc, events, c);
 }
 

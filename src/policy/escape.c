@@ -42,13 +42,20 @@
  *     included.
  *  5. LITERAL: CR and LF are dropped, the space and bytes >= 0x80 become
  *     %XX, everything else passes through unchanged ([W]: 0x1F, 0x7F, '<',
- *     '"', '%' and '#' are sent raw).
+ *     '"', '%' and '#' are sent raw) except HTAB, VT and FF, which become
+ *     %09, %0B and %0C (ours: see below).
  *  6. NUL becomes %00 in both modes. It cannot come from WinHttpOpenRequest
  *     (the object name is NUL-terminated); this only keeps a NUL from ever
  *     reaching a request line through some other caller.
  *
- * Whatever the flags, CR, LF and NUL therefore never appear in the result,
- * which is what stops request-line injection.
+ * Whatever the flags, CR, LF, NUL and every byte a server may take for the
+ * separator between the request line's words therefore never appear in the
+ * result, which is what stops request-line injection. RFC 9112 §3 lets a
+ * server split the request line on SP, HTAB, VT, FF or a bare CR; [W] shows
+ * Windows encoding the space and dropping CR even with escaping disabled,
+ * and rule 5 treats the other three the way Windows treats the space
+ * (Windows' own handling of them is untested). Other control bytes cannot
+ * split the line and go out raw, as [W] shows for 0x1F and 0x7F.
  */
 #include "policy/escape.h"
 
@@ -71,9 +78,16 @@ static bool is_unsafe_printable(unsigned char c)
   }
 }
 
+/* The bytes a lenient server may read as the SP between the request
+ * line's words (RFC 9112 §3), bare CR aside (it is dropped or escaped). */
+static bool is_line_whitespace(unsigned char c)
+{
+  return c == ' ' || c == '\t' || c == 0x0B || c == 0x0C;
+}
+
 static enum action classify(unsigned char c, bool literal, bool escape_percent)
 {
-  if (c == '\0' || c >= 0x80 || c == ' ')
+  if (c == '\0' || c >= 0x80 || is_line_whitespace(c))
     return ENCODE;
   if (literal)
     return (c == '\r' || c == '\n') ? DROP : KEEP;

@@ -3,8 +3,9 @@
  * Windows escapes the object name according to the open flags
  * (WINHTTP_FLAG_ESCAPE_PERCENT, WINHTTP_FLAG_ESCAPE_DISABLE,
  * WINHTTP_FLAG_ESCAPE_DISABLE_QUERY): characters that cannot appear on a
- * request line are percent-encoded from their UTF-8 bytes, and CR/LF can
- * never reach the wire. See escape.c for the exact rules and their sources.
+ * request line are percent-encoded from their UTF-8 bytes, and neither CR,
+ * LF, NUL nor white space (SP, HTAB, VT, FF) can ever reach the wire raw.
+ * See escape.c for the exact rules and their sources.
  */
 #ifndef WH_POLICY_ESCAPE_H
 #define WH_POLICY_ESCAPE_H

@@ -124,6 +124,18 @@ static DWORD split(const WCHAR *url, size_t cch, bool split_extra, bool escape,
     return ERROR_WINHTTP_INVALID_URL;
   auth = colon + 3;
 
+  /* A NUL can only arrive with an explicit dwUrlLength. No URL holds one
+   * (RFC 3986 has no such character), and a component that did would be
+   * read differently by a caller that checks it with its length and by
+   * one that passes it on as a string: "evil.example\0.good.example"
+   * passes a suffix check and then connects to evil.example. So a NUL
+   * anywhere after the scheme is ERROR_WINHTTP_INVALID_URL (ours: Wine's
+   * tests have no such URL; WinHttpCrackUrl drops trailing NULs first).
+   * Before the scheme it is a scheme error, as that check comes first. */
+  for (i = auth; i < cch; i++)
+    if (url[i] == 0)
+      return ERROR_WINHTTP_INVALID_URL;
+
   /* The authority ends at the first '/' and nowhere else. Wine tests
    * (url_k9, Windows 10 variant): "http://winehq?" has no path and no extra
    * info; MS docs warn that "http://server?Bad=URL" cracks "incorrectly". */
@@ -354,12 +366,27 @@ DWORD wh_url_crack(const WCHAR *url, DWORD cch, DWORD flags, URL_COMPONENTS *uc)
   }
 
   /* MS docs: a length of 0 means NUL-terminated. Otherwise the length is
-   * authoritative: exactly |cch| WCHARs are read, whatever they contain. */
+   * authoritative: exactly |cch| WCHARs are read, never more. NULs at its
+   * end are dropped (ours): a length that counts the terminator, or a
+   * zero-padded buffer's size, is a common slip and hides nothing. Any
+   * other NUL is refused by split(). */
   n = cch ? cch : wide_len(url);
+  while (cch && n > 0 && url[n - 1] == 0)
+    n--;
 
   err = split(url, n, uc->dwExtraInfoLength != 0, (flags & ICU_ESCAPE) != 0, &p, &escape_from);
   if (err != ERROR_SUCCESS)
     return err;
+
+  /* The same for a NUL that ICU_DECODE would put into the host name (from
+   * "%00"): no host name holds one, and it would truncate the name where
+   * the buffer is used as a string (ours). A decoded NUL elsewhere is the
+   * value the caller asked for, and the returned length counts it. */
+  if ((flags & (ICU_DECODE | ICU_ESCAPE)) == ICU_DECODE) {
+    for (k = p.host.off; k + 2 < p.host.off + p.host.len; k++)
+      if (url[k] == '%' && url[k + 1] == '0' && url[k + 2] == '0')
+        return ERROR_WINHTTP_INVALID_URL;
+  }
 
   /* MS docs: ICU_REJECT_USERPWD rejects a URL with embedded credentials
    * with ERROR_WINHTTP_INVALID_URL. Any userinfo part counts, even an empty

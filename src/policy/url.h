@@ -51,18 +51,18 @@ struct wh_url_parts {
   struct wh_url_span extra;    /* empty at the end when there is none */
 };
 
-/* Splits the |cch| WCHARs at |url| (a NUL among them is an ordinary
- * character). With |split_extra| false the query and fragment stay in
- * |path| and |extra| is empty at the end, as WinHttpCrackUrl does when the
- * caller does not ask for the extra info. Fills |*out| only on success.
+/* Splits the |cch| WCHARs at |url|. With |split_extra| false the query
+ * and fragment stay in |path| and |extra| is empty at the end, as
+ * WinHttpCrackUrl does when the caller does not ask for the extra info. Fills |*out| only on success.
  * Returns ERROR_SUCCESS, ERROR_WINHTTP_UNRECOGNIZED_SCHEME (no ':' or a
  * scheme other than http/https, case-insensitive) or
- * ERROR_WINHTTP_INVALID_URL (no "//", empty host, bad IPv6 literal, port not
- * decimal or above 65535). */
+ * ERROR_WINHTTP_INVALID_URL (no "//", a NUL after the scheme, empty host,
+ * bad IPv6 literal, port not decimal or above 65535). */
 DWORD wh_url_split(const WCHAR *url, size_t cch, bool split_extra, struct wh_url_parts *out);
 
 /* WinHttpCrackUrl. |cch| 0 means |url| is NUL-terminated; otherwise exactly
- * |cch| WCHARs are read, never more. Pointer-mode components point into
+ * |cch| WCHARs are read, never more, and NULs at their end are ignored (a
+ * length that counts the terminator). Pointer-mode components point into
  * |url|; buffer-mode components are copied and NUL-terminated.
  * Returns:
  *   ERROR_SUCCESS;
@@ -73,7 +73,8 @@ DWORD wh_url_split(const WCHAR *url, size_t cch, bool split_extra, struct wh_url
  *     buffer with length 0, ICU_DECODE/ICU_ESCAPE with a pointer-mode
  *     component, ICU_ESCAPE on a character above 0xFF);
  *   ERROR_WINHTTP_UNRECOGNIZED_SCHEME, ERROR_WINHTTP_INVALID_URL (as
- *     wh_url_split, and ICU_REJECT_USERPWD on a URL with a userinfo part);
+ *     wh_url_split, ICU_DECODE on a host holding "%00", and
+ *     ICU_REJECT_USERPWD on a URL with a userinfo part);
  *   ERROR_NOT_ENOUGH_MEMORY (a result longer than a DWORD can count).
  * On every error but ERROR_INSUFFICIENT_BUFFER, |*uc| is left untouched. */
 DWORD wh_url_crack(const WCHAR *url, DWORD cch, DWORD flags, URL_COMPONENTS *uc);

@@ -13,10 +13,12 @@
 #include "net/conn.h"
 
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 static struct wh_peer fault;
+static struct wh_peer fault_tls;
 
 /* What one request's callbacks saw. */
 struct trace {
@@ -497,16 +499,55 @@ static void test_post_with_write_data(void **state)
   trace_destroy(&t);
 }
 
+/* A close-delimited body over TLS ends at close_notify; a bare TCP close
+ * in its place (a possible truncation) fails the read after the bytes that
+ * arrived, as in synchronous mode (test_sync_tls). */
+static void test_tls_close_delimited(void **state)
+{
+  (void)state;
+  for (int bare = 0; bare < 2; bare++) {
+    struct trace t;
+    trace_init(&t);
+    t.chain = true;
+    struct h3 h;
+    h.s = WinHttpOpen(L"async-test", WINHTTP_ACCESS_TYPE_NO_PROXY, NULL, NULL, WINHTTP_FLAG_ASYNC);
+    h.c = WinHttpConnect(h.s, L"localhost", wh_peer_port(&fault_tls), 0);
+    h.r = WinHttpOpenRequest(h.c, L"GET", bare ? L"/close-abort?n=9000" : L"/close?n=9000", NULL,
+                             NULL, NULL, WINHTTP_FLAG_SECURE);
+    assert_non_null(h.r);
+    DWORD_PTR ctx = (DWORD_PTR)&t;
+    assert_true(WinHttpSetOption(h.r, WINHTTP_OPTION_CONTEXT_VALUE, &ctx, sizeof(ctx)));
+    WinHttpSetStatusCallback(h.r, on_status, WINHTTP_CALLBACK_FLAG_ALL_NOTIFICATIONS, 0);
+    assert_true(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, 0));
+    wait_done(&t);
+    if (bare) {
+      assert_int_equal(t.error.dwError, ERROR_WINHTTP_CONNECTION_ERROR);
+      assert_true(t.error.dwResult == API_QUERY_DATA_AVAILABLE ||
+                  t.error.dwResult == API_READ_DATA);
+    } else {
+      assert_int_equal(t.error.dwError, 0);
+    }
+    assert_int_equal(t.body_len, 9000);
+    assert_true(is_pattern(t.body, t.body_len));
+    close3(&h, &t);
+    trace_destroy(&t);
+  }
+}
+
 static int setup(void **state)
 {
   (void)state;
-  return wh_peer_start_fault(&fault);
+  if (wh_peer_start_fault(&fault) != 0 || wh_peer_start_fault_tls(&fault_tls, WH_CERT_GOOD) != 0)
+    return -1;
+  /* Trust the TLS fault server's CA before the first TLS request. */
+  return setenv("SSL_CERT_FILE", wh_peer_ca_file(&fault_tls), 1) == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
   (void)state;
   wh_peer_stop(&fault);
+  wh_peer_stop(&fault_tls);
   wh_pool_clear();
   return 0;
 }
@@ -524,6 +565,7 @@ int main(void)
       cmocka_unit_test(test_stall_receive_timeout_bounds_head),
       cmocka_unit_test(test_drip_head_response_timeout),
       cmocka_unit_test(test_post_with_write_data),
+      cmocka_unit_test(test_tls_close_delimited),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

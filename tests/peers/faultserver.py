@@ -47,7 +47,7 @@ chunked         200, chunked pattern body of ?n=100 bytes in ?chunks=4
                 chunk extensions (";name=value").
 close           200 "Connection: close", no Content-Length, no
                 Transfer-Encoding: the body (?n=100) ends when the server
-                closes.
+                closes. Over TLS the close is clean: close_notify, then FIN.
 http10          "HTTP/1.0 200 OK", no Content-Length, close-delimited ?n=100.
 count           200, body = decimal number of requests served so far on this
                 TCP connection (1 on a new connection), also in header
@@ -145,12 +145,18 @@ chunk-no-crlf  chunk data not followed by CRLF: "5\r\nhelloXX0\r\n\r\n"
 Truncation, resets and closes
 -----------------------------
 trunc-cl       "Content-Length: n" (?n=1000), sends n/2 bytes, then FIN
-trunc-chunked  announces a 100-byte chunk, sends 50 bytes, then FIN
+               (over TLS after close_notify; ?bare=1: without, see close-abort)
+trunc-chunked  announces a 100-byte chunk, sends 50 bytes, then FIN (?bare=1
+               as for trunc-cl)
 trunc-headers  "HTTP/1.1 200 OK\r\nContent-Len" then FIN
 close-no-response  reads the request, then FIN without a byte
 reset-before   reads the request, then RST (SO_LINGER 0) without a byte
 reset-headers  status line and part of the headers, then RST
 reset-body     head (Content-Length: 1000) and 500 bytes of body, then RST
+close-abort    like close (?n=100 bytes delimited by the close), then a bare
+               TCP close: over TLS no close_notify is sent, which is what a
+               truncation attacker's forged FIN looks like (keep ?n to a few
+               KiB: the bytes must have left before the close)
 
 Slowness and stalls (for timeouts; the server never closes first)
 -----------------------------------------------------------------
@@ -323,11 +329,20 @@ class Conn:
             if not data:
                 return
 
+    def bare_close(self):
+        """Closes the TCP connection under any TLS layer: FIN without a
+        close_notify. Bytes the transports still buffer are lost."""
+        self.writer.transport.abort()
+        return GONE
+
     async def finish(self):
         """FIN, then wait for the client to go away."""
         try:
             if not self.writer.can_write_eof():   # TLS: close_notify, close
+                # Waiting lets everything buffered, close_notify last, reach
+                # the client before the connection is torn down.
                 self.writer.close()
+                await asyncio.wait_for(self.writer.wait_closed(), 30)
                 return GONE
             self.writer.write_eof()
             await self.writer.drain()
@@ -521,6 +536,16 @@ async def s_close(c, req):
     if req.method != "HEAD":
         await stream_pattern(c, n)
     return await c.finish()
+
+
+async def s_close_abort(c, req):
+    n = req.iarg("n", 100)
+    await read_body(c, req)
+    await c.send(head_bytes("HTTP/1.1 200 OK", [("Content-Type", "text/plain"),
+                                                ("Connection", "close")]))
+    if req.method != "HEAD":
+        await stream_pattern(c, n)
+    return c.bare_close()
 
 
 async def s_http10(c, req):
@@ -809,14 +834,14 @@ async def s_trunc_cl(c, req):
     await read_body(c, req)
     await c.send(head_bytes("HTTP/1.1 200 OK", [("Content-Length", str(n))]))
     await c.send(pattern(n // 2))
-    return await c.finish()
+    return c.bare_close() if req.arg("bare") == "1" else await c.finish()
 
 
 async def s_trunc_chunked(c, req):
     await read_body(c, req)
     await c.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n64\r\n" +
                  pattern(50))
-    return await c.finish()
+    return c.bare_close() if req.arg("bare") == "1" else await c.finish()
 
 
 async def s_close_no_response(c, req):
@@ -1183,6 +1208,7 @@ SCENARIOS = {
     "reset-before": s_reset_before,
     "reset-headers": s_reset_headers,
     "reset-body": s_reset_body,
+    "close-abort": s_close_abort,
     # slowness, stalls
     "drip": s_drip,
     "stall": s_stall,

@@ -191,10 +191,15 @@ static const struct row rows[] = {
     R("/a b<%?c>", UNRELATED, "/a%20b%3C%?c%3E"),
 
     /* Control characters other than CR and LF: escaped, or raw when
-     * escaping is disabled (Windows sends 0x1F and 0x7F raw). */
+     * escaping is disabled (Windows sends 0x1F and 0x7F raw)... */
     R("/a\tb\x01\x1f\x7f", 0, "/a%09b%01%1F%7F"),
-    R("/a\tb\x01\x1f\x7f", DIS, "/a\tb\x01\x1f\x7f"),
-    R("/a?\tb\x01", DISQ, "/a?\tb\x01"),
+    R("/a\x01\x08\x0e\x1f\x7f", DIS, "/a\x01\x08\x0e\x1f\x7f"),
+    R("/a?\x01\x1f", DISQ, "/a?\x01\x1f"),
+    /* ...except the white space a server may split the request line on
+     * (RFC 9112 §3): like the space, always escaped (ours). */
+    R("/a\tb\x0b\x0c", DIS, "/a%09b%0B%0C"),
+    R("/a?\tb\x0b\x0c", DISQ, "/a?%09b%0B%0C"),
+    R("/x\tHTTP/1.0\x0bX-Evil:\x0c" "1", DIS, "/x%09HTTP/1.0%0BX-Evil:%0C1"),
 
     /* CR and LF never reach the result: escaped, or dropped. */
     R("/a\r\nb", 0, "/a%0D%0Ab"),
@@ -226,6 +231,8 @@ static char expected_action(unsigned char b, bool literal, bool percent)
 {
   if (b == 0 || b == ' ' || b >= 0x80)
     return 'e';
+  if (literal && (b == '\t' || b == 0x0B || b == 0x0C))
+    return 'e'; /* request-line white space (ours) */
   if (literal)
     return (b == '\r' || b == '\n') ? 'd' : 'k';
   if (b < 0x20 || b == 0x7F || (percent && b == '%'))
@@ -347,8 +354,8 @@ static void test_wide_pipeline(void **state)
 }
 
 /* Properties over pseudo-random names: the result starts with '/', holds
- * no CR, LF, NUL or byte >= 0x80, fits the documented bound, and the
- * unescaped bytes of the input survive in order. */
+ * no CR, LF, NUL, white space (SP, HTAB, VT, FF) or byte >= 0x80, fits the
+ * documented bound, and the unescaped bytes of the input survive in order. */
 static void test_random_invariants(void **state)
 {
   (void)state;
@@ -361,7 +368,8 @@ static void test_random_invariants(void **state)
     for (size_t i = 0; i < len; i++) {
       seed = seed * 1664525u + 1013904223u;
       /* Bias towards the interesting bytes. */
-      static const unsigned char pick[] = {'\r', '\n', '\0', '?', '%', ' ', '/', 'a', 0x80, 0xFF};
+      static const unsigned char pick[] = {'\r', '\n', '\0', '?', '%', ' ', '/', 'a',
+                                           0x80, 0xFF, '\t', 0x0B, 0x0C};
       unsigned v = seed >> 16;
       in[i] = (unsigned char)((v & 1) ? pick[(v >> 1) % sizeof(pick)] : (v >> 8));
     }
@@ -374,7 +382,8 @@ static void test_random_invariants(void **state)
     assert_int_equal(out[0], '/');
     for (size_t i = 0; i < olen; i++) {
       unsigned char c = (unsigned char)out[i];
-      if (c == '\r' || c == '\n' || c >= 0x80) {
+      if (c == '\r' || c == '\n' || c >= 0x80 || c == ' ' || c == '\t' || c == 0x0B ||
+          c == 0x0C) {
         print_error("iteration %d: raw byte %#04x at %zu\n", iter, c, i);
         show("in ", (const char *)in, len);
         show("got", out, olen);
@@ -505,6 +514,67 @@ static void test_api_accepts(void **state)
   assert_true(WinHttpCloseHandle(s));
 }
 
+/* Request-line injection through WinHttpOpenRequest. The object name is
+ * never refused: whatever the flags, the target it becomes (shown by
+ * WINHTTP_OPTION_URL) holds no CR, LF or white space. The verb and the
+ * version are written as they are, so anything that is not a token (verb)
+ * or holds a control byte or a space (version) fails the call with
+ * ERROR_INVALID_PARAMETER (ours: Windows documents no check). */
+static void test_api_request_line_injection(void **state)
+{
+  (void)state;
+  HINTERNET c;
+  HINTERNET s = open_session(&c);
+  static const struct {
+    const WCHAR *obj;
+    DWORD flags;
+    const WCHAR *url;
+  } names[] = {
+      {L"/x\tHTTP/1.0\r\nHost: evil", DIS, L"http://localhost/x%09HTTP/1.0Host:%20evil"},
+      {L"/x?a\x0b\x0c b\r\n", DISQ, L"http://localhost/x?a%0B%0C%20b"},
+      {L"/x\t\x0b\x0c\r\n", 0, L"http://localhost/x%09%0B%0C%0D%0A"},
+      {L"/x\x1f\x7f", DIS, L"http://localhost/x\x1f\x7f"}, /* as Windows sends them */
+  };
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    HINTERNET r = WinHttpOpenRequest(c, L"GET", names[i].obj, NULL, NULL, NULL, names[i].flags);
+    assert_non_null(r);
+    WCHAR url[128];
+    DWORD size = sizeof(url);
+    assert_true(WinHttpQueryOption(r, WINHTTP_OPTION_URL, url, &size));
+    if (wcscmp(url, names[i].url) != 0)
+      print_error("name %zu: got %ls\n", i, url);
+    assert_true(wcscmp(url, names[i].url) == 0);
+    assert_true(WinHttpCloseHandle(r));
+  }
+  static const WCHAR *const bad_verbs[] = {
+      L"GET / HTTP/1.1\r\nHost: evil\r\n\r\nGET", L"GET\r\n", L"GET\n", L"GET ",
+      L"G ET", L"G\tET", L"GET\x0b", L"GET\x0c", L"GE\x01T", L"G\x7f" L"ET", L"G\xe9T", L"GET/1",
+  };
+  for (size_t i = 0; i < sizeof(bad_verbs) / sizeof(bad_verbs[0]); i++) {
+    SetLastError(0xdeadbeef);
+    HINTERNET r = WinHttpOpenRequest(c, bad_verbs[i], L"/", NULL, NULL, NULL, 0);
+    if (r)
+      print_error("verb %zu accepted\n", i);
+    assert_null(r);
+    assert_int_equal(GetLastError(), ERROR_INVALID_PARAMETER);
+  }
+  static const WCHAR *const bad_versions[] = {
+      L"HTTP/1.1\r\nHost: evil", L"HTTP/1.1 ", L"HTTP/1.1\t", L"HTTP\x0b/1.1", L"HTTP/1.\x01",
+  };
+  for (size_t i = 0; i < sizeof(bad_versions) / sizeof(bad_versions[0]); i++) {
+    SetLastError(0xdeadbeef);
+    HINTERNET r = WinHttpOpenRequest(c, L"GET", L"/", bad_versions[i], NULL, NULL, 0);
+    assert_null(r);
+    assert_int_equal(GetLastError(), ERROR_INVALID_PARAMETER);
+  }
+  /* Extension methods and the default version are fine. */
+  HINTERNET r = WinHttpOpenRequest(c, L"PROPFIND", L"/", L"HTTP/1.0", NULL, NULL, 0);
+  assert_non_null(r);
+  assert_true(WinHttpCloseHandle(r));
+  assert_true(WinHttpCloseHandle(c));
+  assert_true(WinHttpCloseHandle(s));
+}
+
 /* Walks every allocation of WinHttpOpenRequest (the escape's included):
  * each failure is ERROR_NOT_ENOUGH_MEMORY and leaks nothing (LeakSanitizer
  * checks the latter at exit). */
@@ -546,6 +616,7 @@ int main(void)
       cmocka_unit_test(test_random_invariants), cmocka_unit_test(test_worst_case_size),
       cmocka_unit_test(test_size_overflow),   cmocka_unit_test(test_null_empty),
       cmocka_unit_test(test_out_of_memory),   cmocka_unit_test(test_api_accepts),
+      cmocka_unit_test(test_api_request_line_injection),
       cmocka_unit_test(test_api_out_of_memory),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

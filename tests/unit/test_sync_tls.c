@@ -5,9 +5,14 @@
  * exactly its reason flag; the matching SECURITY_FLAG_IGNORE_* bit lets it
  * through and the others do not; the server certificate comes back as a
  * CERT_CONTEXT holding its DER; SECURE_PROTOCOLS restrictions apply.
+ * Against the fault server over TLS: a close-delimited body ends at
+ * close_notify, and a bare TCP close (a possible truncation) fails the read
+ * like a cut Content-Length or chunked body.
  *
- * One nginx with TLS for the whole file (group setup). The keep-alive pool
- * is process-wide and keyed by the ignore flags; each test empties it. */
+ * One nginx with TLS and one TLS fault server for the whole file (group
+ * setup); the fault server's CA is not the trusted one, so its requests
+ * ignore unknown-CA errors. The keep-alive pool is process-wide and keyed
+ * by the ignore flags; each test empties it. */
 #include "wh_test.h"
 #include "peers.h"
 
@@ -23,6 +28,7 @@
 #include <openssl/x509v3.h>
 
 static struct wh_peer nginx;
+static struct wh_peer fault_tls;
 static struct wh_rec rec;
 
 /* The reason flags of the last SECURE_FAILURE notification. */
@@ -467,11 +473,105 @@ static void test_secure_protocols(void **state)
   get_with_protocols(WINHTTP_FLAG_SECURE_PROTOCOL_TLS1_2 | WINHTTP_FLAG_SECURE_PROTOCOL_TLS1_3);
 }
 
+/* --- truncation: bodies cut by the server's close (fault server) -------------------------- */
+
+/* GETs |path| from the TLS fault server and reads the whole body 700 bytes
+ * at a time (after WinHttpQueryDataAvailable when |query| is set). Returns
+ * ERROR_SUCCESS at the end of the body or the error of the failing call;
+ * *got counts the bytes read, all of which must follow the pattern. */
+static DWORD fault_get(const wchar_t *path, int query, size_t *got)
+{
+  reset();
+  HINTERNET s = WinHttpOpen(L"sync-tls", WINHTTP_ACCESS_TYPE_NO_PROXY, NULL, NULL, 0);
+  assert_non_null(s);
+  HINTERNET c = WinHttpConnect(s, L"localhost", wh_peer_port(&fault_tls), 0);
+  assert_non_null(c);
+  HINTERNET r = WinHttpOpenRequest(c, NULL, path, NULL, NULL, NULL, WINHTTP_FLAG_SECURE);
+  assert_non_null(r);
+  DWORD ignore = SECURITY_FLAG_IGNORE_UNKNOWN_CA;
+  assert_true(WinHttpSetOption(r, WINHTTP_OPTION_SECURITY_FLAGS, &ignore, sizeof(ignore)));
+  assert_true(WinHttpSendRequest(r, NULL, 0, NULL, 0, 0, 0));
+  assert_true(WinHttpReceiveResponse(r, NULL));
+  static char body[65536];
+  size_t n = 0;
+  DWORD err = ERROR_SUCCESS;
+  for (;;) {
+    DWORD avail = 0, read = 0;
+    if (query && !WinHttpQueryDataAvailable(r, &avail)) {
+      err = GetLastError();
+      break;
+    }
+    if (!WinHttpReadData(r, body + n, 700, &read)) {
+      err = GetLastError();
+      break;
+    }
+    if (read == 0)
+      break;
+    n += read;
+    assert_true(n + 700 <= sizeof(body));
+  }
+  assert_true(is_pattern(body, n));
+  *got = n;
+  assert_true(WinHttpCloseHandle(r));
+  assert_true(WinHttpCloseHandle(c));
+  assert_true(WinHttpCloseHandle(s));
+  return err;
+}
+
+/* close_notify, then the close: the body is complete. */
+static void test_close_delimited_clean(void **state)
+{
+  (void)state;
+  for (int query = 0; query < 2; query++) {
+    size_t got = 0;
+    assert_int_equal(fault_get(L"/close?n=20000", query, &got), ERROR_SUCCESS);
+    assert_int_equal(got, 20000);
+  }
+}
+
+/* A bare TCP close where close_notify should be: every byte that arrived
+ * is handed out, then the read fails instead of reporting the end. */
+static void test_close_delimited_truncated(void **state)
+{
+  (void)state;
+  for (int query = 0; query < 2; query++) {
+    size_t got = 0;
+    assert_int_equal(fault_get(L"/close-abort?n=3000", query, &got),
+                     ERROR_WINHTTP_CONNECTION_ERROR);
+    assert_int_equal(got, 3000);
+  }
+}
+
+/* A Content-Length or chunked body cut short fails the same way, whether
+ * the close carries close_notify or not. */
+static void test_framed_truncated(void **state)
+{
+  (void)state;
+  static const struct {
+    const wchar_t *path;
+    size_t got;
+  } cases[] = {
+      {L"/trunc-cl?n=1000", 500},
+      {L"/trunc-cl?n=1000&bare=1", 500},
+      {L"/trunc-chunked", 50},
+      {L"/trunc-chunked?bare=1", 50},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (int query = 0; query < 2; query++) {
+      size_t got = 0;
+      assert_int_equal(fault_get(cases[i].path, query, &got), ERROR_WINHTTP_CONNECTION_ERROR);
+      assert_int_equal(got, cases[i].got);
+    }
+  }
+}
+
 static int setup(void **state)
 {
   (void)state;
   wh_rec_init(&rec);
   wh_rec_set_default(&rec);
+  if (wh_peer_start_fault_tls(&fault_tls, WH_CERT_GOOD) != 0)
+    return -1;
   if (wh_peer_start_nginx(&nginx, 1) != 0)
     return -1;
   /* Trust the test CA before the first TLS request of the process. */
@@ -483,6 +583,7 @@ static int teardown(void **state)
   (void)state;
   wh_pool_clear();
   wh_peer_stop(&nginx);
+  wh_peer_stop(&fault_tls);
   wh_rec_set_default(NULL);
   return 0;
 }
@@ -508,6 +609,9 @@ int main(void)
     cmocka_unit_test(test_server_cert_context),
     cmocka_unit_test(test_server_cert_context_ignored_failure),
     cmocka_unit_test(test_secure_protocols),
+    cmocka_unit_test(test_close_delimited_clean),
+    cmocka_unit_test(test_close_delimited_truncated),
+    cmocka_unit_test(test_framed_truncated),
   };
   if (getenv("WH_TEST_FILTER"))
     cmocka_set_test_filter(getenv("WH_TEST_FILTER"));

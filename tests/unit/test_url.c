@@ -379,15 +379,53 @@ static const struct crack_case crack_cases[] = {
     { AT(0, 4), AT(7, 8), AT(16, 8), AT(25, 14), AT(39, 4), AT(43, 0) } },
   { ROW, url1, 7, 0, PTRS, BADURL, KEEP, KEEP, { SAME, SAME, SAME, SAME, SAME, SAME } },
   { ROW, url1, 4, 0, PTRS, SCHEME, KEEP, KEEP, { SAME, SAME, SAME, SAME, SAME, SAME } },
-  /* ...and a NUL inside it is an ordinary character */
-  { ROW, L"http://a\0b/c", 12, 0, PTRS, OK, HTTP, 80,
-    { AT(0, 4), NUL0, NUL0, AT(7, 3), AT(10, 2), AT(12, 0) } },
+  /* ...but a NUL inside it is refused wherever it stands after the scheme
+   * (ours): "a\0b" would be "a" to anyone who used the host as a string */
+  { ROW, L"http://a\0b/c", 12, 0, PTRS, BADURL, KEEP, KEEP, { SAME, SAME, SAME, SAME, SAME, SAME } },
+  { ROW, L"http://a\0b/c", 12, 0, { B_(20), B_(20), B_(20), B_(20), B_(20), B_(20) }, BADURL, KEEP, KEEP,
+    { SAME, SAME, SAME, SAME, SAME, SAME } },
+  { ROW, L"http://evil.example\0.good.example/", 35, 0, PTRS, BADURL, KEEP, KEEP,
+    { SAME, SAME, SAME, SAME, SAME, SAME } },
+  { ROW, L"http://h\0x", 10, 0, PTRS, BADURL, KEEP, KEEP, { SAME, SAME, SAME, SAME, SAME, SAME } },
+  { ROW, L"http://h/\0\0x\0", 13, 0, PTRS, BADURL, KEEP, KEEP, { SAME, SAME, SAME, SAME, SAME, SAME } },
+  { ROW, L"http://\0h/", 11, 0, PTRS, BADURL, KEEP, KEEP, { SAME, SAME, SAME, SAME, SAME, SAME } },
+  { ROW, L"http://u\0:p@h/", 15, 0, PTRS, BADURL, KEEP, KEEP, { SAME, SAME, SAME, SAME, SAME, SAME } },
+  { ROW, L"http://u:p\0@h/", 15, 0, PTRS, BADURL, KEEP, KEEP, { SAME, SAME, SAME, SAME, SAME, SAME } },
+  { ROW, L"http://h:8\0/", 12, 0, PTRS, BADURL, KEEP, KEEP, { SAME, SAME, SAME, SAME, SAME, SAME } },
+  { ROW, L"http://h/a\0b", 12, 0, PTRS, BADURL, KEEP, KEEP, { SAME, SAME, SAME, SAME, SAME, SAME } },
+  { ROW, L"http://h/?a\0b", 13, 0, PTRS, BADURL, KEEP, KEEP, { SAME, SAME, SAME, SAME, SAME, SAME } },
+  { ROW, L"http://h/#\0x", 12, 0, PTRS, BADURL, KEEP, KEEP, { SAME, SAME, SAME, SAME, SAME, SAME } },
+  { ROW, L"http://[::1\0]/", 14, 0, PTRS, BADURL, KEEP, KEEP, { SAME, SAME, SAME, SAME, SAME, SAME } },
+  /* the NUL-terminated form stops at the NUL, as before */
+  { ROW, L"http://a\0b/c", 0, 0, PTRS, OK, HTTP, 80,
+    { AT(0, 4), NUL0, NUL0, AT(7, 1), AT(8, 0), AT(8, 0) } },
+  /* NULs at the end of the length are dropped: a length that counts the
+   * terminator, or a zero-padded buffer's size (ours) */
   { ROW, url_k2, 22, 0, PTRS, OK, HTTP, 80,
-    { AT(0, 4), NUL0, NUL0, AT(7, 15), AT(22, 0), AT(22, 0) } },
+    { AT(0, 4), NUL0, NUL0, AT(7, 14), AT(21, 0), AT(21, 0) } },
+  { ROW, L"http://h/p?q\0\0\0", 15, 0, PTRS, OK, HTTP, 80,
+    { AT(0, 4), NUL0, NUL0, AT(7, 1), AT(8, 2), AT(10, 2) } },
+  { ROW, L"http://h\0\0", 10, 0, { B_(8), N_, N_, B_(8), B_(8), B_(8) }, OK, HTTP, 80,
+    { STR(L"http"), SAME, SAME, STR(L"h"), STR(L""), STR(L"") } },
+  { ROW, L"\0\0", 2, 0, PTRS, SCHEME, KEEP, KEEP, { SAME, SAME, SAME, SAME, SAME, SAME } },
   { ROW, L"ht\0tp://h/", 10, 0, PTRS, SCHEME, KEEP, KEEP, { SAME, SAME, SAME, SAME, SAME, SAME } },
   /* ICU_DECODE turns %00 into a NUL inside the value; the length counts it */
   { ROW, L"http://h/a%00b", 0, ICU_DECODE, { N_, N_, N_, N_, B_(8), N_ }, OK, HTTP, 80,
     { SAME, SAME, SAME, SAME, STRN(L"/a\0b", 4), SAME } },
+  { ROW, L"http://u%00:p%00@h/", 0, ICU_DECODE, { N_, B_(8), B_(8), N_, N_, N_ }, OK, HTTP, 80,
+    { SAME, STRN(L"u\0", 2), STRN(L"p\0", 2), SAME, SAME, SAME } },
+  /* ...except in the host, which no NUL may ever reach (ours), whether
+   * the host is wanted or not; undecoded it is just characters */
+  { ROW, L"http://a%00b/c", 0, ICU_DECODE, { N_, N_, N_, B_(16), N_, N_ }, BADURL, KEEP, KEEP,
+    { SAME, SAME, SAME, SAME, SAME, SAME } },
+  { ROW, L"http://a%00b/c", 0, ICU_DECODE, { N_, N_, N_, N_, B_(16), N_ }, BADURL, KEEP, KEEP,
+    { SAME, SAME, SAME, SAME, SAME, SAME } },
+  { ROW, L"http://a%00b/c", 0, 0, { N_, N_, N_, B_(16), N_, N_ }, OK, HTTP, 80,
+    { SAME, SAME, SAME, STR(L"a%00b"), SAME, SAME } },
+  { ROW, L"http://a%00b/c", 0, ICU_DECODE | ICU_ESCAPE, { N_, N_, N_, B_(16), N_, N_ }, OK, HTTP, 80,
+    { SAME, SAME, SAME, STR(L"a%00b"), SAME, SAME } },
+  { ROW, L"http://a%0/c", 0, ICU_DECODE, { N_, N_, N_, B_(16), N_, N_ }, OK, HTTP, 80,
+    { SAME, SAME, SAME, STR(L"a%0"), SAME, SAME } },
   /* decoding is one pass per component: an escape split by the path/extra
    * boundary is not one */
   { ROW, L"http://h/%4?1", 0, ICU_DECODE, { N_, N_, N_, N_, B_(8), B_(8) }, OK, HTTP, 80,
