@@ -548,7 +548,7 @@ static void test_api_request_line_injection(void **state)
   }
   static const WCHAR *const bad_verbs[] = {
       L"GET / HTTP/1.1\r\nHost: evil\r\n\r\nGET", L"GET\r\n", L"GET\n", L"GET ",
-      L"G ET", L"G\tET", L"GET\x0b", L"GET\x0c", L"GE\x01T", L"G\x7f" L"ET", L"G\xe9T", L"GET/1",
+      L"G ET", L"G\tET", L"GET\x0b", L"GET\x0c", L"GE\x01T", L"G\x7f\x45T", L"G\xe9T", L"GET/1",
   };
   for (size_t i = 0; i < sizeof(bad_verbs) / sizeof(bad_verbs[0]); i++) {
     SetLastError(0xdeadbeef);
