@@ -358,7 +358,7 @@ static int make_certs(struct wh_peer *p, char *certs, size_t cap)
   return path_join(p->ca_file, sizeof(p->ca_file), certs, "ca.pem");
 }
 
-/* --- the fault server ------------------------------------------------------------ */
+/* --- the Python peers: the fault server and the WebSocket servers ---------------- */
 
 /* Reads one line from |fd| before the deadline; 0 on success. */
 static int read_line(int fd, char *line, size_t cap, int64_t deadline)
@@ -392,7 +392,10 @@ static int read_line(int fd, char *line, size_t cap, int64_t deadline)
   return -1;
 }
 
-static int start_fault(struct wh_peer *p, int tls, enum wh_peer_cert cert)
+/* Starts tests/peers/|name|, a Python peer that takes --ipv6 and
+ * --tls-cert/--tls-key and prints "READY <port>[ ipv6]" once it listens. */
+static int start_python(struct wh_peer *p, enum wh_peer_kind kind, const char *name, int tls,
+                        enum wh_peer_cert cert)
 {
   memset(p, 0, sizeof(*p));
   p->fd = -1;
@@ -400,7 +403,7 @@ static int start_fault(struct wh_peer *p, int tls, enum wh_peer_cert cert)
   if (make_tempdir(p) != 0)
     return -1;
   char script[512], certs[400], cert_file[512], key_file[512];
-  if (path_join(script, sizeof(script), peers_dir(), "faultserver.py") != 0)
+  if (path_join(script, sizeof(script), peers_dir(), name) != 0)
     goto fail;
   char *argv[8] = {(char *)python_path(), script, (char *)"--ipv6", NULL};
   if (tls) {
@@ -424,7 +427,7 @@ static int start_fault(struct wh_peer *p, int tls, enum wh_peer_cert cert)
   p->fd = fds[0];
   if (p->pid < 0)
     goto fail;
-  p->kind = WH_PEER_FAULT;
+  p->kind = kind;
 
   char line[128];
   unsigned port = 0;
@@ -448,12 +451,32 @@ fail:
 
 int wh_peer_start_fault(struct wh_peer *p)
 {
-  return start_fault(p, 0, WH_CERT_GOOD);
+  return start_python(p, WH_PEER_FAULT, "faultserver.py", 0, WH_CERT_GOOD);
 }
 
 int wh_peer_start_fault_tls(struct wh_peer *p, enum wh_peer_cert cert)
 {
-  return start_fault(p, 1, cert);
+  return start_python(p, WH_PEER_FAULT, "faultserver.py", 1, cert);
+}
+
+int wh_peer_start_ws(struct wh_peer *p)
+{
+  return start_python(p, WH_PEER_WS, "wsserver.py", 0, WH_CERT_GOOD);
+}
+
+int wh_peer_start_ws_tls(struct wh_peer *p, enum wh_peer_cert cert)
+{
+  return start_python(p, WH_PEER_WS, "wsserver.py", 1, cert);
+}
+
+int wh_peer_start_ws_ref(struct wh_peer *p)
+{
+  return start_python(p, WH_PEER_WS_REF, "ws_echo_websockets.py", 0, WH_CERT_GOOD);
+}
+
+int wh_peer_start_ws_ref_tls(struct wh_peer *p, enum wh_peer_cert cert)
+{
+  return start_python(p, WH_PEER_WS_REF, "ws_echo_websockets.py", 1, cert);
 }
 
 /* --- nginx ------------------------------------------------------------------------ */

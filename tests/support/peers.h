@@ -4,14 +4,21 @@
  *  - the fault server, tests/peers/faultserver.py: one HTTP/1.1 server whose
  *    behaviour per request is chosen by the path, GET /<scenario>[?args]
  *    (the scenario table is at the top of that file);
+ *  - the raw-frame WebSocket server, tests/peers/wsserver.py: RFC 6455
+ *    frames written byte by byte, behaviour per connection chosen by the
+ *    handshake's path (scenario table at its top), and GET /report?id= to
+ *    ask what a client sent (close code, errors, pings, masking);
+ *  - the reference WebSocket server, tests/peers/ws_echo_websockets.py: an
+ *    echo server on python3-websockets, an independent implementation
+ *    (echo, subprotocols, permessage-deflate, close handshake);
  *  - nginx, configured from tests/peers/nginx.conf.in and
  *    tests/peers/nginx-locations.conf: static files, redirects, cookies,
  *    gzip, keep-alive, and with TLS one HTTPS port per test certificate;
  *  - TLS material from tests/peers/gen-certs.sh: a throwaway CA and leaf
  *    certificates (good, expired, wrong host, self-signed, unknown CA).
  *
- * Readiness is an event, never a sleep: the fault server prints "READY
- * <port>" on a pipe after it listens; nginx writes its pid file after it has
+ * Readiness is an event, never a sleep: the Python peers print "READY
+ * <port>" on a pipe after they listen; nginx writes its pid file after it has
  * bound and is listening, which the harness sees through inotify.
  *
  * Each peer lives in its own temporary directory (certificates, nginx's
@@ -37,12 +44,12 @@ enum wh_peer_cert {
   WH_CERT_COUNT
 };
 
-enum wh_peer_kind { WH_PEER_NONE, WH_PEER_FAULT, WH_PEER_NGINX };
+enum wh_peer_kind { WH_PEER_NONE, WH_PEER_FAULT, WH_PEER_NGINX, WH_PEER_WS, WH_PEER_WS_REF };
 
 struct wh_peer {
   enum wh_peer_kind kind;
   pid_t pid;
-  int fd;                 /* read end: the child's stdout (fault) or a pipe
+  int fd;                 /* read end: the child's stdout (Python peers) or a pipe
                              whose write end only the child holds (nginx) */
   int tls;                /* the main port speaks TLS */
   int ipv6;               /* also listening on [::1] at the main port */
@@ -60,14 +67,24 @@ struct wh_peer {
 int wh_peer_start_fault(struct wh_peer *p);
 /* The fault server speaking TLS with one of the test certificates. */
 int wh_peer_start_fault_tls(struct wh_peer *p, enum wh_peer_cert cert);
+/* The raw-frame WebSocket server (wsserver.py) on 127.0.0.1 (and [::1] on
+ * the same port when it can), ws://; with TLS, wss:// with one of the test
+ * certificates. */
+int wh_peer_start_ws(struct wh_peer *p);
+int wh_peer_start_ws_tls(struct wh_peer *p, enum wh_peer_cert cert);
+/* The reference WebSocket echo server on python3-websockets
+ * (ws_echo_websockets.py), likewise; fails (saying why on stderr) when
+ * python3-websockets is missing. */
+int wh_peer_start_ws_ref(struct wh_peer *p);
+int wh_peer_start_ws_ref_tls(struct wh_peer *p, enum wh_peer_cert cert);
 /* nginx on 127.0.0.1. Always serves plain HTTP on http_port; with |tls| also
  * HTTPS on cert_port[each certificate] and h2_port, and the main port is
  * cert_port[WH_CERT_GOOD]; without, the main port is http_port. */
 int wh_peer_start_nginx(struct wh_peer *p, int tls);
 
-/* The main port: the fault server's, or nginx's HTTP or good-HTTPS port. */
+/* The main port: a Python peer's, or nginx's HTTP or good-HTTPS port. */
 unsigned short wh_peer_port(const struct wh_peer *p);
-/* nginx's HTTPS port serving |cert| (0 without TLS); for a TLS fault server,
+/* nginx's HTTPS port serving |cert| (0 without TLS); for a TLS Python peer,
  * its port when |cert| is the one it serves. */
 unsigned short wh_peer_cert_port(const struct wh_peer *p, enum wh_peer_cert cert);
 /* The test CA's certificate (PEM), or NULL when no certificates were made. */
@@ -80,6 +97,16 @@ const char *wh_peer_dir(const struct wh_peer *p);
 int wh_peer_connect_port(unsigned short port, int ipv6);
 /* wh_peer_connect_port(wh_peer_port(p), 0). */
 int wh_peer_connect(const struct wh_peer *p);
+
+/* Asks a WebSocket peer (either kind) GET /report?|query| on a new
+ * connection (TLS, unverified, when the peer speaks it), for example
+ * query "id=t1&wait=close". Copies the body, NUL-terminated, to |buf| and
+ * returns its length; -1 (after printing why) on failure. The body's format
+ * is at the top of wsserver.py and ws_echo_websockets.py; its first line is
+ * the close frame the client sent: "code=1000 reason=bye", "code=empty" or
+ * "none". The peer answers once what |query| waits for has happened (by
+ * default: the connection is over), or after ms= (10 s) with "timeout=1". */
+int wh_peer_ws_report(const struct wh_peer *p, const char *query, char *buf, size_t cap);
 
 /* Kills the child (SIGTERM, then SIGKILL if it has not exited within two
  * seconds), reaps it and removes its temporary directory. Idempotent. */
