@@ -44,6 +44,7 @@
 #include "net/certinfo.h"
 #include "core/object.h"
 #include "core/settings.h"
+#include "core/websocket.h"
 #include "util/mem.h"
 #include "util/utf.h"
 
@@ -200,6 +201,9 @@ static struct wh_settings *settings_of(struct wh_object *o, struct wh_object **o
   case WH_REQUEST:
     *owner = o;
     return &wh_request_of(o)->settings;
+  case WH_WEBSOCKET:
+    *owner = o;
+    return &wh_websocket_of(o)->settings;
   default:
     /* WebSocket handles will carry their request's settings. */
     return NULL;

@@ -516,7 +516,7 @@ BOOL WINAPI WinHttpSendRequest(HINTERNET hRequest, LPCWSTR lpszHeaders, DWORD dw
   atomic_store(&x->body_open, false);
   /* A full-duplex exchange's connection is not reused either: its request
    * body may not have been finished. */
-  if ((x->have_resp && !wh_exchange_body_done(x)) || x->split) {
+  if ((x->have_resp && !wh_exchange_body_done(x)) || x->split || x->ws_ready) {
     wh_conn_free(x->conn);
     x->conn = NULL;
   }
@@ -528,11 +528,6 @@ BOOL WINAPI WinHttpSendRequest(HINTERNET hRequest, LPCWSTR lpszHeaders, DWORD dw
   if (r->settings.http_protocol_required &&
       (r->settings.enable_http_protocol & WINHTTP_PROTOCOL_MASK))
     err = ERROR_WINHTTP_HTTP_PROTOCOL_MISMATCH;
-  /* WebSocket is not implemented yet (issue 7): a request marked for the
-   * upgrade must not go out as a plain GET whose answer the application
-   * would then take for a WebSocket. */
-  else if (r->settings.upgrade_to_websocket)
-    err = ERROR_CALL_NOT_IMPLEMENTED;
   pthread_mutex_unlock(&r->hdr.lock);
   x->redirect_count = 0;
   x->retried = false;

@@ -148,53 +148,6 @@ DWORD WINAPI WinHttpFreeProxySettingsEx(WINHTTP_PROXY_SETTINGS_TYPE ProxySetting
   return NOT_IMPLEMENTED;
 }
 
-/* ---- WebSocket ---- */
-
-HINTERNET WINAPI WinHttpWebSocketCompleteUpgrade(HINTERNET hRequest, DWORD_PTR pContext)
-{
-  UNUSED(hRequest), UNUSED(pContext);
-  return null_handle();
-}
-
-DWORD WINAPI WinHttpWebSocketSend(HINTERNET hWebSocket, WINHTTP_WEB_SOCKET_BUFFER_TYPE eBufferType,
-                                  PVOID pvBuffer, DWORD dwBufferLength)
-{
-  UNUSED(hWebSocket), UNUSED(eBufferType), UNUSED(pvBuffer), UNUSED(dwBufferLength);
-  return NOT_IMPLEMENTED;
-}
-
-DWORD WINAPI WinHttpWebSocketReceive(HINTERNET hWebSocket, PVOID pvBuffer, DWORD dwBufferLength,
-                                     DWORD *pdwBytesRead,
-                                     WINHTTP_WEB_SOCKET_BUFFER_TYPE *peBufferType)
-{
-  UNUSED(hWebSocket), UNUSED(pvBuffer), UNUSED(dwBufferLength), UNUSED(pdwBytesRead);
-  UNUSED(peBufferType);
-  return NOT_IMPLEMENTED;
-}
-
-DWORD WINAPI WinHttpWebSocketShutdown(HINTERNET hWebSocket, USHORT usStatus, PVOID pvReason,
-                                      DWORD dwReasonLength)
-{
-  UNUSED(hWebSocket), UNUSED(usStatus), UNUSED(pvReason), UNUSED(dwReasonLength);
-  return NOT_IMPLEMENTED;
-}
-
-DWORD WINAPI WinHttpWebSocketClose(HINTERNET hWebSocket, USHORT usStatus, PVOID pvReason,
-                                   DWORD dwReasonLength)
-{
-  UNUSED(hWebSocket), UNUSED(usStatus), UNUSED(pvReason), UNUSED(dwReasonLength);
-  return NOT_IMPLEMENTED;
-}
-
-DWORD WINAPI WinHttpWebSocketQueryCloseStatus(HINTERNET hWebSocket, USHORT *pusStatus,
-                                              PVOID pvReason, DWORD dwReasonLength,
-                                              DWORD *pdwReasonLengthConsumed)
-{
-  UNUSED(hWebSocket), UNUSED(pusStatus), UNUSED(pvReason), UNUSED(dwReasonLength);
-  UNUSED(pdwReasonLengthConsumed);
-  return NOT_IMPLEMENTED;
-}
-
 /* ---- Upgraded protocol streams ---- */
 
 HINTERNET WINAPI WinHttpProtocolCompleteUpgrade(HINTERNET hRequest, DWORD_PTR dwContext)

@@ -12,6 +12,7 @@
 
 #include "core/object.h"
 #include "core/route.h"
+#include "core/ws_handshake.h"
 #include "net/wait.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -221,6 +222,15 @@ static DWORD add_send_headers(struct wh_request *r, struct wh_exchange *x, const
       err = wh_headers_apply_one(&r->headers, "Accept-Encoding", 15, ae, strlen(ae), if_new);
     if (err == ERROR_WINHTTP_HEADER_ALREADY_EXISTS)
       err = ERROR_SUCCESS;
+  }
+  /* WINHTTP_OPTION_UPGRADE_TO_WEB_SOCKET: the opening handshake, with a
+   * fresh key for every send (redirects included); its Connection: Upgrade
+   * takes the place of Keep-Alive. */
+  x->ws_upgrade = r->settings.upgrade_to_websocket;
+  if (err == ERROR_SUCCESS && x->ws_upgrade) {
+    err = wh_ws_new_key(x->ws_key);
+    if (err == ERROR_SUCCESS)
+      err = wh_ws_add_request_headers(&r->headers, x->ws_key);
   }
   if (err == ERROR_SUCCESS) {
     bool keep = !(r->settings.disabled_features & WINHTTP_DISABLE_KEEP_ALIVE);

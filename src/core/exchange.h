@@ -104,6 +104,15 @@ struct wh_exchange {
   atomic_bool body_open;
   bool split;
 
+  /* WINHTTP_OPTION_UPGRADE_TO_WEB_SOCKET (core/ws_handshake.h): the send
+   * asked for the upgrade with |ws_key|; |ws_ready| once its 101 arrived:
+   * the connection (and the bytes after the head in rbuf) now speak
+   * WebSocket and wait for WinHttpWebSocketCompleteUpgrade, which takes
+   * them; never pooled, never reused for another request. */
+  bool ws_upgrade;
+  bool ws_ready;
+  char ws_key[25];
+
   /* Receiving. Unread bytes are rbuf[rpos, rend). */
   char *rbuf;
   size_t rcap, rpos, rend;

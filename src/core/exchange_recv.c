@@ -27,6 +27,7 @@ void wh_exchange_reset_response(struct wh_exchange *x)
   x->body_left = 0;
   x->head_scan = 0;
   x->head_deadline = 0;
+  x->ws_ready = false;
   x->receiving_notified = false;
   x->interim_count = 0;
   memset(&x->fr, 0, sizeof(x->fr));
@@ -273,6 +274,14 @@ static void start_body(struct wh_request *r, struct wh_exchange *x)
   x->body_done = false;
   switch (x->fr.kind) {
   case WH_H1_BODY_NONE:
+    if (x->fr.upgrade && x->ws_upgrade) {
+      /* 101 to a WebSocket upgrade: the connection is the WebSocket's now,
+       * held for WinHttpWebSocketCompleteUpgrade (not closed, not pooled);
+       * the request's own body is empty. */
+      x->ws_ready = true;
+      x->body_done = true;
+      break;
+    }
     body_finished(r, x); /* HEAD, 204, 304: the connection is free again */
     break;
   case WH_H1_BODY_LENGTH:

@@ -2,8 +2,7 @@
  * (issue 11 §4): a request that should go through a named proxy fails with
  * ERROR_CALL_NOT_IMPLEMENTED instead of going straight to the origin,
  * unless its bypass list names the target (the environment's proxy, for
- * DEFAULT_PROXY and AUTOMATIC_PROXY sessions, too); a request marked for the
- * WebSocket upgrade fails the same way instead of going out as a plain GET.
+ * DEFAULT_PROXY and AUTOMATIC_PROXY sessions, too).
  * Against the fault server, in both modes. */
 #include "wh_test.h"
 #include "peers.h"
@@ -292,16 +291,6 @@ static void test_named_per_scheme_list(void **state)
   close3(&h);
 }
 
-static void test_websocket_upgrade_refused(void **state)
-{
-  (void)state;
-  struct h3 h;
-  open3(&h, WINHTTP_ACCESS_TYPE_NO_PROXY, NULL, NULL, L"127.0.0.1", L"/ok", 0);
-  assert_true(WinHttpSetOption(h.r, WINHTTP_OPTION_UPGRADE_TO_WEB_SOCKET, NULL, 0));
-  expect_refused_before_connecting(&h);
-  close3(&h);
-}
-
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -314,7 +303,6 @@ int main(void)
       cmocka_unit_test(test_default_proxy_from_environment_refused),
       cmocka_unit_test(test_default_proxy_no_proxy_and_schemes),
       cmocka_unit_test(test_named_per_scheme_list),
-      cmocka_unit_test(test_websocket_upgrade_refused),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
