@@ -109,34 +109,30 @@ static bool valid_reason(const void *reason, DWORD len)
   return len <= WINHTTP_WEB_SOCKET_MAX_CLOSE_REASON_LENGTH && (reason || !len);
 }
 
+/* Shutdown and Close share their checks; |op| is the engine's call. */
+static DWORD closing_call(HINTERNET h, USHORT status, const void *reason, DWORD len,
+                          DWORD (*op)(struct wh_websocket *, USHORT, const void *, DWORD))
+{
+  struct wh_object *o;
+  DWORD err = grab_ws(h, &o);
+  if (err != ERROR_SUCCESS)
+    return err;
+  err = valid_reason(reason, len) ? op(wh_websocket_of(o), status, reason, len)
+                                  : ERROR_INVALID_PARAMETER;
+  wh_handle_put(o);
+  return err;
+}
+
 DWORD WINAPI WinHttpWebSocketShutdown(HINTERNET hWebSocket, USHORT usStatus, PVOID pvReason,
                                       DWORD dwReasonLength)
 {
-  struct wh_object *o;
-  DWORD err = grab_ws(hWebSocket, &o);
-  if (err != ERROR_SUCCESS)
-    return err;
-  if (!valid_reason(pvReason, dwReasonLength))
-    err = ERROR_INVALID_PARAMETER;
-  else
-    err = wh_websocket_shutdown(wh_websocket_of(o), usStatus, pvReason, dwReasonLength);
-  wh_handle_put(o);
-  return err;
+  return closing_call(hWebSocket, usStatus, pvReason, dwReasonLength, wh_websocket_shutdown);
 }
 
 DWORD WINAPI WinHttpWebSocketClose(HINTERNET hWebSocket, USHORT usStatus, PVOID pvReason,
                                    DWORD dwReasonLength)
 {
-  struct wh_object *o;
-  DWORD err = grab_ws(hWebSocket, &o);
-  if (err != ERROR_SUCCESS)
-    return err;
-  if (!valid_reason(pvReason, dwReasonLength))
-    err = ERROR_INVALID_PARAMETER;
-  else
-    err = wh_websocket_close(wh_websocket_of(o), usStatus, pvReason, dwReasonLength);
-  wh_handle_put(o);
-  return err;
+  return closing_call(hWebSocket, usStatus, pvReason, dwReasonLength, wh_websocket_close);
 }
 
 DWORD WINAPI WinHttpWebSocketQueryCloseStatus(HINTERNET hWebSocket, USHORT *pusStatus,

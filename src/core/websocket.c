@@ -63,14 +63,16 @@ DWORD wh_websocket_new(struct wh_request *r, DWORD_PTR context, HINTERNET *out)
   pthread_mutex_unlock(&r->hdr.lock);
   /* The bytes that came with the 101 head are the first frames. */
   size_t early = x->rend - x->rpos;
-  ws->rcap = ws->recv_chunk > early ? ws->recv_chunk : early;
-  ws->rbuf = wh_malloc(ws->rcap);
-  if (!ws->rbuf) {
-    wh_free(ws);
-    return ERROR_NOT_ENOUGH_MEMORY;
+  if (early) {
+    ws->rcap = ws->recv_chunk > early ? ws->recv_chunk : early;
+    ws->rbuf = wh_malloc(ws->rcap);
+    if (!ws->rbuf) {
+      wh_free(ws);
+      return ERROR_NOT_ENOUGH_MEMORY;
+    }
+    memcpy(ws->rbuf, x->rbuf + x->rpos, early);
+    ws->rend = early;
   }
-  memcpy(ws->rbuf, x->rbuf + x->rpos, early);
-  ws->rend = early;
   ws->waiting_fd[0] = ws->waiting_fd[1] = -1;
   ws->close_wait_fd = -1;
   ws->writer_wait_fd = -1;
@@ -379,7 +381,8 @@ DWORD recv_step(struct wh_websocket *ws, struct ws_recv_op *op, struct wh_ws_io 
       return ERROR_SUCCESS;
     size_t used = 0;
     struct wh_ws_event ev;
-    DWORD err = wh_ws_decode(&ws->dec, ws->rbuf + ws->rpos, ws->rend - ws->rpos, &used, &ev);
+    DWORD err = wh_ws_decode(&ws->dec, ws->rbuf ? ws->rbuf + ws->rpos : NULL, ws->rend - ws->rpos,
+                             &used, &ev);
     if (err != ERROR_SUCCESS) {
       fail_protocol(ws);
       return err;
@@ -425,6 +428,13 @@ DWORD recv_step(struct wh_websocket *ws, struct ws_recv_op *op, struct wh_ws_io 
     }
     flush_ctl_now(ws);
     rbuf_compact(ws);
+    if (!ws->rbuf) {
+      /* Taken back while idle (below): WEB_SOCKET_RECEIVE_BUFFER_SIZE
+       * bytes again, now that there is something to read or a try. */
+      if (!(ws->rbuf = wh_malloc(ws->recv_chunk)))
+        return ERROR_NOT_ENOUGH_MEMORY;
+      ws->rcap = ws->recv_chunk;
+    }
     size_t n = 0;
     short events = 0;
     err = wh_conn_recv(ws->conn, ws->rbuf + ws->rend, ws->rcap - ws->rend, &n, &events);
@@ -442,6 +452,13 @@ DWORD recv_step(struct wh_websocket *ws, struct ws_recv_op *op, struct wh_ws_io 
     if (err != ERROR_IO_PENDING) {
       mark_failed(ws);
       return err;
+    }
+    if (ws->rpos == ws->rend && !(ws->in_frame && ws->span_len)) {
+      /* Nothing buffered while we wait: an idle WebSocket holds no read
+       * buffer (ten thousand of them waiting cost no 32 KiB each). */
+      wh_free(ws->rbuf);
+      ws->rbuf = NULL;
+      ws->rcap = ws->rpos = ws->rend = 0;
     }
     io->fd = ws->conn->fd;
     io->events = (short)(events | (ctl_pending(ws) ? POLLOUT : 0));

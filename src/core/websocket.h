@@ -143,7 +143,8 @@ struct wh_websocket {
 
   /* Receive side, owned by the operation holding it. Unread bytes are
    * rbuf[rpos, rend); the current data frame's payload not yet handed out
-   * is |span|/|span_len| inside it. */
+   * is |span|/|span_len| inside it. |rbuf| is NULL while a receive waits
+   * with nothing buffered (an idle WebSocket holds no read buffer). */
   uint8_t *rbuf;
   size_t rcap, rpos, rend;
   struct wh_ws_decoder dec;
