@@ -18,11 +18,10 @@
 
 #include <winhttp.h>
 
+#include "fuzz_common.h"
 #include "proto/h1.h"
 #include "util/buf.h"
 #include "util/mem.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CHECK(x)                                                                                  \
   do {                                                                                            \
@@ -65,16 +64,8 @@ static void decode(const char *in, size_t n, const uint8_t *cuts, size_t ncuts,
 
   size_t pos = 0, k = 0;
   while (pos < n && res->err == ERROR_SUCCESS && !res->done) {
-    size_t plen = n - pos;
-    if (k < ncuts) {
-      size_t want = cuts[k] ? cuts[k] : 1;
-      if (want < plen)
-        plen = want;
-    }
-    k++;
-    char *piece = malloc(plen);
-    CHECK(piece);
-    memcpy(piece, in + pos, plen);
+    size_t plen = fuzz_piece_len(n, pos, cuts, ncuts, k++);
+    char *piece = fuzz_piece_copy(in + pos, plen);
     size_t off = 0;
     for (;;) {
       size_t used, dlen;

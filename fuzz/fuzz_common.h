@@ -1,6 +1,7 @@
 /* Shared by the fuzz targets: the entry point's prototype, an invariant
  * check that aborts (so libFuzzer and the corpus replay both report it),
- * and the WCHAR decoding the URL targets use for their text. */
+ * the pieces the streaming targets feed their input in, and the WCHAR
+ * decoding the URL targets use for their text. */
 #ifndef WH_FUZZ_COMMON_H
 #define WH_FUZZ_COMMON_H
 
@@ -8,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <winhttp.h>
 
@@ -20,6 +22,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
       abort();                                                                      \
     }                                                                               \
   } while (0)
+
+/* The length of the |k|-th piece of |n| input bytes, which starts at |pos|:
+ * the fuzzer's piece length |cuts|[k] (0 means 1) while there are cuts,
+ * and the rest of the input after them. */
+static inline size_t fuzz_piece_len(size_t n, size_t pos, const uint8_t *cuts, size_t ncuts,
+                                    size_t k)
+{
+  size_t left = n - pos;
+  if (k >= ncuts)
+    return left;
+  size_t want = cuts[k] ? cuts[k] : 1;
+  return want < left ? want : left;
+}
+
+/* A heap block holding exactly the |len| bytes at |p| (one byte allocated
+ * when |len| is 0, never read), so that AddressSanitizer catches a read
+ * past a piece. free() it. */
+static inline void *fuzz_piece_copy(const void *p, size_t len)
+{
+  void *piece = malloc(len ? len : 1);
+  FUZZ_ASSERT(piece);
+  if (len)
+    memcpy(piece, p, len);
+  return piece;
+}
 
 /* Decodes fuzz bytes into WCHARs: 0xFE and four bytes give any 32-bit
  * value (surrogates, above U+10FFFF, negative), 0xFF and two bytes a BMP

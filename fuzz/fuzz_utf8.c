@@ -31,16 +31,8 @@ static struct verdict run(const uint8_t *p, size_t n, const uint8_t *cuts, size_
   size_t pos = 0, k = 0;
   struct verdict out = {n, false};
   while (pos < n) {
-    size_t plen = n - pos;
-    if (k < ncuts) {
-      size_t want = cuts[k] ? cuts[k] : 1;
-      if (want < plen)
-        plen = want;
-    }
-    k++;
-    uint8_t *piece = malloc(plen);
-    FUZZ_ASSERT(piece);
-    memcpy(piece, p + pos, plen);
+    size_t plen = fuzz_piece_len(n, pos, cuts, ncuts, k++);
+    uint8_t *piece = fuzz_piece_copy(p + pos, plen);
     size_t got = wh_utf8v_feed(&v, piece, plen);
     free(piece);
     FUZZ_ASSERT(got <= plen);

@@ -213,17 +213,8 @@ static void decode(const uint8_t *in, size_t n, const uint8_t *cuts, size_t ncut
 
   size_t pos = 0, k = 0;
   do {
-    size_t plen = n - pos;
-    if (k < ncuts) {
-      size_t want = cuts[k] ? cuts[k] : 1;
-      if (want < plen)
-        plen = want;
-    }
-    k++;
-    uint8_t *piece = malloc(plen ? plen : 1);
-    FUZZ_ASSERT(piece);
-    if (plen)
-      memcpy(piece, in + pos, plen);
+    size_t plen = fuzz_piece_len(n, pos, cuts, ncuts, k++);
+    uint8_t *piece = fuzz_piece_copy(in + pos, plen);
     size_t off = 0;
     for (;;) {
       struct wh_ws_event ev;

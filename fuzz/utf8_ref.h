@@ -1,10 +1,10 @@
-/* A reference UTF-8 checker for the fuzz targets that judge
- * proto/utf8_valid.c (fuzz_utf8, fuzz_ws_frame). Written the slow, obvious
- * way and sharing nothing with the validator: sequences are decoded by the
- * bit pattern of their lead byte and judged by their scalar value (shortest
- * form, not a surrogate, at most U+10FFFF), and "fail fast" is defined by
- * search: a byte is bad when no continuation of the text up to it can be
- * well-formed. */
+/* A reference UTF-8 checker for the fuzz targets and the unit test that
+ * judge proto/utf8_valid.c (fuzz_utf8, fuzz_ws_frame, test_ws_frame).
+ * Written the slow, obvious way and sharing nothing with the validator:
+ * sequences are decoded by the bit pattern of their lead byte and judged by
+ * their scalar value (shortest form, not a surrogate, at most U+10FFFF), and
+ * "fail fast" is defined by search: a byte is bad when no continuation of
+ * the text up to it can be well-formed. */
 #ifndef WH_FUZZ_UTF8_REF_H
 #define WH_FUZZ_UTF8_REF_H
 

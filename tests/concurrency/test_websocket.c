@@ -6,6 +6,7 @@
  * client sent) and python3-websockets as an independent real server. */
 #include "wh_test.h"
 #include "peers.h"
+#include "ws_test.h"
 
 #include "core/handle.h"
 #include "core/websocket.h"
@@ -80,32 +81,22 @@ static void close_all(struct ws *w)
   WinHttpCloseHandle(w->s);
 }
 
-/* GET /report?id=... on the raw server: what it saw of connection |id|. */
-static void report(const char *id, const char *wait, char *out, size_t cap)
+/* What the raw server saw of connection |id| (GET /report, asked with the
+ * harness's own client: never the library under test), once |wait| (NULL:
+ * the end of the connection) has happened. The text stays valid until the
+ * next call. */
+static const char *report(const char *id, const char *wait)
 {
-  wchar_t path[160];
-  swprintf(path, 160, L"/report?id=%s&wait=%s", id, wait ? wait : "end");
-  HINTERNET s = WinHttpOpen(L"report", WINHTTP_ACCESS_TYPE_NO_PROXY, NULL, NULL, 0);
-  HINTERNET c = WinHttpConnect(s, L"127.0.0.1", wh_peer_port(&raw), 0);
-  HINTERNET r = WinHttpOpenRequest(c, L"GET", path, NULL, NULL, NULL, 0);
-  assert_true(WinHttpSendRequest(r, NULL, 0, NULL, 0, 0, 0));
-  assert_true(WinHttpReceiveResponse(r, NULL));
-  size_t got = 0;
-  DWORD n = 0;
-  do {
-    assert_true(WinHttpReadData(r, out + got, (DWORD)(cap - 1 - got), &n));
-    got += n;
-  } while (n && got < cap - 1);
-  out[got] = '\0';
-  WinHttpCloseHandle(r);
-  WinHttpCloseHandle(c);
-  WinHttpCloseHandle(s);
+  static char rep[4096];
+  char query[160];
+  snprintf(query, sizeof(query), "id=%s&wait=%s", id, wait ? wait : "end");
+  assert_true(wh_peer_ws_report(&raw, query, rep, sizeof(rep)) >= 0);
+  return rep;
 }
 
 static void expect_report_line(const char *id, const char *wait, const char *line)
 {
-  char rep[4096];
-  report(id, wait, rep, sizeof(rep));
+  const char *rep = report(id, wait);
   if (!strstr(rep, line))
     print_error("report for %s lacks \"%s\":\n%s\n", id, line, rep);
   assert_non_null(strstr(rep, line));
@@ -153,21 +144,15 @@ static void test_echo_reference_server(void **state)
   expect_recv(w.w, WINHTTP_WEB_SOCKET_BINARY_MESSAGE_BUFFER_TYPE, NULL, 0);
   /* The close handshake; the server answers with our code and reason. */
   assert_int_equal(WinHttpWebSocketClose(w.w, 4001, "done", 4), ERROR_SUCCESS);
-  USHORT st = 0;
-  char reason[123];
-  DWORD used = 0;
-  assert_int_equal(WinHttpWebSocketQueryCloseStatus(w.w, &st, reason, sizeof(reason), &used),
-                   ERROR_SUCCESS);
-  assert_int_equal(st, 4001);
-  assert_int_equal(used, 4);
-  assert_memory_equal(reason, "done", 4);
+  wh_ws_expect_close_status(w.w, 4001, "done");
   /* Over: everything is refused now. */
   assert_int_equal(WinHttpWebSocketSend(w.w, WINHTTP_WEB_SOCKET_BINARY_MESSAGE_BUFFER_TYPE,
                                         "x", 1),
                    ERROR_INVALID_OPERATION);
+  char buf[1];
   DWORD n;
   WINHTTP_WEB_SOCKET_BUFFER_TYPE t;
-  assert_int_equal(recv1(w.w, reason, 1, &n, &t), ERROR_INVALID_OPERATION);
+  assert_int_equal(recv1(w.w, buf, 1, &n, &t), ERROR_INVALID_OPERATION);
   assert_int_equal(WinHttpWebSocketClose(w.w, 1000, NULL, 0), ERROR_INVALID_OPERATION);
   close_all(&w);
 }
@@ -357,8 +342,7 @@ static void test_fragments_and_interleaved_ping(void **state)
   expect_recv(w.w, WINHTTP_WEB_SOCKET_UTF8_MESSAGE_BUFFER_TYPE, "d", 1);
   assert_int_equal(WinHttpWebSocketClose(w.w, 1000, NULL, 0), ERROR_SUCCESS);
   close_all(&w);
-  char rep[4096];
-  report("frag", NULL, rep, sizeof(rep));
+  const char *rep = report("frag", NULL);
   assert_non_null(strstr(rep, "code=1000"));
   assert_null(strstr(rep, "pongs=0"));
   assert_null(strstr(rep, "error="));
@@ -372,10 +356,9 @@ static void test_pings_answered(void **state)
   struct ws w;
   open_ws(&w, &raw, L"/send?id=ping&m=ping:a,ping:b,ping:c,text:x");
   expect_recv(w.w, WINHTTP_WEB_SOCKET_UTF8_MESSAGE_BUFFER_TYPE, "x", 1);
-  char rep[4096];
   assert_int_equal(WinHttpWebSocketClose(w.w, 1000, NULL, 0), ERROR_SUCCESS);
   close_all(&w);
-  report("ping", NULL, rep, sizeof(rep));
+  const char *rep = report("ping", NULL);
   /* One pong at least (a pong may answer several pings, §5.5.3), and
    * never more than the pings. */
   assert_null(strstr(rep, "pongs=0"));
@@ -455,11 +438,7 @@ static void test_server_closes_first(void **state)
   assert_int_equal(WinHttpWebSocketQueryCloseStatus(w.w, &st, buf, 2, &used),
                    ERROR_INSUFFICIENT_BUFFER);
   assert_int_equal(used, 4);
-  assert_int_equal(WinHttpWebSocketQueryCloseStatus(w.w, &st, buf, sizeof(buf), &used),
-                   ERROR_SUCCESS);
-  assert_int_equal(st, 4000);
-  assert_int_equal(used, 4);
-  assert_memory_equal(buf, "done", 4);
+  wh_ws_expect_close_status(w.w, 4000, "done");
   /* Receiving is over; Close answers the server's close. */
   assert_int_equal(recv1(w.w, buf, sizeof(buf), &n, &t), ERROR_INVALID_OPERATION);
   assert_int_equal(WinHttpWebSocketClose(w.w, 1000, "ok", 2), ERROR_SUCCESS);
@@ -601,8 +580,7 @@ static void test_send_fragments_and_types(void **state)
   close_all(&w);
   /* Every frame masked (the server fails unmasked ones), each with its
    * own key. */
-  char rep[4096];
-  report("sendfrag", NULL, rep, sizeof(rep));
+  const char *rep = report("sendfrag", NULL);
   assert_null(strstr(rep, "error="));
   assert_non_null(strstr(rep, "mask-repeats=0"));
   assert_non_null(strstr(rep, "msg=binary:5:3"));
@@ -622,13 +600,7 @@ static void test_shutdown_then_receive(void **state)
                    ERROR_INVALID_OPERATION);
   expect_recv(w.w, WINHTTP_WEB_SOCKET_UTF8_MESSAGE_BUFFER_TYPE, "one", 3);
   expect_recv(w.w, WINHTTP_WEB_SOCKET_CLOSE_BUFFER_TYPE, NULL, 0);
-  USHORT st;
-  char reason[8];
-  DWORD used;
-  assert_int_equal(WinHttpWebSocketQueryCloseStatus(w.w, &st, reason, sizeof(reason), &used),
-                   ERROR_SUCCESS);
-  assert_int_equal(st, 1000);
-  assert_memory_equal(reason, "bye", 3);
+  wh_ws_expect_close_status(w.w, 1000, "bye");
   /* Close has nothing left to send or wait for. */
   assert_int_equal(WinHttpWebSocketClose(w.w, 1000, NULL, 0), ERROR_SUCCESS);
   close_all(&w);
@@ -690,10 +662,13 @@ static void test_close_timeout(void **state)
   close_all(&w);
 }
 
+/* A receive on a thread of its own, for a silent server: it returns only
+ * when something ends it. */
 struct blocked {
   HINTERNET w;
   DWORD err;
-  pthread_barrier_t *started;
+  pthread_barrier_t started;
+  pthread_t thread;
 };
 
 static void *blocked_receive(void *arg)
@@ -702,9 +677,28 @@ static void *blocked_receive(void *arg)
   char buf[16];
   DWORD n;
   WINHTTP_WEB_SOCKET_BUFFER_TYPE t;
-  pthread_barrier_wait(b->started);
+  pthread_barrier_wait(&b->started);
   b->err = WinHttpWebSocketReceive(b->w, buf, sizeof(buf), &n, &t);
   return NULL;
+}
+
+/* Starts |b|'s receive on |w|; returns once its thread is about to call
+ * WinHttpWebSocketReceive (wait_receive_pending: once it is inside). */
+static void start_blocked_receive(struct blocked *b, HINTERNET w)
+{
+  memset(b, 0, sizeof(*b));
+  b->w = w;
+  pthread_barrier_init(&b->started, NULL, 2);
+  assert_int_equal(pthread_create(&b->thread, NULL, blocked_receive, b), 0);
+  pthread_barrier_wait(&b->started);
+}
+
+/* Waits for |b|'s receive to return, which must be as cancelled. */
+static void expect_receive_cancelled(struct blocked *b)
+{
+  pthread_join(b->thread, NULL);
+  pthread_barrier_destroy(&b->started);
+  assert_int_equal(b->err, ERROR_WINHTTP_OPERATION_CANCELLED);
 }
 
 static void test_keepalive_setting(void **state)
@@ -735,23 +729,16 @@ static void test_keepalive_pings_while_idle(void **state)
   wh_websocket_of(o)->settings.ws_keepalive_interval = 100;
   pthread_mutex_unlock(&o->lock);
   wh_handle_put(o);
-  pthread_barrier_t started;
-  pthread_barrier_init(&started, NULL, 2);
-  struct blocked b = {.w = w.w, .started = &started};
-  pthread_t th;
-  pthread_create(&th, NULL, blocked_receive, &b);
-  pthread_barrier_wait(&started);
+  struct blocked b;
+  start_blocked_receive(&b, w.w);
   /* The server says when it has seen two pings. */
-  char rep[2048];
-  report("ka", "pings:2", rep, sizeof(rep));
+  const char *rep = report("ka", "pings:2");
   assert_null(strstr(rep, "timeout=1"));
   assert_null(strstr(rep, "pings=0"));
   assert_null(strstr(rep, "pings=1\n"));
   assert_true(WinHttpCloseHandle(w.w));
   w.w = NULL;
-  pthread_join(th, NULL);
-  assert_int_equal(b.err, ERROR_WINHTTP_OPERATION_CANCELLED);
-  pthread_barrier_destroy(&started);
+  expect_receive_cancelled(&b);
   close_all(&w);
 }
 
@@ -776,12 +763,8 @@ static void test_second_receive_refused_close_cancels(void **state)
   (void)state;
   struct ws w;
   open_ws(&w, &raw, L"/silent?id=c11");
-  pthread_barrier_t started;
-  pthread_barrier_init(&started, NULL, 2);
-  struct blocked b = {.w = w.w, .started = &started};
-  pthread_t th;
-  pthread_create(&th, NULL, blocked_receive, &b);
-  pthread_barrier_wait(&started);
+  struct blocked b;
+  start_blocked_receive(&b, w.w);
   /* While one receive waits: a second receive is refused, a send goes
    * through (C11). */
   char buf[8];
@@ -796,12 +779,9 @@ static void test_second_receive_refused_close_cancels(void **state)
   DWORD ms = 200;
   assert_true(WinHttpSetOption(w.w, WINHTTP_OPTION_WEB_SOCKET_CLOSE_TIMEOUT, &ms, sizeof(ms)));
   assert_int_equal(WinHttpWebSocketClose(w.w, 1000, NULL, 0), ERROR_WINHTTP_TIMEOUT);
-  pthread_join(th, NULL);
-  assert_int_equal(b.err, ERROR_WINHTTP_OPERATION_CANCELLED);
-  pthread_barrier_destroy(&started);
+  expect_receive_cancelled(&b);
   close_all(&w);
-  char rep[2048];
-  report("c11", NULL, rep, sizeof(rep));
+  const char *rep = report("c11", NULL);
   assert_non_null(strstr(rep, "messages=1"));
 }
 
@@ -812,20 +792,14 @@ static void test_close_handle_ends_receive(void **state)
    * returns that call promptly. */
   struct ws w;
   open_ws(&w, &raw, L"/silent");
-  pthread_barrier_t started;
-  pthread_barrier_init(&started, NULL, 2);
-  struct blocked b = {.w = w.w, .started = &started};
-  pthread_t th;
-  pthread_create(&th, NULL, blocked_receive, &b);
-  pthread_barrier_wait(&started);
+  struct blocked b;
+  start_blocked_receive(&b, w.w);
   wait_receive_pending(w.w);
   long t0 = now_ms();
   assert_true(WinHttpCloseHandle(w.w));
   w.w = NULL;
-  pthread_join(th, NULL);
-  assert_int_equal(b.err, ERROR_WINHTTP_OPERATION_CANCELLED);
+  expect_receive_cancelled(&b);
   assert_true(now_ms() - t0 < 2000);
-  pthread_barrier_destroy(&started);
   close_all(&w);
 }
 
@@ -892,16 +866,13 @@ static void test_send_and_receive_at_once(void **state)
 static int setup(void **state)
 {
   (void)state;
-  if (wh_peer_start_ws(&raw) != 0)
-    return -1;
-  return wh_peer_start_ws_ref(&ref);
+  return wh_ws_peers_start(&raw, &ref);
 }
 
 static int teardown(void **state)
 {
   (void)state;
-  wh_peer_stop(&raw);
-  wh_peer_stop(&ref);
+  wh_ws_peers_stop(&raw, &ref);
   return 0;
 }
 

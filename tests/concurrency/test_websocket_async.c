@@ -6,6 +6,7 @@
  * HANDLE_CLOSING last and once. Every wait is on an event. */
 #include "wh_test.h"
 #include "peers.h"
+#include "ws_test.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -112,6 +113,17 @@ static struct ev event_at(size_t i)
   return e;
 }
 
+/* Waits for the WebSocket |w|'s first REQUEST_ERROR and asserts that it
+ * says |op| failed with |err|; returns its index. */
+static size_t expect_ws_error(HINTERNET w, WINHTTP_WEB_SOCKET_OPERATION op, DWORD err)
+{
+  size_t i = wait_for(w, WINHTTP_CALLBACK_STATUS_REQUEST_ERROR, 1);
+  struct ev e = event_at(i);
+  assert_int_equal(e.res.Operation, op);
+  assert_int_equal(e.res.AsyncResult.dwError, err);
+  return i;
+}
+
 struct aws {
   HINTERNET s, c, r, w;
 };
@@ -195,12 +207,7 @@ static void test_echo_async(void **state)
   /* The close handshake. */
   assert_int_equal(WinHttpWebSocketClose(a.w, 1000, "bye", 3), ERROR_SUCCESS);
   wait_for(a.w, WINHTTP_CALLBACK_STATUS_CLOSE_COMPLETE, 1);
-  USHORT st;
-  DWORD used;
-  assert_int_equal(WinHttpWebSocketQueryCloseStatus(a.w, &st, buf, sizeof(buf), &used),
-                   ERROR_SUCCESS);
-  assert_int_equal(st, 1000);
-  assert_memory_equal(buf, "bye", 3);
+  wh_ws_expect_close_status(a.w, 1000, "bye");
   assert_int_equal(WinHttpWebSocketClose(a.w, 1000, NULL, 0), ERROR_INVALID_OPERATION);
   close_async(&a);
 }
@@ -256,11 +263,9 @@ static void test_close_cancels_pending_receive(void **state)
   WINHTTP_WEB_SOCKET_BUFFER_TYPE t;
   assert_int_equal(WinHttpWebSocketReceive(a.w, buf, sizeof(buf), &n, &t), ERROR_SUCCESS);
   assert_int_equal(WinHttpWebSocketClose(a.w, 1000, NULL, 0), ERROR_SUCCESS);
-  size_t ierr = wait_for(a.w, WINHTTP_CALLBACK_STATUS_REQUEST_ERROR, 1);
+  size_t ierr = expect_ws_error(a.w, WINHTTP_WEB_SOCKET_RECEIVE_OPERATION,
+                                ERROR_WINHTTP_OPERATION_CANCELLED);
   size_t iclose = wait_for(a.w, WINHTTP_CALLBACK_STATUS_CLOSE_COMPLETE, 1);
-  struct ev e = event_at(ierr);
-  assert_int_equal(e.res.Operation, WINHTTP_WEB_SOCKET_RECEIVE_OPERATION);
-  assert_int_equal(e.res.AsyncResult.dwError, ERROR_WINHTTP_OPERATION_CANCELLED);
   assert_true(ierr < iclose);
   /* Nothing else may start now. */
   assert_int_equal(WinHttpWebSocketSend(a.w, WINHTTP_WEB_SOCKET_BINARY_MESSAGE_BUFFER_TYPE, "x", 1),
@@ -284,10 +289,8 @@ static void test_close_handle_cancels_receive(void **state)
   assert_true(WinHttpCloseHandle(w));
   a.w = NULL;
   size_t iclosing = wait_for(w, WINHTTP_CALLBACK_STATUS_HANDLE_CLOSING, 1);
-  size_t ierr = wait_for(w, WINHTTP_CALLBACK_STATUS_REQUEST_ERROR, 1);
-  struct ev e = event_at(ierr);
-  assert_int_equal(e.res.Operation, WINHTTP_WEB_SOCKET_RECEIVE_OPERATION);
-  assert_int_equal(e.res.AsyncResult.dwError, ERROR_WINHTTP_OPERATION_CANCELLED);
+  size_t ierr = expect_ws_error(w, WINHTTP_WEB_SOCKET_RECEIVE_OPERATION,
+                                ERROR_WINHTTP_OPERATION_CANCELLED);
   assert_true(ierr < iclosing);
   close_async(&a);
 }
@@ -302,10 +305,7 @@ static void test_close_timeout_async(void **state)
   DWORD ms = 200;
   assert_true(WinHttpSetOption(a.w, WINHTTP_OPTION_WEB_SOCKET_CLOSE_TIMEOUT, &ms, sizeof(ms)));
   assert_int_equal(WinHttpWebSocketClose(a.w, 1000, NULL, 0), ERROR_SUCCESS);
-  size_t i = wait_for(a.w, WINHTTP_CALLBACK_STATUS_REQUEST_ERROR, 1);
-  struct ev e = event_at(i);
-  assert_int_equal(e.res.Operation, WINHTTP_WEB_SOCKET_CLOSE_OPERATION);
-  assert_int_equal(e.res.AsyncResult.dwError, ERROR_WINHTTP_TIMEOUT);
+  expect_ws_error(a.w, WINHTTP_WEB_SOCKET_CLOSE_OPERATION, ERROR_WINHTTP_TIMEOUT);
   close_async(&a);
 }
 
@@ -327,12 +327,7 @@ static void test_shutdown_then_server_close(void **state)
   struct ev e = event_at(i);
   assert_int_equal(e.st.eBufferType, WINHTTP_WEB_SOCKET_CLOSE_BUFFER_TYPE);
   assert_int_equal(e.st.dwBytesTransferred, 0);
-  USHORT st;
-  DWORD used;
-  assert_int_equal(WinHttpWebSocketQueryCloseStatus(a.w, &st, buf, sizeof(buf), &used),
-                   ERROR_SUCCESS);
-  assert_int_equal(st, 1000);
-  assert_memory_equal(buf, "done", 4);
+  wh_ws_expect_close_status(a.w, 1000, "done");
   /* Nothing left to do but end it. */
   assert_int_equal(WinHttpWebSocketClose(a.w, 1000, NULL, 0), ERROR_SUCCESS);
   wait_for(a.w, WINHTTP_CALLBACK_STATUS_CLOSE_COMPLETE, 1);
@@ -350,26 +345,20 @@ static void test_protocol_error_async(void **state)
   DWORD n;
   WINHTTP_WEB_SOCKET_BUFFER_TYPE t;
   assert_int_equal(WinHttpWebSocketReceive(a.w, buf, sizeof(buf), &n, &t), ERROR_SUCCESS);
-  size_t i = wait_for(a.w, WINHTTP_CALLBACK_STATUS_REQUEST_ERROR, 1);
-  struct ev e = event_at(i);
-  assert_int_equal(e.res.Operation, WINHTTP_WEB_SOCKET_RECEIVE_OPERATION);
-  assert_int_equal(e.res.AsyncResult.dwError, ERROR_WINHTTP_INVALID_SERVER_RESPONSE);
+  expect_ws_error(a.w, WINHTTP_WEB_SOCKET_RECEIVE_OPERATION, ERROR_WINHTTP_INVALID_SERVER_RESPONSE);
   close_async(&a);
 }
 
 static int setup(void **state)
 {
   (void)state;
-  if (wh_peer_start_ws(&raw) != 0)
-    return -1;
-  return wh_peer_start_ws_ref(&ref);
+  return wh_ws_peers_start(&raw, &ref);
 }
 
 static int teardown(void **state)
 {
   (void)state;
-  wh_peer_stop(&raw);
-  wh_peer_stop(&ref);
+  wh_ws_peers_stop(&raw, &ref);
   return 0;
 }
 

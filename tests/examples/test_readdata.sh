@@ -9,13 +9,14 @@
 set -u
 readdata=$1
 demo_server=$2
+. "$(dirname "$0")/../support/demo_server.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test-readdata.XXXXXX")
-server=""
+demo_server_pid=""
 cleanup() {
-  if [ -n "$server" ]; then
-    kill -TERM "$server" 2>/dev/null
-    wait "$server" 2>/dev/null
+  if [ -n "$demo_server_pid" ]; then
+    kill -TERM "$demo_server_pid" 2>/dev/null
+    wait "$demo_server_pid" 2>/dev/null
   fi
   rm -rf "$tmp"
 }
@@ -62,24 +63,7 @@ same() {
   if cmp -s "$tmp/out" "$2"; then ok "$1"; else bad "$1: stdout differs from $2"; fi
 }
 
-start_server() {
-  mkfifo "$tmp/info"
-  DEMO_BIG_MIB=1 "$demo_server" >"$tmp/info" 2>"$tmp/server.err" &
-  server=$!
-  exec 4<"$tmp/info"
-  while IFS= read -r line <&4; do
-    case $line in
-      READY) exec 4<&-; return 0 ;;
-      DEMO_*=*) eval "${line%%=*}=\${line#*=}" ;;
-    esac
-  done
-  exec 4<&-
-  cat "$tmp/server.err"
-  echo "FAIL the demo server did not start"
-  exit 1
-}
-
-start_server
+start_demo_server "$demo_server" "$tmp" 1
 H=$DEMO_HTTP_PORT
 S=$DEMO_HTTPS_PORT
 

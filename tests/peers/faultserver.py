@@ -2,8 +2,8 @@
 """OpenWinHTTP's scriptable fault server: one HTTP/1.1 peer on loopback that
 does, on request, everything a well-behaved server never does.
 
-Python 3 standard library only (asyncio). Started by the test harness
-(tests/support/peers.c):
+Python 3 standard library only (asyncio; the startup below is in
+peer_common.py beside it). Started by the test harness (tests/support/peers.c):
 
     faultserver.py [--ipv6] [--tls-cert PEM --tls-key PEM]
 
@@ -234,6 +234,8 @@ import struct
 import sys
 import urllib.parse
 import zlib
+
+import peer_common
 
 HEAD_LINE_LIMIT = 64 * 1024      # longest request-head line accepted
 HEAD_TOTAL_LIMIT = 1024 * 1024   # largest request head accepted
@@ -528,23 +530,24 @@ async def s_chunked(c, req):
     return KEEP
 
 
-async def s_close(c, req):
+async def send_close_delimited(c, req):
+    """The response of close and close-abort up to its end: "Connection:
+    close", no length, the ?n=100 pattern bytes."""
     n = req.iarg("n", 100)
     await read_body(c, req)
     await c.send(head_bytes("HTTP/1.1 200 OK", [("Content-Type", "text/plain"),
                                                 ("Connection", "close")]))
     if req.method != "HEAD":
         await stream_pattern(c, n)
+
+
+async def s_close(c, req):
+    await send_close_delimited(c, req)
     return await c.finish()
 
 
 async def s_close_abort(c, req):
-    n = req.iarg("n", 100)
-    await read_body(c, req)
-    await c.send(head_bytes("HTTP/1.1 200 OK", [("Content-Type", "text/plain"),
-                                                ("Connection", "close")]))
-    if req.method != "HEAD":
-        await stream_pattern(c, n)
+    await send_close_delimited(c, req)
     return c.bare_close()
 
 
@@ -1284,56 +1287,10 @@ async def handle(reader, writer):
         writer.transport.abort()
 
 
-def quiet_exception_handler(loop, context):
-    if DEBUG:
-        loop.default_exception_handler(context)
-
-
-def listen_sockets(want_ipv6):
-    s4 = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s4.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s4.bind(("127.0.0.1", 0))
-    port = s4.getsockname()[1]
-    socks = [s4]
-    if want_ipv6 and socket.has_ipv6:
-        try:
-            s6 = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-            s6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            s6.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s6.bind(("::1", port))
-            socks.append(s6)
-        except OSError:
-            s6.close()
-    return port, socks
-
-
-async def main(argv):
-    import argparse
-    ap = argparse.ArgumentParser(description="OpenWinHTTP fault server")
-    ap.add_argument("--ipv6", action="store_true", help="also listen on ::1")
-    ap.add_argument("--tls-cert")
-    ap.add_argument("--tls-key")
-    args = ap.parse_args(argv)
-    loop = asyncio.get_running_loop()
-    loop.set_exception_handler(quiet_exception_handler)
-    ctx = None
-    if args.tls_cert:
-        import ssl
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(args.tls_cert, args.tls_key or args.tls_cert)
-    port, socks = listen_sockets(args.ipv6)
-    servers = []
-    for s in socks:
-        # start_server listens before it returns.
-        servers.append(await asyncio.start_server(handle, sock=s, ssl=ctx,
-                                                  limit=HEAD_LINE_LIMIT))
-    sys.stdout.write("READY %d%s\n" % (port, " ipv6" if len(socks) > 1 else ""))
-    sys.stdout.flush()
-    await asyncio.Event().wait()
+async def serve(sock, ssl_ctx):
+    # start_server listens before it returns.
+    return await asyncio.start_server(handle, sock=sock, ssl=ssl_ctx, limit=HEAD_LINE_LIMIT)
 
 
 if __name__ == "__main__":
-    try:
-        asyncio.run(main(sys.argv[1:]))
-    except KeyboardInterrupt:
-        pass
+    peer_common.run("OpenWinHTTP fault server", serve, quiet=not DEBUG)

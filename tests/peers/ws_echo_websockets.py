@@ -6,7 +6,8 @@ tests/peers/wsserver.py. Where wsserver.py scripts faults byte by byte, this
 one is a real, well-behaved server: if a client interoperates with it, the
 client does not merely agree with our own reading of RFC 6455 and RFC 7692.
 
-Started by the test harness (tests/support/peers.c, wh_peer_start_ws_ref):
+Started by the test harness (tests/support/peers.c, wh_peer_start_ws_ref;
+the startup below is in peer_common.py beside it):
 
     ws_echo_websockets.py [--ipv6] [--tls-cert PEM --tls-key PEM]
 
@@ -57,13 +58,13 @@ Options of /echo and /close
                  (15-bit windows, context takeover).
 """
 
-import asyncio
 import http
 import logging
 import os
-import socket
 import sys
 import urllib.parse
+
+import peer_common
 
 try:
     import websockets
@@ -77,15 +78,7 @@ DEBUG = bool(os.environ.get("WSSERVER_DEBUG"))
 MAX_MESSAGE = 64 * 1024 * 1024
 
 RECORDS = {}      # id -> list of report lines, set when the connection is over
-_waiters = []
-
-
-def changed():
-    global _waiters
-    ws, _waiters = _waiters, []
-    for w in ws:
-        if not w.done():
-            w.set_result(None)
+RECORD_CHANGES = peer_common.Changes()
 
 
 def query(path):
@@ -132,22 +125,10 @@ class Protocol(WebSocketServerProtocol):
 
 async def report(args):
     ident = args.get("id", "")
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + int(args.get("ms", "10000")) / 1000.0
-    timed_out = False
-    while args.get("wait") != "now" and ident not in RECORDS:
-        left = deadline - loop.time()
-        if left <= 0:
-            timed_out = True
-            break
-        w = loop.create_future()
-        _waiters.append(w)
-        try:
-            await asyncio.wait_for(w, left)
-        except asyncio.TimeoutError:
-            pass
+    ready = await RECORD_CHANGES.wait_until(
+        lambda: args.get("wait") == "now" or ident in RECORDS, int(args.get("ms", "10000")))
     lines = list(RECORDS.get(ident, ["none"]))
-    if timed_out:
+    if not ready:
         lines.append("timeout=1")
     body = ("\n".join(lines) + "\n").encode("utf-8")
     return http.HTTPStatus.OK, [("Content-Type", "text/plain")], body
@@ -167,7 +148,7 @@ def record(ws, ident):
     if ext:
         lines.append("ext=" + ext)
     RECORDS[ident] = lines
-    changed()
+    RECORD_CHANGES.notify()
 
 
 async def handler(ws):
@@ -189,56 +170,23 @@ async def handler(ws):
             record(ws, ident)
 
 
-def listen_sockets(want_ipv6):
-    s4 = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s4.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s4.bind(("127.0.0.1", 0))
-    port = s4.getsockname()[1]
-    socks = [s4]
-    if want_ipv6 and socket.has_ipv6:
-        s6 = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-        try:
-            s6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            s6.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s6.bind(("::1", port))
-            socks.append(s6)
-        except OSError:
-            s6.close()
-    return port, socks
+async def serve(sock, ssl_ctx):
+    # A placeholder list: websockets only asks select_subprotocol when the
+    # server has some subprotocol; the real list comes from ?proto=.
+    return await websockets.serve(handler, sock=sock, ssl=ssl_ctx, create_protocol=Protocol,
+                           subprotocols=["*"], ping_interval=None, max_size=MAX_MESSAGE)
 
 
-async def main(argv):
-    import argparse
-    ap = argparse.ArgumentParser(description="OpenWinHTTP reference WebSocket echo server")
-    ap.add_argument("--ipv6", action="store_true", help="also listen on ::1")
-    ap.add_argument("--tls-cert")
-    ap.add_argument("--tls-key")
-    args = ap.parse_args(argv)
+def route_websockets_log():
+    """websockets' log to stderr with WSSERVER_DEBUG, nowhere otherwise."""
     log = logging.getLogger("websockets")
     if DEBUG:
         logging.basicConfig(stream=sys.stderr, level=logging.DEBUG)
     else:
         log.addHandler(logging.NullHandler())
         log.propagate = False
-    ctx = None
-    if args.tls_cert:
-        import ssl
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(args.tls_cert, args.tls_key or args.tls_cert)
-    port, socks = listen_sockets(args.ipv6)
-    for s in socks:
-        # A placeholder list: websockets only asks select_subprotocol when
-        # the server has some subprotocol; the real list comes from ?proto=.
-        await websockets.serve(handler, sock=s, ssl=ctx, create_protocol=Protocol,
-                               subprotocols=["*"], ping_interval=None,
-                               max_size=MAX_MESSAGE)
-    sys.stdout.write("READY %d%s\n" % (port, " ipv6" if len(socks) > 1 else ""))
-    sys.stdout.flush()
-    await asyncio.Event().wait()
 
 
 if __name__ == "__main__":
-    try:
-        asyncio.run(main(sys.argv[1:]))
-    except KeyboardInterrupt:
-        pass
+    route_websockets_log()
+    peer_common.run("OpenWinHTTP reference WebSocket echo server", serve)

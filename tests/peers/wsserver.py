@@ -4,8 +4,9 @@ loopback that writes every byte of every frame itself, so tests can send a
 client exactly the frames, fragments and protocol errors they need, and can
 ask afterwards what the client sent back.
 
-Python 3 standard library only (asyncio). Started by the test harness
-(tests/support/peers.c, wh_peer_start_ws):
+Python 3 standard library only (asyncio; the startup below is in
+peer_common.py beside it). Started by the test harness (tests/support/peers.c,
+wh_peer_start_ws):
 
     wsserver.py [--ipv6] [--tls-cert PEM --tls-key PEM]
 
@@ -208,6 +209,8 @@ import struct
 import sys
 import urllib.parse
 
+import peer_common
+
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 DATA_OPS = (OP_TEXT, OP_BINARY)
@@ -329,16 +332,12 @@ class Record:
 
 
 RECORDS = {}
-_waiters = []
+RECORD_CHANGES = peer_common.Changes()
 
 
 def changed():
     """Wakes every /report waiting for a record to change."""
-    global _waiters
-    ws, _waiters = _waiters, []
-    for w in ws:
-        if not w.done():
-            w.set_result(None)
+    RECORD_CHANGES.notify()
 
 
 def report_ready(rec, wait):
@@ -370,23 +369,11 @@ async def serve_report(conn, req):
     if not valid_wait(wait):
         await conn.http_response(400, "Bad Request", b"bad wait=\n")
         return
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + req.iarg("ms", 10000) / 1000.0
-    timed_out = False
-    while not report_ready(RECORDS.get(ident), wait):
-        left = deadline - loop.time()
-        if left <= 0:
-            timed_out = True
-            break
-        w = loop.create_future()
-        _waiters.append(w)
-        try:
-            await asyncio.wait_for(w, left)
-        except asyncio.TimeoutError:
-            pass
+    ready = await RECORD_CHANGES.wait_until(
+        lambda: report_ready(RECORDS.get(ident), wait), req.iarg("ms", 10000))
     rec = RECORDS.get(ident)
     lines = rec.text() if rec else ["none"]
-    if timed_out:
+    if not ready:
         lines.append("timeout=1")
     await conn.http_response(200, "OK", ("\n".join(lines) + "\n").encode("utf-8"))
 
@@ -1051,54 +1038,10 @@ async def handle(reader, writer):
         writer.transport.abort()
 
 
-def quiet_exception_handler(loop, context):
-    if DEBUG:
-        loop.default_exception_handler(context)
-
-
-def listen_sockets(want_ipv6):
-    s4 = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s4.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s4.bind(("127.0.0.1", 0))
-    port = s4.getsockname()[1]
-    socks = [s4]
-    if want_ipv6 and socket.has_ipv6:
-        s6 = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-        try:
-            s6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            s6.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s6.bind(("::1", port))
-            socks.append(s6)
-        except OSError:
-            s6.close()
-    return port, socks
-
-
-async def main(argv):
-    import argparse
-    ap = argparse.ArgumentParser(description="OpenWinHTTP raw-frame WebSocket server")
-    ap.add_argument("--ipv6", action="store_true", help="also listen on ::1")
-    ap.add_argument("--tls-cert")
-    ap.add_argument("--tls-key")
-    args = ap.parse_args(argv)
-    loop = asyncio.get_running_loop()
-    loop.set_exception_handler(quiet_exception_handler)
-    ctx = None
-    if args.tls_cert:
-        import ssl
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(args.tls_cert, args.tls_key or args.tls_cert)
-    port, socks = listen_sockets(args.ipv6)
-    for s in socks:
-        # start_server listens before it returns.
-        await asyncio.start_server(handle, sock=s, ssl=ctx, limit=HEAD_LIMIT)
-    sys.stdout.write("READY %d%s\n" % (port, " ipv6" if len(socks) > 1 else ""))
-    sys.stdout.flush()
-    await asyncio.Event().wait()
+async def serve(sock, ssl_ctx):
+    # start_server listens before it returns.
+    return await asyncio.start_server(handle, sock=sock, ssl=ssl_ctx, limit=HEAD_LIMIT)
 
 
 if __name__ == "__main__":
-    try:
-        asyncio.run(main(sys.argv[1:]))
-    except KeyboardInterrupt:
-        pass
+    peer_common.run("OpenWinHTTP raw-frame WebSocket server", serve, quiet=not DEBUG)

@@ -1,6 +1,7 @@
 /* see wh_test.h */
 #include "wh_test.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static struct wh_rec *default_rec;
@@ -58,4 +59,13 @@ long wh_rec_find(struct wh_rec *r, HINTERNET handle, DWORD status)
     }
   pthread_mutex_unlock(&r->lock);
   return found;
+}
+
+void *wh_dup_exact(const void *p, size_t n)
+{
+  void *c = malloc(n ? n : 1);
+  assert_non_null(c);
+  if (n)
+    memcpy(c, p, n);
+  return c;
 }

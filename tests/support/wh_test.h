@@ -40,6 +40,11 @@ size_t wh_rec_count(struct wh_rec *r, HINTERNET handle, DWORD status);
 /* Index of the first entry matching, or -1. */
 long wh_rec_find(struct wh_rec *r, HINTERNET handle, DWORD status);
 
+/* A heap copy of exactly the |n| bytes at |p| (one byte allocated when |n|
+ * is 0, never read), so that AddressSanitizer catches a read past the end
+ * of what a function was given. free() it. */
+void *wh_dup_exact(const void *p, size_t n);
+
 /* Asserts the last error equals |err|. */
 #define assert_last_error(err) assert_int_equal(GetLastError(), (err))
 

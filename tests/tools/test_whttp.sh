@@ -10,14 +10,15 @@
 set -u
 whttp=$1
 demo_server=$2
+. "$(dirname "$0")/../support/demo_server.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test-whttp.XXXXXX")
-server=""
+demo_server_pid=""
 silent=""
 accepting=""
 dripping=""
 cleanup() {
-  for p in $server $silent $accepting $dripping; do
+  for p in $demo_server_pid $silent $accepting $dripping; do
     kill -TERM "$p" 2>/dev/null
     wait "$p" 2>/dev/null
   done
@@ -58,23 +59,6 @@ check() {
   name=$1
   shift
   if "$@"; then ok "$name"; else bad "$name"; fi
-}
-
-start_server() {
-  mkfifo "$tmp/info"
-  DEMO_BIG_MIB=8 "$demo_server" >"$tmp/info" 2>"$tmp/server.err" &
-  server=$!
-  exec 4<"$tmp/info"
-  while IFS= read -r line <&4; do
-    case $line in
-      READY) exec 4<&-; return 0 ;;
-      DEMO_*=*) eval "${line%%=*}=\${line#*=}" ;;
-    esac
-  done
-  exec 4<&-
-  cat "$tmp/server.err"
-  echo "FAIL the demo server did not start"
-  exit 1
 }
 
 # A TCP listener that never answers, for the timeout case.
@@ -141,7 +125,7 @@ while True:
   read -r accepting_port <&5
 }
 
-start_server
+start_demo_server "$demo_server" "$tmp" 8
 H=$DEMO_HTTP_URL
 S=$DEMO_HTTPS_URL
 unset SSL_CERT_FILE SSL_CERT_DIR

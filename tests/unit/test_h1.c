@@ -15,6 +15,8 @@
 
 #include <winhttp.h>
 
+#include "wh_test.h"
+
 #include "proto/h1.h"
 #include "proto/headers.h"
 #include "util/buf.h"
@@ -33,17 +35,6 @@
 #define NOMEM ERROR_NOT_ENOUGH_MEMORY
 
 /* --- helpers --------------------------------------------------------------- */
-
-/* A heap copy of exactly |n| bytes (at least one byte allocated, never
- * read when |n| is 0). */
-static char *dup_exact(const char *p, size_t n)
-{
-  char *c = malloc(n ? n : 1);
-  assert_non_null(c);
-  if (n)
-    memcpy(c, p, n);
-  return c;
-}
 
 static char *store_text(const struct wh_headers *h)
 {
@@ -64,7 +55,7 @@ static void assert_store(const struct wh_headers *h, const char *expect)
 
 static DWORD head_end(const char *p, size_t n, size_t max, size_t *end)
 {
-  char *c = dup_exact(p, n);
+  char *c = wh_dup_exact(p, n);
   DWORD err = wh_h1_head_end(c, n, max, end);
   free(c);
   return err;
@@ -171,7 +162,7 @@ static void test_head_end_resume(void **state)
     size_t from = 0, end = 0;
     DWORD err = PENDING;
     for (size_t k = 0; k <= c->n && err == PENDING; k++) {
-      char *b = dup_exact(c->p, k);
+      char *b = wh_dup_exact(c->p, k);
       err = wh_h1_head_end_from(b, k, c->max, from, &end);
       free(b);
       if (err == PENDING) {
@@ -255,7 +246,7 @@ static void test_status_line(void **state)
   for (size_t i = 0; i < COUNT(status_cases); i++) {
     const struct status_case *c = &status_cases[i];
     struct wh_h1_response r;
-    char *b = dup_exact(c->p, c->n);
+    char *b = wh_dup_exact(c->p, c->n);
     DWORD err = wh_h1_parse_head(b, c->n, NULL, &r);
     free(b);
     if (err != c->err)
@@ -645,7 +636,7 @@ static struct dec_result decode_cuts(const char *in, size_t n, const size_t *cut
   size_t start = 0;
   for (size_t k = 0; k < ncuts && !res.done && res.err == OK; k++) {
     size_t plen = cuts[k] - start;
-    char *piece = dup_exact(in + start, plen);
+    char *piece = wh_dup_exact(in + start, plen);
     size_t off = 0;
     for (;;) {
       size_t used;

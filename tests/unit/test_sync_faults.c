@@ -207,6 +207,19 @@ static void expect_fail(const wchar_t *path, const struct knobs *k, enum stage s
   outcome_free(&o);
 }
 
+/* The scenario fails at |stage| with ERROR_WINHTTP_TIMEOUT after about
+ * |ms|, the timeout that ends it: not sooner (bar 50 ms of clock slack),
+ * nor much later. */
+static void expect_timeout(const wchar_t *path, const struct knobs *k, enum stage stage, long ms)
+{
+  struct outcome o;
+  exchange(path, k, &o);
+  check(&o, stage, ERROR_WINHTTP_TIMEOUT);
+  assert_true(o.ms >= ms - 50);
+  assert_true(o.ms < ms + 1500);
+  outcome_free(&o);
+}
+
 /* The scenario succeeds with |status| and exactly |body| (NULL: the
  * pattern of |len| bytes). */
 static void expect_ok(const wchar_t *path, const struct knobs *k, DWORD status, const char *body,
@@ -360,12 +373,7 @@ static void test_stall_response_timeout(void **state)
 {
   (void)state;
   struct knobs k = {.response_to = 300};
-  struct outcome o;
-  exchange(L"/stall", &k, &o);
-  check(&o, ST_RECV, ERROR_WINHTTP_TIMEOUT);
-  assert_true(o.ms >= 250);
-  assert_true(o.ms < 300 + 1500);
-  outcome_free(&o);
+  expect_timeout(L"/stall", &k, ST_RECV, 300);
 }
 
 static void test_stall_headers_receive_timeout(void **state)
@@ -448,12 +456,7 @@ static void test_stall_receive_timeout_bounds_head(void **state)
    * answers is timed out by the receive timeout (Windows: "to receive a
    * response to a request"), not waited for forever. */
   struct knobs k = {.timeouts = 1, .connect_to = 5000, .send_to = 5000, .receive_to = 300};
-  struct outcome o;
-  exchange(L"/stall", &k, &o);
-  check(&o, ST_RECV, ERROR_WINHTTP_TIMEOUT);
-  assert_true(o.ms >= 250);
-  assert_true(o.ms < 300 + 1500);
-  outcome_free(&o);
+  expect_timeout(L"/stall", &k, ST_RECV, 300);
 }
 
 static void test_drip_head_response_timeout(void **state)
@@ -464,12 +467,7 @@ static void test_drip_head_response_timeout(void **state)
    * far less than the head takes (40-odd bytes, 4 s and more). */
   struct knobs k = {.timeouts = 1, .connect_to = 5000, .send_to = 5000, .receive_to = 2000,
                     .response_to = 600};
-  struct outcome o;
-  exchange(L"/drip?n=20&ms=100", &k, &o);
-  check(&o, ST_RECV, ERROR_WINHTTP_TIMEOUT);
-  assert_true(o.ms >= 550);
-  assert_true(o.ms < 600 + 1500);
-  outcome_free(&o);
+  expect_timeout(L"/drip?n=20&ms=100", &k, ST_RECV, 600);
 }
 
 /* --- status lines ------------------------------------------------------------------------ */

@@ -18,9 +18,12 @@
 
 #include <winhttp.h>
 
+#include "wh_test.h"
+
 #include "proto/utf8_valid.h"
 #include "proto/ws.h"
 #include "util/buf.h"
+#include "utf8_ref.h" /* fuzz/: the fuzzers' reference checker */
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 /* A string literal with its length, NULs inside included. */
@@ -34,17 +37,6 @@
 #define RSV1 0x40u
 
 /* --- helpers --------------------------------------------------------------- */
-
-/* A heap copy of exactly |n| bytes (one byte allocated when |n| is 0, never
- * read). */
-static uint8_t *dup_exact(const void *p, size_t n)
-{
-  uint8_t *c = malloc(n ? n : 1);
-  assert_non_null(c);
-  if (n)
-    memcpy(c, p, n);
-  return c;
-}
 
 /* A growable byte string, for building streams of frames. */
 struct bytes {
@@ -221,7 +213,7 @@ static void run_cuts(const uint8_t *in, size_t n, const size_t *cuts, size_t ncu
   for (size_t k = 0; k <= ncuts && r->err == OK; k++) {
     size_t end = k < ncuts ? cuts[k] : n;
     assert_true(end >= start && end <= n);
-    uint8_t *piece = dup_exact(in + start, end - start);
+    uint8_t *piece = wh_dup_exact(in + start, end - start);
     size_t off = 0, plen = end - start;
     for (;;) {
       struct wh_ws_event ev;
@@ -317,90 +309,26 @@ static void assert_split_invariant(const uint8_t *in, size_t n, uint64_t max, bo
   free(whole);
 }
 
-/* --- UTF-8: a reference decoder -------------------------------------------- */
+/* --- UTF-8: against a reference decoder ------------------------------------ */
 
-/* Well-formed UTF-8 by the book: decode each sequence by its lead byte's bit
- * pattern, then judge the scalar value (shortest form, no surrogate, at most
- * U+10FFFF). Nothing shared with the table-driven validator. */
-static bool ref_valid(const uint8_t *p, size_t n)
-{
-  size_t i = 0;
-  while (i < n) {
-    uint8_t b = p[i];
-    size_t len;
-    uint32_t cp, min;
-    if (b < 0x80) {
-      i++;
-      continue;
-    } else if ((b & 0xe0) == 0xc0) {
-      len = 2, cp = b & 0x1fu, min = 0x80;
-    } else if ((b & 0xf0) == 0xe0) {
-      len = 3, cp = b & 0x0fu, min = 0x800;
-    } else if ((b & 0xf8) == 0xf0) {
-      len = 4, cp = b & 0x07u, min = 0x10000;
-    } else {
-      return false;
-    }
-    if (n - i < len)
-      return false;
-    for (size_t k = 1; k < len; k++) {
-      if ((p[i + k] & 0xc0) != 0x80)
-        return false;
-      cp = cp << 6 | (p[i + k] & 0x3fu);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-      return false;
-    i += len;
-  }
-  return true;
-}
-
-/* True when |p|/|n| can be completed into well-formed UTF-8: it is, or
- * appending at most three continuation bytes makes it so. 80, 90 and A0 each
- * stand for one class of continuation byte as far as any rule goes (the
- * rules split 80..BF at 90 and A0 only). */
-static bool ref_prefix_ok(const uint8_t *p, size_t n)
-{
-  static const uint8_t reps[3] = {0x80, 0x90, 0xa0};
-  uint8_t buf[64];
-  if (ref_valid(p, n))
-    return true;
-  if (n > sizeof(buf) - 3)
-    return false; /* not needed by the callers */
-  memcpy(buf, p, n);
-  for (size_t extra = 1; extra <= 3; extra++) {
-    size_t combos = extra == 1 ? 3 : extra == 2 ? 9 : 27;
-    for (size_t c = 0; c < combos; c++) {
-      size_t v = c;
-      for (size_t k = 0; k < extra; k++, v /= 3)
-        buf[n + k] = reps[v % 3];
-      if (ref_valid(buf, n + extra))
-        return true;
-    }
-  }
-  return false;
-}
-
-/* The validator on |p|/|n| against the reference: same verdict, and a
- * failure exactly at the first byte that no completion can follow. */
+/* The validator on |p|/|n| against the fuzzers' reference (fuzz/utf8_ref.h,
+ * which shares nothing with it): the same verdict, and a failure exactly at
+ * the first byte that no completion of the text can follow. */
 static void utf8_vs_reference(const uint8_t *p, size_t n)
 {
+  struct ref_utf8 ref = {0};
+  size_t ref_at = 0;
+  while (ref_at < n && ref_utf8_byte(&ref, p[ref_at]))
+    ref_at++;
   struct wh_utf8v v;
   wh_utf8v_init(&v);
   size_t at = wh_utf8v_feed(&v, p, n);
-  if (at == n) {
-    assert_true(wh_utf8v_ok(&v));
-    if (wh_utf8v_complete(&v) != ref_valid(p, n))
-      fail_msg("complete=%d for %zu bytes starting %02x", wh_utf8v_complete(&v), n, n ? p[0] : 0);
-    assert_true(ref_prefix_ok(p, n));
-  } else {
-    assert_true(at < n);
-    assert_false(wh_utf8v_ok(&v));
-    assert_false(wh_utf8v_complete(&v));
-    if (!ref_prefix_ok(p, at) || ref_prefix_ok(p, at + 1))
-      fail_msg("failed at %zu of %zu bytes starting %02x", at, n, p[0]);
-  }
-  assert_int_equal(wh_utf8_valid(p, n), ref_valid(p, n));
+  if (at != ref_at)
+    fail_msg("failed at %zu of %zu bytes starting %02x, want %zu", at, n, n ? p[0] : 0, ref_at);
+  assert_int_equal(wh_utf8v_ok(&v), at == n);
+  if (wh_utf8v_complete(&v) != (at == n && ref_utf8_complete(&ref)))
+    fail_msg("complete=%d for %zu bytes starting %02x", wh_utf8v_complete(&v), n, n ? p[0] : 0);
+  assert_int_equal(wh_utf8_valid(p, n), ref_utf8_valid(p, n));
 }
 
 /* --- UTF-8 validator ------------------------------------------------------- */
@@ -479,7 +407,7 @@ static void check_utf8_case(const struct utf8_case *c, size_t idx)
 {
   size_t n = c->n;
   /* One shot. */
-  uint8_t *p = dup_exact(c->p, n);
+  uint8_t *p = wh_dup_exact(c->p, n);
   struct wh_utf8v v;
   wh_utf8v_init(&v);
   size_t at = wh_utf8v_feed(&v, p, n);
@@ -499,7 +427,7 @@ static void check_utf8_case(const struct utf8_case *c, size_t idx)
   /* Every split in two, each half from its own block, and byte by byte:
    * the same verdict at the same byte. */
   for (size_t cut = 0; cut <= n; cut++) {
-    uint8_t *a = dup_exact(c->p, cut), *b = dup_exact(c->p + cut, n - cut);
+    uint8_t *a = wh_dup_exact(c->p, cut), *b = wh_dup_exact(c->p + cut, n - cut);
     wh_utf8v_init(&v);
     size_t r1 = wh_utf8v_feed(&v, a, cut);
     size_t pos = r1;
@@ -515,7 +443,7 @@ static void check_utf8_case(const struct utf8_case *c, size_t idx)
   wh_utf8v_init(&v);
   size_t i = 0;
   for (; i < n; i++) {
-    uint8_t *one = dup_exact(c->p + i, 1);
+    uint8_t *one = wh_dup_exact(c->p + i, 1);
     size_t r = wh_utf8v_feed(&v, one, 1);
     free(one);
     if (r != 1)
@@ -698,7 +626,7 @@ static void test_mask_reference(void **state)
             assert_int_equal(dst[i], 0xee); /* nothing after */
         }
         /* In place, then unmasked back. */
-        uint8_t *inplace = dup_exact(src + sa, n);
+        uint8_t *inplace = wh_dup_exact(src + sa, n);
         wh_ws_mask(inplace, inplace, n, KEY, pos);
         assert_memory_equal(inplace, want, n);
         wh_ws_mask(inplace, inplace, n, KEY, pos);
@@ -723,7 +651,7 @@ static void test_mask_pieces(void **state)
     unsigned pos = 0;
     for (size_t i = 0; i < N; i += step) {
       size_t n = N - i < step ? N - i : step;
-      uint8_t *piece = dup_exact(src + i, n);
+      uint8_t *piece = wh_dup_exact(src + i, n);
       pos = wh_ws_mask(piece, piece, n, KEY, pos);
       memcpy(got + i, piece, n);
       free(piece);
@@ -800,13 +728,13 @@ static void test_close_parse(void **state)
   assert_int_equal(rlen, 0);
   assert_int_equal(fail, 0);
 
-  uint8_t *p = dup_exact("\x03\xe8", 2);
+  uint8_t *p = wh_dup_exact("\x03\xe8", 2);
   assert_int_equal(wh_ws_close_parse(p, 2, &code, &reason, &rlen, NULL), OK);
   assert_int_equal(code, 1000);
   assert_int_equal(rlen, 0);
   free(p);
 
-  p = dup_exact("\x0f\xa0g\xc3\xa9nial", 9); /* 4000 "génial" */
+  p = wh_dup_exact("\x0f\xa0g\xc3\xa9nial", 9); /* 4000 "génial" */
   assert_int_equal(wh_ws_close_parse(p, 9, &code, &reason, &rlen, &fail), OK);
   assert_int_equal(code, 4000);
   assert_ptr_equal(reason, p + 2);
@@ -826,7 +754,7 @@ static void test_close_parse(void **state)
     {T("\x03\xe8\xed\xa0\x80"), 1007},
   };
   for (size_t i = 0; i < COUNT(bad); i++) {
-    p = dup_exact(bad[i].p, bad[i].n);
+    p = wh_dup_exact(bad[i].p, bad[i].n);
     code = 1;
     fail = 0;
     assert_int_equal(wh_ws_close_parse(p, bad[i].n, &code, &reason, &rlen, &fail), BAD);
@@ -979,7 +907,7 @@ static void test_decode_empty_frames(void **state)
   wh_ws_decoder_init(&d, 0, false);
   struct wh_ws_event ev;
   size_t used;
-  uint8_t *p = dup_exact("\x82\x00", 2);
+  uint8_t *p = wh_dup_exact("\x82\x00", 2);
   assert_int_equal(wh_ws_decode(&d, p, 2, &used, &ev), OK);
   assert_int_equal(ev.type, WH_WS_EV_FRAME);
   assert_int_equal(used, 2);
@@ -1220,7 +1148,7 @@ static void test_decode_utf8_prefix(void **state)
   wh_ws_decoder_init(&d, 0, false);
   struct wh_ws_event ev;
   size_t used;
-  uint8_t *p = dup_exact("\x81\x06" "abc", 5);
+  uint8_t *p = wh_dup_exact("\x81\x06" "abc", 5);
   assert_int_equal(wh_ws_decode(&d, p, 5, &used, &ev), OK);
   assert_int_equal(ev.type, WH_WS_EV_FRAME);
   assert_int_equal(wh_ws_decode(&d, p + 2, 3, &used, &ev), OK);
@@ -1228,7 +1156,7 @@ static void test_decode_utf8_prefix(void **state)
   assert_int_equal(ev.len, 3);
   assert_false(ev.frame_end);
   free(p);
-  p = dup_exact("d\xf5" "f", 3);
+  p = wh_dup_exact("d\xf5" "f", 3);
   assert_int_equal(wh_ws_decode(&d, p, 3, &used, &ev), OK);
   assert_int_equal(ev.type, WH_WS_EV_DATA);
   assert_ptr_equal(ev.data, p);
@@ -1245,7 +1173,7 @@ static void test_decode_utf8_prefix(void **state)
   /* A message whose last byte leaves a character open: everything before
    * that byte comes out, then the error, at that byte. */
   wh_ws_decoder_init(&d, 0, false);
-  p = dup_exact("\x81\x04" "ab\xe2\x82", 6);
+  p = wh_dup_exact("\x81\x04" "ab\xe2\x82", 6);
   assert_int_equal(wh_ws_decode(&d, p, 6, &used, &ev), OK);
   assert_int_equal(ev.type, WH_WS_EV_FRAME);
   assert_int_equal(wh_ws_decode(&d, p + 2, 4, &used, &ev), OK);

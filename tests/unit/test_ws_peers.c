@@ -239,17 +239,26 @@ static void send_frame(struct wsc *c, unsigned b0, const void *payload, size_t n
   send_frame_key(c, b0, payload, n, 1, NULL);
 }
 
+/* A close frame's payload into |p|: |code| (0: none, the payload is
+ * empty) and |reason|; its length. */
+static size_t close_payload(unsigned char p[128], unsigned code, const char *reason)
+{
+  size_t n = 0;
+  if (code) {
+    size_t k = strlen(reason);
+    assert_true(k <= 123);
+    p[n++] = (unsigned char)(code >> 8);
+    p[n++] = (unsigned char)code;
+    memcpy(p + n, reason, k);
+    n += k;
+  }
+  return n;
+}
+
 static void send_close(struct wsc *c, unsigned code, const char *reason)
 {
   unsigned char p[128];
-  size_t n = 0;
-  if (code) {
-    p[n++] = (unsigned char)(code >> 8);
-    p[n++] = (unsigned char)code;
-    memcpy(p + n, reason, strlen(reason));
-    n += strlen(reason);
-  }
-  send_frame(c, FIN | OP_CLOSE, p, n);
+  send_frame(c, FIN | OP_CLOSE, p, close_payload(p, code, reason));
 }
 
 struct frame {
@@ -314,14 +323,7 @@ static void expect_text(struct wsc *c, const char *s)
 static void expect_close(struct wsc *c, unsigned code, const char *reason)
 {
   unsigned char p[128];
-  size_t n = 0;
-  if (code) {
-    p[n++] = (unsigned char)(code >> 8);
-    p[n++] = (unsigned char)code;
-    memcpy(p + n, reason, strlen(reason));
-    n += strlen(reason);
-  }
-  expect_frame(c, FIN | OP_CLOSE, p, n);
+  expect_frame(c, FIN | OP_CLOSE, p, close_payload(p, code, reason));
 }
 
 /* The peer closes the connection with nothing more to say (and the
@@ -333,6 +335,16 @@ static void expect_eof(struct wsc *c)
   assert_true(c->eof);
   if (c->err == EAGAIN || c->err == EWOULDBLOCK)
     fail_msg("timed out waiting for the peer to close");
+}
+
+/* The close handshake started by us with a peer that echoes the close
+ * (RFC 6455 section 5.5.1): ours, the same close back, then the peer
+ * closes the connection first. */
+static void close_handshake(struct wsc *c, unsigned code, const char *reason)
+{
+  send_close(c, code, reason);
+  expect_close(c, code, reason);
+  expect_eof(c);
 }
 
 /* Nothing is waiting to be read at this moment. */
@@ -526,9 +538,7 @@ static void test_ws_echo(void **state)
   expect_frame(&c, FIN | OP_PONG, "", 0);
   expect_text(&c, "abcde");
   send_frame(&c, FIN | OP_PONG, "unsolicited", 11);
-  send_close(&c, 1000, "bye");
-  expect_close(&c, 1000, "bye");
-  expect_eof(&c);
+  close_handshake(&c, 1000, "bye");
   wsc_close(&c);
 
   const char *rep = report(&ws, "id=echo1");
@@ -547,9 +557,7 @@ static void test_ws_echo(void **state)
 
   /* An empty close is echoed empty, and reported as such. */
   wsc_open(&c, &ws, NULL, "/echo?id=echo2", NULL);
-  send_close(&c, 0, "");
-  expect_close(&c, 0, "");
-  expect_eof(&c);
+  close_handshake(&c, 0, "");
   wsc_close(&c);
   rep = report(&ws, "id=echo2");
   assert_memory_equal(rep, "code=empty\n", 11);
@@ -569,9 +577,7 @@ static void test_ws_echo_fragmented(void **state)
   /* A message no longer than a fragment goes out whole. */
   send_frame(&c, FIN | OP_BINARY, "abc", 3);
   expect_frame(&c, FIN | OP_BINARY, "abc", 3);
-  send_close(&c, 1001, "");
-  expect_close(&c, 1001, "");
-  expect_eof(&c);
+  close_handshake(&c, 1001, "");
   wsc_close(&c);
 }
 
@@ -644,9 +650,7 @@ static void test_ws_send_script(void **state)
   expect_text(&c, "second");
   send_frame(&c, FIN | OP_TEXT, "echoed", 6);
   expect_text(&c, "echoed");
-  send_close(&c, 1000, "");
-  expect_close(&c, 1000, "");
-  expect_eof(&c);
+  close_handshake(&c, 1000, "");
   wsc_close(&c);
   const char *rep = report(&ws, "id=send2");
   expect_report_line(rep, "messages=2");
@@ -693,9 +697,7 @@ static void test_ws_raw(void **state)
   static const unsigned char want[10] = {0x82, 0x7f, 0x80, 0, 0, 0, 0, 0, 0, 0};
   assert_memory_equal(head, want, 10);
   /* What the client sends back is recorded. */
-  send_close(&c, 1002, "bad length");
-  expect_close(&c, 1002, "bad length");
-  expect_eof(&c);
+  close_handshake(&c, 1002, "bad length");
   wsc_close(&c);
   const char *rep = report(&ws, "id=raw2");
   assert_memory_equal(rep, "code=1002 reason=bad length\n", 28);
@@ -783,9 +785,7 @@ static void test_ws_mask_repeats(void **state)
     send_frame_key(&c, FIN | OP_TEXT, "same", 4, 1, key);
     expect_text(&c, "same");
   }
-  send_close(&c, 1000, "");
-  expect_close(&c, 1000, "");
-  expect_eof(&c);
+  close_handshake(&c, 1000, "");
   wsc_close(&c);
   expect_report_line(report(&ws, "id=mask"), "mask-repeats=2");
 }
@@ -907,9 +907,7 @@ static void test_ws_tls(void **state)
   wsc_open(&c, &p, ctx, "/echo?id=tls", NULL);
   send_frame(&c, FIN | OP_TEXT, "secure", 6);
   expect_text(&c, "secure");
-  send_close(&c, 1000, "done");
-  expect_close(&c, 1000, "done");
-  expect_eof(&c);
+  close_handshake(&c, 1000, "done");
   assert_true(c.close_notify);
   wsc_close(&c);
   assert_memory_equal(report(&p, "id=tls"), "code=1000 reason=done\n", 22);
@@ -968,9 +966,7 @@ static void test_ref_echo_and_close(void **state)
   send_frame(&c, FIN | OP_CONT, "\x03", 1);
   expect_frame(&c, FIN | OP_PONG, "pp", 2);
   expect_frame(&c, FIN | OP_BINARY, "\x01\x02\x03", 3);
-  send_close(&c, 1000, "done");
-  expect_close(&c, 1000, "done");
-  expect_eof(&c);
+  close_handshake(&c, 1000, "done");
   wsc_close(&c);
   assert_string_equal(report(&ref, "id=r1"), "code=1000 reason=done\n");
 
@@ -1083,9 +1079,7 @@ static void test_ref_tls(void **state)
   wsc_open(&c, &p, ctx, "/echo?id=t", NULL);
   send_frame(&c, FIN | OP_BINARY, "\x00\x01", 2);
   expect_frame(&c, FIN | OP_BINARY, "\x00\x01", 2);
-  send_close(&c, 1001, "");
-  expect_close(&c, 1001, "");
-  expect_eof(&c);
+  close_handshake(&c, 1001, "");
   wsc_close(&c);
   assert_string_equal(report(&p, "id=t"), "code=1001 reason=\n");
   SSL_CTX_free(ctx);
