@@ -37,6 +37,7 @@
 #include <wchar.h>
 
 #include <winhttp.h>
+#include <winhttp_ext.h>
 
 #include "api/api.h"
 #include "core/cert.h"
@@ -297,6 +298,16 @@ static DWORD check_spn(struct wh_object *o, DWORD *v)
 
 /* "When this option is set to zero, WinHTTP sets the limit on the number of
  * connections to 2." */
+/* winhttp_ext.h: known bits only, and a window of 8 to 15 bits or none. */
+static DWORD check_ws_deflate(struct wh_object *o, DWORD *v)
+{
+  (void)o;
+  unsigned bits = (*v >> 8) & 0xFu;
+  if ((*v & ~(DWORD)WINHTTP_EXT_WEB_SOCKET_DEFLATE_MASK) || (bits && bits < 8))
+    return ERROR_INVALID_PARAMETER;
+  return ERROR_SUCCESS;
+}
+
 static DWORD check_max_conns(struct wh_object *o, DWORD *v)
 {
   (void)o;
@@ -972,6 +983,8 @@ static const struct opt_desc options[] = {
       s_flag_on),
   DW(WINHTTP_OPTION_WEB_SOCKET_CLOSE_TIMEOUT, H_S | H_R | H_W, H_S | H_R | H_W, 0,
      ws_close_timeout, NULL),
+  DW(WINHTTP_EXT_OPTION_WEB_SOCKET_DEFLATE, H_S | H_R, H_S | H_R, 0, ws_deflate,
+     check_ws_deflate),
   FNF(WINHTTP_OPTION_WEB_SOCKET_KEEPALIVE_INTERVAL, H_W, F_WO, FK_DWORD, ws_keepalive_interval,
       s_ws_keepalive),
   DW(WINHTTP_OPTION_DECOMPRESSION, H_S | H_R, 0, F_WO, decompression, check_decompression),

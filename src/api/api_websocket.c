@@ -38,13 +38,16 @@ HINTERNET WINAPI WinHttpWebSocketCompleteUpgrade(HINTERNET hRequest, DWORD_PTR p
      * connection is then held for us (and gone after the first call). */
     if (!x->ws_ready || !x->conn || !x->have_resp)
       err = ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
+    bool deflated = false;
+    struct wh_ws_deflate_params params;
     if (err == ERROR_SUCCESS) {
       pthread_mutex_lock(&r->hdr.lock);
-      err = wh_ws_check_response(&x->resp, &r->headers, x->ws_key);
+      err = wh_ws_check_response(&x->resp, &r->headers, x->ws_key, x->ws_deflate_offer,
+                                 &deflated, &params);
       pthread_mutex_unlock(&r->hdr.lock);
     }
     if (err == ERROR_SUCCESS)
-      err = wh_websocket_new(r, pContext, &ws);
+      err = wh_websocket_new(r, pContext, deflated ? &params : NULL, &ws);
     atomic_store(&r->busy, 0);
   }
   if (err == ERROR_SUCCESS)

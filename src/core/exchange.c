@@ -228,9 +228,10 @@ static DWORD add_send_headers(struct wh_request *r, struct wh_exchange *x, const
    * takes the place of Keep-Alive. */
   x->ws_upgrade = r->settings.upgrade_to_websocket;
   if (err == ERROR_SUCCESS && x->ws_upgrade) {
+    x->ws_deflate_offer = r->settings.ws_deflate;
     err = wh_ws_new_key(x->ws_key);
     if (err == ERROR_SUCCESS)
-      err = wh_ws_add_request_headers(&r->headers, x->ws_key);
+      err = wh_ws_add_request_headers(&r->headers, x->ws_key, x->ws_deflate_offer);
   }
   if (err == ERROR_SUCCESS) {
     bool keep = !(r->settings.disabled_features & WINHTTP_DISABLE_KEEP_ALIVE);

@@ -111,6 +111,7 @@ struct wh_exchange {
    * them; never pooled, never reused for another request. */
   bool ws_upgrade;
   bool ws_ready;
+  DWORD ws_deflate_offer;   /* the permessage-deflate offer sent with it */
   char ws_key[25];
 
   /* Receiving. Unread bytes are rbuf[rpos, rend). */

@@ -44,6 +44,7 @@ struct wh_settings {
   DWORD ws_receive_buffer_size;    /* WEB_SOCKET_RECEIVE_BUFFER_SIZE */
   DWORD ws_close_timeout;          /* WEB_SOCKET_CLOSE_TIMEOUT, ms */
   DWORD ws_keepalive_interval;     /* WEB_SOCKET_KEEPALIVE_INTERVAL, ms */
+  DWORD ws_deflate;                /* WINHTTP_EXT_OPTION_WEB_SOCKET_DEFLATE (winhttp_ext.h) */
 
   bool http_protocol_required;     /* HTTP_PROTOCOL_REQUIRED */
   bool ipv6_fast_fallback;         /* IPV6_FAST_FALLBACK */

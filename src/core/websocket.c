@@ -39,6 +39,9 @@ static void ws_destroy(struct wh_object *o)
     wh_conn_free(ws->conn);
   wh_free(ws->rbuf);
   wh_free(ws->sbuf);
+  wh_free(ws->zout);
+  if (ws->deflate)
+    wh_ws_deflate_free(&ws->z);
   pthread_mutex_destroy(&ws->wlock);
 }
 
@@ -47,7 +50,8 @@ static const struct wh_object_ops ws_ops = {
   .destroy = ws_destroy,
 };
 
-DWORD wh_websocket_new(struct wh_request *r, DWORD_PTR context, HINTERNET *out)
+DWORD wh_websocket_new(struct wh_request *r, DWORD_PTR context,
+                       const struct wh_ws_deflate_params *deflate, HINTERNET *out)
 {
   struct wh_exchange *x = &r->x;
   struct wh_websocket *ws = wh_calloc(1, sizeof(*ws));
@@ -81,8 +85,18 @@ DWORD wh_websocket_new(struct wh_request *r, DWORD_PTR context, HINTERNET *out)
   ws->idle_since = wh_now_ms();
   pthread_mutex_init(&ws->wlock, NULL);
   /* No message-size bound is needed: messages are handed out as they
-   * arrive, never gathered (the caller's buffer bounds each receive). */
-  wh_ws_decoder_init(&ws->dec, 0, false);
+   * arrive, never gathered (the caller's buffer bounds each receive);
+   * inflated ones are bounded by WH_WS_INFLATED_MAX (a bomb). */
+  wh_ws_decoder_init(&ws->dec, 0, deflate != NULL);
+  if (deflate) {
+    if (wh_ws_deflate_init(&ws->z, deflate) != ERROR_SUCCESS) {
+      pthread_mutex_destroy(&ws->wlock);
+      wh_free(ws->rbuf);
+      wh_free(ws);
+      return ERROR_NOT_ENOUGH_MEMORY;
+    }
+    ws->deflate = true;
+  }
   /* An asynchronous WebSocket runs on a loop thread, with an eventfd for
    * the writer role's wake-up (ws_async.c). */
   if (r->hdr.flags & WH_OBJ_ASYNC) {
@@ -91,6 +105,8 @@ DWORD wh_websocket_new(struct wh_request *r, DWORD_PTR context, HINTERNET *out)
     if (!ws->loop || ws->role_efd < 0) {
       if (ws->role_efd >= 0)
         close(ws->role_efd);
+      if (ws->deflate)
+        wh_ws_deflate_free(&ws->z);
       pthread_mutex_destroy(&ws->wlock);
       wh_free(ws->rbuf);
       wh_free(ws);
@@ -317,9 +333,8 @@ static void record_close(struct wh_websocket *ws, const struct wh_ws_event *ev)
 }
 
 /* The connection must be failed (§7.1.7): tell the server why, once. */
-static void fail_protocol(struct wh_websocket *ws)
+static void fail_with(struct wh_websocket *ws, unsigned code)
 {
-  unsigned code = wh_ws_decoder_fail_code(&ws->dec);
   uint8_t payload[2] = {(uint8_t)(code >> 8), (uint8_t)code};
   pthread_mutex_lock(&ws->hdr.lock);
   bool send = !ws->close_sent;
@@ -346,8 +361,96 @@ static void rbuf_compact(struct wh_websocket *ws)
 
 /* Hands out the current data frame's bytes; true when the receive is
  * complete (the frame ended, or the caller's buffer is full). */
-static bool hand_out(struct wh_websocket *ws, struct ws_recv_op *op)
+/* What hand_out did. */
+enum { OUT_MORE, OUT_DONE };
+
+/* Inflates the current span of a compressed message into |out| (|room|
+ * bytes), validating text as it comes out: |*made| bytes, |*done| when the
+ * message is complete. */
+static DWORD inflate_into(struct wh_websocket *ws, uint8_t *out, size_t room, size_t *made,
+                          bool *done)
 {
+  size_t used = 0;
+  unsigned code = 0;
+  bool last = ws->span_frame_end && ws->span_message_end;
+  DWORD err = wh_ws_deflate_inflate(&ws->z, ws->rbuf ? ws->rbuf + ws->span_off : NULL,
+                                    ws->span_len, last, out, room, &used, made, done, &code);
+  ws->span_off += used;
+  ws->span_len -= used;
+  if (err == ERROR_SUCCESS && ws->msg_opcode == WH_WS_OP_TEXT &&
+      (wh_utf8v_feed(&ws->text, out, *made) != *made ||
+       (*done && !wh_utf8v_complete(&ws->text)))) {
+    err = ERROR_WINHTTP_INVALID_SERVER_RESPONSE;
+    code = WH_WS_CLOSE_INVALID_DATA;
+  }
+  if (err != ERROR_SUCCESS)
+    fail_with(ws, code);
+  return err;
+}
+
+/* A compressed message's bytes for the caller: first what an earlier
+ * receive inflated past its buffer (|zpend|), then more from the span. When
+ * the buffer fills, a little more is inflated ahead into |zpend|, so that a
+ * buffer exactly the message's size reports the whole message, not a
+ * fragment followed by an empty message. */
+static DWORD hand_out_inflated(struct wh_websocket *ws, struct ws_recv_op *op, int *what)
+{
+  size_t room = (size_t)(op->len - op->got);
+  size_t n = ws->zpend_len < room ? ws->zpend_len : room;
+  memcpy(op->buf + op->got, ws->zpend + ws->zpend_off, n);
+  ws->zpend_off += n;
+  ws->zpend_len -= n;
+  op->got += (DWORD)n;
+  room -= n;
+  DWORD err = ERROR_SUCCESS;
+  if (ws->zpend_len == 0 && !ws->zdone && room) {
+    size_t made = 0;
+    err = inflate_into(ws, op->buf + op->got, room, &made, &ws->zdone);
+    op->got += (DWORD)made;
+    room -= made;
+  }
+  if (err == ERROR_SUCCESS && ws->zpend_len == 0 && !ws->zdone && !room) {
+    size_t made = 0;
+    err = inflate_into(ws, ws->zpend, sizeof(ws->zpend), &made, &ws->zdone);
+    ws->zpend_off = 0;
+    ws->zpend_len = made;
+  }
+  if (err != ERROR_SUCCESS)
+    return err;
+  bool frame_in = ws->span_len == 0 && ws->span_frame_end;
+  if (ws->zdone && ws->zpend_len == 0) {
+    /* The whole message is out. */
+    ws->zdone = false;
+    ws->in_frame = false;
+    op->read = op->got;
+    op->type = buffer_type(ws->msg_opcode, true);
+    *what = OUT_DONE;
+  } else if (frame_in && !ws->span_message_end) {
+    /* A frame ended inside the message: a fragment, if it gave anything
+     * (a frame may hold deflate data that inflates only with the next). */
+    ws->in_frame = false;
+    if (op->got) {
+      op->read = op->got;
+      op->type = buffer_type(ws->msg_opcode, false);
+      *what = OUT_DONE;
+    }
+  } else if (!room) {
+    op->read = op->got;
+    op->type = buffer_type(ws->msg_opcode, false);
+    *what = OUT_DONE;
+  }
+  return ERROR_SUCCESS;
+}
+
+/* Hands out the current data frame's bytes (inflated when the message is
+ * compressed): OUT_DONE when the receive is complete (the frame ended, or
+ * the caller's buffer is full), OUT_MORE for the next event, or an error. */
+static DWORD hand_out(struct wh_websocket *ws, struct ws_recv_op *op, int *what)
+{
+  *what = OUT_MORE;
+  if (ws->msg_compressed && !op->to_close)
+    return hand_out_inflated(ws, op, what);
+  bool whole = ws->span_message_end;
   size_t room = op->to_close ? ws->span_len : (size_t)(op->len - op->got);
   size_t n = ws->span_len < room ? ws->span_len : room;
   if (!op->to_close)
@@ -359,16 +462,16 @@ static bool hand_out(struct wh_websocket *ws, struct ws_recv_op *op)
   if (ws->span_len == 0 && ws->span_frame_end) {
     ws->in_frame = false;
     op->read = op->got;
-    op->type = buffer_type(ws->msg_opcode, ws->span_message_end);
-    return !op->to_close;
-  }
-  if (!op->to_close && op->got == op->len) {
+    op->type = buffer_type(ws->msg_opcode, whole);
+    if (!op->to_close)
+      *what = OUT_DONE;
+  } else if (!op->to_close && op->got == op->len) {
     /* The caller's buffer is full inside the frame: a fragment. */
     op->read = op->got;
     op->type = buffer_type(ws->msg_opcode, false);
-    return true;
+    *what = OUT_DONE;
   }
-  return false;
+  return ERROR_SUCCESS;
 }
 
 /* Step: the next message bytes (or the server's close), reading when the
@@ -377,14 +480,18 @@ static bool hand_out(struct wh_websocket *ws, struct ws_recv_op *op)
 DWORD recv_step(struct wh_websocket *ws, struct ws_recv_op *op, struct wh_ws_io *io)
 {
   for (;;) {
-    if (ws->in_frame && hand_out(ws, op))
-      return ERROR_SUCCESS;
+    if (ws->in_frame) {
+      int what;
+      DWORD err = hand_out(ws, op, &what);
+      if (err != ERROR_SUCCESS || what == OUT_DONE)
+        return err;
+    }
     size_t used = 0;
     struct wh_ws_event ev;
     DWORD err = wh_ws_decode(&ws->dec, ws->rbuf ? ws->rbuf + ws->rpos : NULL, ws->rend - ws->rpos,
                              &used, &ev);
     if (err != ERROR_SUCCESS) {
-      fail_protocol(ws);
+      fail_with(ws, wh_ws_decoder_fail_code(&ws->dec));
       return err;
     }
     size_t at = ws->rpos;
@@ -392,8 +499,13 @@ DWORD recv_step(struct wh_websocket *ws, struct ws_recv_op *op, struct wh_ws_io 
     switch (ev.type) {
     case WH_WS_EV_FRAME:
       ws->in_frame = true;
-      if (ev.opcode != WH_WS_OP_CONT)
+      if (ev.opcode != WH_WS_OP_CONT) {
         ws->msg_opcode = ev.opcode;
+        /* A compressed message's text is checked as it inflates (the
+         * decoder sees only deflate data). */
+        ws->msg_compressed = ev.compressed;
+        wh_utf8v_init(&ws->text);
+      }
       ws->span_len = 0;
       ws->span_frame_end = false;
       continue;
@@ -733,6 +845,22 @@ static DWORD send_state(struct wh_websocket *ws)
   return err;
 }
 
+/* permessage-deflate: compresses our payload into |zout| (owned by the
+ * send side until the next send). */
+static DWORD compress_payload(struct wh_websocket *ws, const void *buf, size_t len, bool fin,
+                              size_t *n)
+{
+  size_t need = wh_ws_deflate_bound(len);
+  if (need > ws->zcap) {
+    uint8_t *z = wh_realloc(ws->zout, need);
+    if (!z)
+      return ERROR_NOT_ENOUGH_MEMORY;
+    ws->zout = z;
+    ws->zcap = need;
+  }
+  return wh_ws_deflate_compress(&ws->z, buf, len, fin, ws->zout, ws->zcap, n);
+}
+
 DWORD wh_websocket_send(struct wh_websocket *ws, WINHTTP_WEB_SOCKET_BUFFER_TYPE type,
                         const void *buf, DWORD len)
 {
@@ -745,22 +873,35 @@ DWORD wh_websocket_send(struct wh_websocket *ws, WINHTTP_WEB_SOCKET_BUFFER_TYPE 
   if (err == ERROR_SUCCESS && ws->send_fragment >= 0 &&
       is_utf8_type((WINHTTP_WEB_SOCKET_BUFFER_TYPE)ws->send_fragment) != is_utf8_type(type))
     err = ERROR_INVALID_PARAMETER;
-  if (err == ERROR_SUCCESS) {
-    unsigned opcode = ws->send_fragment >= 0 ? WH_WS_OP_CONT
-                      : is_utf8_type(type)   ? WH_WS_OP_TEXT
-                                             : WH_WS_OP_BINARY;
-    bool fin = is_message_type(type);
-    if (is_async(ws)) {
-      /* The message's state moves on when the frame is accepted: a send
-       * that then fails leaves the connection failed anyway. The side goes
-       * back with the completion. */
-      ws->send_fragment = fin ? -1 : (int)type;
-      return ws_async_send(ws, WH_WS_K_SEND, opcode, fin ? WH_WS_FIN : 0, buf, len, type);
-    }
-    err = run_send(ws, WH_WS_LANE_SEND, opcode, fin ? WH_WS_FIN : 0, buf, len, false);
-    if (err == ERROR_SUCCESS)
-      ws->send_fragment = fin ? -1 : (int)type;
+  if (err != ERROR_SUCCESS) {
+    ws_side_give(ws, WH_WS_SIDE_SEND);
+    return err;
   }
+  unsigned opcode = ws->send_fragment >= 0 ? WH_WS_OP_CONT
+                    : is_utf8_type(type)   ? WH_WS_OP_TEXT
+                                           : WH_WS_OP_BINARY;
+  bool fin = is_message_type(type);
+  unsigned flags = fin ? WH_WS_FIN : 0;
+  const void *payload = buf;
+  size_t n = len;
+  if (ws->deflate) {
+    /* permessage-deflate: the payload goes out compressed, RSV1 on the
+     * message's first frame (RFC 7692 §6). */
+    err = compress_payload(ws, buf, len, fin, &n);
+    payload = ws->zout;
+    if (opcode != WH_WS_OP_CONT)
+      flags |= WH_WS_RSV1;
+  }
+  /* The message's state moves on with the frame: a send that then fails
+   * leaves the connection failed anyway. */
+  if (err == ERROR_SUCCESS)
+    ws->send_fragment = fin ? -1 : (int)type;
+  if (err == ERROR_SUCCESS && is_async(ws)) {
+    /* The side goes back with the completion, which reports |len|. */
+    return ws_async_send(ws, WH_WS_K_SEND, opcode, flags, payload, n, len, type);
+  }
+  if (err == ERROR_SUCCESS)
+    err = run_send(ws, WH_WS_LANE_SEND, opcode, flags, payload, n, false);
   ws_side_give(ws, WH_WS_SIDE_SEND);
   return err;
 }
@@ -795,7 +936,7 @@ DWORD wh_websocket_shutdown(struct wh_websocket *ws, USHORT status, const void *
      * call. */
     memcpy(ws->shutdown_payload, payload, n);
     return ws_async_send(ws, WH_WS_K_SHUTDOWN, WH_WS_OP_CLOSE, WH_WS_FIN, ws->shutdown_payload,
-                         (DWORD)n, WINHTTP_WEB_SOCKET_CLOSE_BUFFER_TYPE);
+                         n, 0, WINHTTP_WEB_SOCKET_CLOSE_BUFFER_TYPE);
   }
   if (err == ERROR_SUCCESS)
     err = send_close(ws, WH_WS_LANE_SEND, payload, n, false);

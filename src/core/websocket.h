@@ -36,7 +36,9 @@
 #include "core/settings.h"
 #include "net/conn.h"
 #include "net/loop.h"
+#include "proto/utf8_valid.h"
 #include "proto/ws.h"
+#include "proto/ws_deflate.h"
 
 /* The sides' bits in |busy|. */
 enum { WH_WS_SIDE_SEND = 1, WH_WS_SIDE_RECV = 2, WH_WS_SIDE_BOTH = 3 };
@@ -151,6 +153,11 @@ struct wh_websocket {
   size_t span_off, span_len;
   bool span_frame_end, span_message_end;
   bool in_frame;        /* a data frame is being handed out */
+  bool msg_compressed;  /* the message being received is deflated (RFC 7692) */
+  struct wh_utf8v text; /* its inflated text, validated as it comes out */
+  bool zdone;           /* it is all inflated (some may wait in zpend) */
+  uint8_t zpend[256];   /* inflated past the caller's buffer */
+  size_t zpend_off, zpend_len;
   unsigned msg_opcode;  /* TEXT or BINARY of the message being received */
   int64_t idle_since;   /* last bytes received (keep-alive) */
   DWORD recv_err;       /* the failure that ended receiving, for every later call */
@@ -159,6 +166,13 @@ struct wh_websocket {
    * fragmented message being sent, or -1. */
   int send_fragment;
   uint8_t *sbuf;        /* |send_chunk| bytes of masking scratch */
+  uint8_t *zout;        /* the compressed payload being sent, |zcap| bytes */
+  size_t zcap;
+
+  /* permessage-deflate, when negotiated (winhttp_ext.h): the compressor
+   * belongs to the send side, the inflater to the receive side. */
+  bool deflate;
+  struct wh_ws_deflate z;
 
   /* The writer role and the control frames owed (under |wlock|). */
   pthread_mutex_t wlock;
@@ -187,7 +201,8 @@ static inline struct wh_websocket *wh_websocket_of(struct wh_object *o)
 /* Makes a WebSocket of |r|'s upgraded connection (taking it and the bytes
  * received after the 101 head from the request), publishes its handle with
  * |context|. The caller holds both sides of |r|. */
-DWORD wh_websocket_new(struct wh_request *r, DWORD_PTR context, HINTERNET *out);
+DWORD wh_websocket_new(struct wh_request *r, DWORD_PTR context,
+                       const struct wh_ws_deflate_params *deflate, HINTERNET *out);
 
 /* The operations, on the calling thread (synchronous handles). Each takes
  * its side first: ERROR_INVALID_OPERATION when it is in use. */

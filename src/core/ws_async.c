@@ -289,13 +289,14 @@ static void lane_start(struct wh_websocket *ws, int lane, int kind)
 /* --- entry points ---------------------------------------------------------------------- */
 
 DWORD ws_async_send(struct wh_websocket *ws, int kind, unsigned opcode, unsigned flags,
-                    const void *p, DWORD len, WINHTTP_WEB_SOCKET_BUFFER_TYPE type)
+                    const void *p, size_t len, DWORD reported,
+                    WINHTTP_WEB_SOCKET_BUFFER_TYPE type)
 {
   if (!ws->sbuf && !(ws->sbuf = wh_malloc(ws->send_chunk)))
     return ERROR_NOT_ENOUGH_MEMORY;
   struct wh_ws_lane *ln = &ws->lane[WH_WS_LANE_SEND];
   lane_start(ws, WH_WS_LANE_SEND, kind);
-  ln->bytes = len;
+  ln->bytes = reported; /* the caller's bytes, before any compression */
   ln->type = type;
   send_op_init(&ln->send, opcode, flags, p, len, ws->role_efd);
   if (inline_depth < WS_INLINE_MAX && !stopped(ws, kind)) {

@@ -40,7 +40,7 @@ void wh_ws_accept_for(const char *key, char accept[WH_WS_ACCEPT_LEN + 1])
   EVP_EncodeBlock((unsigned char *)accept, md, (int)mdlen);
 }
 
-DWORD wh_ws_add_request_headers(struct wh_headers *h, const char *key)
+DWORD wh_ws_add_request_headers(struct wh_headers *h, const char *key, DWORD deflate)
 {
   static const DWORD replace = WINHTTP_ADDREQ_FLAG_ADD | WINHTTP_ADDREQ_FLAG_REPLACE;
   DWORD err = wh_headers_apply_one(h, "Upgrade", 7, "websocket", 9, replace);
@@ -54,6 +54,10 @@ DWORD wh_ws_add_request_headers(struct wh_headers *h, const char *key)
     if (err == ERROR_WINHTTP_HEADER_ALREADY_EXISTS)
       err = ERROR_SUCCESS;
   }
+  char offer[128];
+  size_t n = wh_ws_deflate_offer(deflate, offer, sizeof(offer));
+  if (err == ERROR_SUCCESS && n)
+    err = wh_headers_apply_one(h, "Sec-WebSocket-Extensions", 24, offer, n, replace);
   return err;
 }
 
@@ -90,8 +94,10 @@ static bool list_has(const struct wh_headers *h, const char *name, const char *t
 }
 
 DWORD wh_ws_check_response(const struct wh_h1_response *resp, const struct wh_headers *req,
-                           const char *key)
+                           const char *key, DWORD deflate, bool *deflated,
+                           struct wh_ws_deflate_params *params)
 {
+  *deflated = false;
   const DWORD bad = ERROR_WINHTTP_INVALID_SERVER_RESPONSE;
   if (resp->status != 101)
     return bad;
@@ -104,10 +110,16 @@ DWORD wh_ws_check_response(const struct wh_h1_response *resp, const struct wh_he
   if (!acc || wh_headers_find(&resp->headers, "Sec-WebSocket-Accept", 20, 1) ||
       acc->value_len != WH_WS_ACCEPT_LEN || memcmp(acc->value, want, WH_WS_ACCEPT_LEN) != 0)
     return bad;
-  /* No extension is offered, so none may be accepted (§4.1 item 5 of the
-   * client's checks): a compressed frame would then be a protocol error. */
-  if (wh_headers_find(&resp->headers, "Sec-WebSocket-Extensions", 24, 0))
-    return bad;
+  /* Only an extension we offered may be accepted (§4.1 item 5 of the
+   * client's checks): permessage-deflate, when the application opted in
+   * (winhttp_ext.h). */
+  const struct wh_header *ext = wh_headers_find(&resp->headers, "Sec-WebSocket-Extensions", 24, 0);
+  if (ext) {
+    if (wh_headers_find(&resp->headers, "Sec-WebSocket-Extensions", 24, 1) ||
+        wh_ws_deflate_answer(ext->value, ext->value_len, deflate, params) != ERROR_SUCCESS)
+      return bad;
+    *deflated = true;
+  }
   /* A subprotocol must be one the application offered (§4.1 item 6). */
   const struct wh_header *proto = wh_headers_find(&resp->headers, "Sec-WebSocket-Protocol", 22, 0);
   if (proto && (wh_headers_find(&resp->headers, "Sec-WebSocket-Protocol", 22, 1) ||

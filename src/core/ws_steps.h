@@ -25,7 +25,8 @@ WINHTTP_WEB_SOCKET_BUFFER_TYPE ws_fragment_type(const struct wh_websocket *ws);
  * completion or REQUEST_ERROR will be called back) or an error (nothing
  * will be). */
 DWORD ws_async_send(struct wh_websocket *ws, int kind, unsigned opcode, unsigned flags,
-                    const void *p, DWORD len, WINHTTP_WEB_SOCKET_BUFFER_TYPE type);
+                    const void *p, size_t len, DWORD reported,
+                    WINHTTP_WEB_SOCKET_BUFFER_TYPE type);
 DWORD ws_async_receive(struct wh_websocket *ws, void *buf, DWORD len);
 DWORD ws_async_close(struct wh_websocket *ws, const uint8_t *payload, size_t len);
 /* WinHttpCloseHandle: ends every operation in flight with

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <winhttp_ext.h>
 
 static struct wh_peer raw; /* wsserver.py */
 static struct wh_peer ref; /* python3-websockets */
@@ -130,7 +131,17 @@ struct aws {
 
 /* An asynchronous session's upgrade to |path| on |p|; the WebSocket is
  * made and the request handle closed. */
+/* With the permessage-deflate option |deflate| (winhttp_ext.h; 0: none). */
+static void open_async_deflate(struct aws *a, const struct wh_peer *p, const wchar_t *path,
+                               DWORD deflate);
+
 static void open_async(struct aws *a, const struct wh_peer *p, const wchar_t *path)
+{
+  open_async_deflate(a, p, path, 0);
+}
+
+static void open_async_deflate(struct aws *a, const struct wh_peer *p, const wchar_t *path,
+                               DWORD deflate)
 {
   trace_reset();
   memset(a, 0, sizeof(*a));
@@ -141,6 +152,9 @@ static void open_async(struct aws *a, const struct wh_peer *p, const wchar_t *pa
   a->r = WinHttpOpenRequest(a->c, L"GET", path, NULL, NULL, NULL, 0);
   assert_non_null(a->r);
   assert_true(WinHttpSetOption(a->r, WINHTTP_OPTION_UPGRADE_TO_WEB_SOCKET, NULL, 0));
+  if (deflate)
+    assert_true(WinHttpSetOption(a->r, WINHTTP_EXT_OPTION_WEB_SOCKET_DEFLATE, &deflate,
+                                 sizeof(deflate)));
   assert_true(WinHttpSendRequest(a->r, NULL, 0, NULL, 0, 0, 0));
   wait_for(a->r, WINHTTP_CALLBACK_STATUS_SENDREQUEST_COMPLETE, 1);
   assert_true(WinHttpReceiveResponse(a->r, NULL));
@@ -349,6 +363,35 @@ static void test_protocol_error_async(void **state)
   close_async(&a);
 }
 
+static void test_deflate_async(void **state)
+{
+  (void)state;
+  /* permessage-deflate through the asynchronous driver: WRITE_COMPLETE
+   * and READ_COMPLETE count the uncompressed bytes. */
+  struct aws a;
+  open_async_deflate(&a, &ref, L"/echo", WINHTTP_EXT_WEB_SOCKET_DEFLATE);
+  static char text[64 * 1024];
+  for (size_t i = 0; i < sizeof(text); i++)
+    text[i] = "abcabcabd"[i % 9];
+  assert_int_equal(WinHttpWebSocketSend(a.w, WINHTTP_WEB_SOCKET_UTF8_MESSAGE_BUFFER_TYPE, text,
+                                        sizeof(text)),
+                   ERROR_SUCCESS);
+  size_t i = wait_for(a.w, WINHTTP_CALLBACK_STATUS_WRITE_COMPLETE, 1);
+  assert_int_equal(event_at(i).st.dwBytesTransferred, sizeof(text));
+  static char in[sizeof(text)];
+  DWORD n;
+  WINHTTP_WEB_SOCKET_BUFFER_TYPE t;
+  assert_int_equal(WinHttpWebSocketReceive(a.w, in, sizeof(in), &n, &t), ERROR_SUCCESS);
+  i = wait_for(a.w, WINHTTP_CALLBACK_STATUS_READ_COMPLETE, 1);
+  struct ev e = event_at(i);
+  assert_int_equal(e.st.eBufferType, WINHTTP_WEB_SOCKET_UTF8_MESSAGE_BUFFER_TYPE);
+  assert_int_equal(e.st.dwBytesTransferred, sizeof(text));
+  assert_memory_equal(in, text, sizeof(text));
+  assert_int_equal(WinHttpWebSocketClose(a.w, 1000, NULL, 0), ERROR_SUCCESS);
+  wait_for(a.w, WINHTTP_CALLBACK_STATUS_CLOSE_COMPLETE, 1);
+  close_async(&a);
+}
+
 static int setup(void **state)
 {
   (void)state;
@@ -372,6 +415,7 @@ int main(void)
       cmocka_unit_test(test_close_timeout_async),
       cmocka_unit_test(test_shutdown_then_server_close),
       cmocka_unit_test(test_protocol_error_async),
+      cmocka_unit_test(test_deflate_async),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
