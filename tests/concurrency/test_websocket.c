@@ -927,6 +927,52 @@ static void test_concurrent_sends_one_wins(void **state)
   assert_null(strstr(rep, "error="));
 }
 
+static void test_wss(void **state)
+{
+  (void)state;
+  /* wss:// through the TLS layer: the raw server with the test CA's
+   * certificate; an echo in 1 KiB frames and a close. */
+  struct wh_peer tls;
+  assert_int_equal(wh_peer_start_ws_tls(&tls, WH_CERT_GOOD), 0);
+  assert_int_equal(setenv("SSL_CERT_FILE", wh_peer_ca_file(&tls), 1), 0);
+  struct ws w;
+  memset(&w, 0, sizeof(w));
+  w.s = WinHttpOpen(L"ws-test", WINHTTP_ACCESS_TYPE_NO_PROXY, NULL, NULL, 0);
+  w.c = WinHttpConnect(w.s, L"localhost", wh_peer_port(&tls), 0);
+  w.r = WinHttpOpenRequest(w.c, L"GET", L"/echo?frag=1024&id=wss", NULL, NULL, NULL,
+                           WINHTTP_FLAG_SECURE);
+  assert_non_null(w.r);
+  assert_true(WinHttpSetOption(w.r, WINHTTP_OPTION_UPGRADE_TO_WEB_SOCKET, NULL, 0));
+  assert_true(WinHttpSendRequest(w.r, NULL, 0, NULL, 0, 0, 0));
+  assert_true(WinHttpReceiveResponse(w.r, NULL));
+  w.w = WinHttpWebSocketCompleteUpgrade(w.r, 0);
+  assert_non_null(w.w);
+  size_t len = 100000, got = 0;
+  unsigned char *out = malloc(len), *in = malloc(len);
+  for (size_t i = 0; i < len; i++)
+    out[i] = (unsigned char)(i * 31);
+  assert_int_equal(WinHttpWebSocketSend(w.w, WINHTTP_WEB_SOCKET_BINARY_MESSAGE_BUFFER_TYPE, out,
+                                        (DWORD)len),
+                   ERROR_SUCCESS);
+  for (;;) {
+    DWORD n;
+    WINHTTP_WEB_SOCKET_BUFFER_TYPE t;
+    assert_int_equal(recv1(w.w, in + got, (DWORD)(len - got), &n, &t), ERROR_SUCCESS);
+    got += n;
+    if (t == WINHTTP_WEB_SOCKET_BINARY_MESSAGE_BUFFER_TYPE)
+      break;
+  }
+  assert_int_equal(got, len);
+  assert_memory_equal(in, out, len);
+  free(in);
+  free(out);
+  assert_int_equal(WinHttpWebSocketClose(w.w, 1000, "tls", 3), ERROR_SUCCESS);
+  wh_ws_expect_close_status(w.w, 1000, "tls");
+  close_all(&w);
+  wh_peer_stop(&tls);
+  unsetenv("SSL_CERT_FILE");
+}
+
 static int setup(void **state)
 {
   (void)state;
@@ -968,6 +1014,7 @@ int main(void)
       cmocka_unit_test(test_close_handle_ends_receive),
       cmocka_unit_test(test_send_and_receive_at_once),
       cmocka_unit_test(test_concurrent_sends_one_wins),
+      cmocka_unit_test(test_wss),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
