@@ -153,19 +153,6 @@ const char *wh_coding_name(enum wh_coding c)
 
 /* ---- allocator glue ---------------------------------------------------- */
 
-static voidpf zlib_alloc(voidpf opaque, uInt items, uInt size)
-{
-  (void)opaque;
-  /* wh_calloc checks items * size for overflow. */
-  return wh_calloc(items, size);
-}
-
-static void zlib_free(voidpf opaque, voidpf p)
-{
-  (void)opaque;
-  wh_free(p);
-}
-
 static void *lib_alloc(void *opaque, size_t size)
 {
   (void)opaque;
@@ -198,8 +185,8 @@ DWORD wh_decoder_init(struct wh_decoder *d, enum wh_coding c, uint64_t max_outpu
     z_stream *z = wh_calloc(1, sizeof(*z));
     if (!z)
       return ERROR_NOT_ENOUGH_MEMORY;
-    z->zalloc = zlib_alloc;
-    z->zfree = zlib_free;
+    z->zalloc = wh_zlib_alloc;
+    z->zfree = wh_zlib_free;
     /* gzip: 16 + 15 = gzip wrapper only, 32 KiB window. deflate starts as a
      * zlib-wrapped stream; ST_DETECT may switch it to raw with inflateReset2
      * before the first byte, which allocates nothing (the window comes on

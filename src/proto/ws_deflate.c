@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <winhttp_ext.h>
+#include "util/mem.h"
 #include "util/str.h"
 
 /* The end of every sync-flushed piece, stripped from a message's last one
@@ -118,6 +119,8 @@ DWORD wh_ws_deflate_init(struct wh_ws_deflate *d, const struct wh_ws_deflate_par
   memset(d, 0, sizeof(*d));
   d->p = *p;
   d->max_message = WH_WS_INFLATED_MAX;
+  d->dz.zalloc = d->iz.zalloc = wh_zlib_alloc;
+  d->dz.zfree = d->iz.zfree = wh_zlib_free;
   /* Raw deflate (negative window bits), 15-bit windows: see the header. */
   if (deflateInit2(&d->dz, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
     return ERROR_NOT_ENOUGH_MEMORY;

@@ -116,3 +116,16 @@ long wh_mem_fail_allowed(void)
 {
   return atomic_load(&fail_allowed);
 }
+
+void *wh_zlib_alloc(void *opaque, unsigned items, unsigned size)
+{
+  (void)opaque;
+  /* wh_calloc checks items * size for overflow. */
+  return wh_calloc(items, size);
+}
+
+void wh_zlib_free(void *opaque, void *p)
+{
+  (void)opaque;
+  wh_free(p);
+}

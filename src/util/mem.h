@@ -14,6 +14,11 @@ void *wh_calloc(size_t count, size_t size);
 void *wh_realloc(void *p, size_t n);
 void wh_free(void *p);
 
+/* zlib's allocator hooks (z_stream.zalloc/zfree take exactly these
+ * types), so that zlib's allocations fail on the test hook too. */
+void *wh_zlib_alloc(void *opaque, unsigned items, unsigned size);
+void wh_zlib_free(void *opaque, void *p);
+
 /* Returns a NUL-terminated copy of the |len| bytes at |s|, or NULL when out
  * of memory. The caller owns the result. */
 char *wh_strndup(const char *s, size_t len);
