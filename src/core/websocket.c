@@ -50,6 +50,18 @@ static const struct wh_object_ops ws_ops = {
   .destroy = ws_destroy,
 };
 
+/* Frees a WebSocket that was never published (its making failed). */
+static void ws_unmake(struct wh_websocket *ws)
+{
+  if (ws->role_efd >= 0)
+    close(ws->role_efd);
+  if (ws->deflate)
+    wh_ws_deflate_free(&ws->z);
+  pthread_mutex_destroy(&ws->wlock);
+  wh_free(ws->rbuf);
+  wh_free(ws);
+}
+
 DWORD wh_websocket_new(struct wh_request *r, DWORD_PTR context,
                        const struct wh_ws_deflate_params *deflate, HINTERNET *out)
 {
@@ -57,6 +69,13 @@ DWORD wh_websocket_new(struct wh_request *r, DWORD_PTR context,
   struct wh_websocket *ws = wh_calloc(1, sizeof(*ws));
   if (!ws)
     return ERROR_NOT_ENOUGH_MEMORY;
+  pthread_mutex_init(&ws->wlock, NULL);
+  ws->role_efd = -1;
+  ws->waiting_fd[0] = ws->waiting_fd[1] = -1;
+  ws->close_wait_fd = -1;
+  ws->writer_wait_fd = -1;
+  ws->send_fragment = -1;
+  ws->idle_since = wh_now_ms();
   pthread_mutex_lock(&r->hdr.lock);
   ws->settings = r->settings;
   ws->send_timeout_ms = r->settings.send_timeout;
@@ -65,53 +84,37 @@ DWORD wh_websocket_new(struct wh_request *r, DWORD_PTR context,
   ws->send_chunk = r->settings.ws_send_buffer_size < 256 ? 256 : r->settings.ws_send_buffer_size;
   ws->recv_chunk = r->settings.ws_receive_buffer_size;
   pthread_mutex_unlock(&r->hdr.lock);
+  DWORD err = ERROR_SUCCESS;
   /* The bytes that came with the 101 head are the first frames. */
   size_t early = x->rend - x->rpos;
   if (early) {
     ws->rcap = ws->recv_chunk > early ? ws->recv_chunk : early;
-    ws->rbuf = wh_malloc(ws->rcap);
-    if (!ws->rbuf) {
-      wh_free(ws);
-      return ERROR_NOT_ENOUGH_MEMORY;
+    if ((ws->rbuf = wh_malloc(ws->rcap)) != NULL) {
+      memcpy(ws->rbuf, x->rbuf + x->rpos, early);
+      ws->rend = early;
+    } else {
+      err = ERROR_NOT_ENOUGH_MEMORY;
     }
-    memcpy(ws->rbuf, x->rbuf + x->rpos, early);
-    ws->rend = early;
   }
-  ws->waiting_fd[0] = ws->waiting_fd[1] = -1;
-  ws->close_wait_fd = -1;
-  ws->writer_wait_fd = -1;
-  ws->send_fragment = -1;
-  ws->role_efd = -1;
-  ws->idle_since = wh_now_ms();
-  pthread_mutex_init(&ws->wlock, NULL);
   /* No message-size bound is needed: messages are handed out as they
    * arrive, never gathered (the caller's buffer bounds each receive);
    * inflated ones are bounded by WH_WS_INFLATED_MAX (a bomb). */
   wh_ws_decoder_init(&ws->dec, 0, deflate != NULL);
-  if (deflate) {
-    if (wh_ws_deflate_init(&ws->z, deflate) != ERROR_SUCCESS) {
-      pthread_mutex_destroy(&ws->wlock);
-      wh_free(ws->rbuf);
-      wh_free(ws);
-      return ERROR_NOT_ENOUGH_MEMORY;
-    }
-    ws->deflate = true;
+  if (err == ERROR_SUCCESS && deflate) {
+    err = wh_ws_deflate_init(&ws->z, deflate);
+    ws->deflate = err == ERROR_SUCCESS;
   }
   /* An asynchronous WebSocket runs on a loop thread, with an eventfd for
    * the writer role's wake-up (ws_async.c). */
-  if (r->hdr.flags & WH_OBJ_ASYNC) {
+  if (err == ERROR_SUCCESS && (r->hdr.flags & WH_OBJ_ASYNC)) {
     ws->loop = wh_loop_pick();
     ws->role_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (!ws->loop || ws->role_efd < 0) {
-      if (ws->role_efd >= 0)
-        close(ws->role_efd);
-      if (ws->deflate)
-        wh_ws_deflate_free(&ws->z);
-      pthread_mutex_destroy(&ws->wlock);
-      wh_free(ws->rbuf);
-      wh_free(ws);
-      return ERROR_NOT_ENOUGH_MEMORY;
-    }
+    if (!ws->loop || ws->role_efd < 0)
+      err = ERROR_NOT_ENOUGH_MEMORY;
+  }
+  if (err != ERROR_SUCCESS) {
+    ws_unmake(ws);
+    return err;
   }
   wh_object_init(&ws->hdr, WH_WEBSOCKET, &ws_ops, &r->connect->hdr, r->hdr.flags);
   /* The WebSocket answers to the request's callback, with its own context
@@ -120,7 +123,7 @@ DWORD wh_websocket_new(struct wh_request *r, DWORD_PTR context,
   atomic_store(&ws->hdr.notify_mask, atomic_load(&r->hdr.notify_mask));
   atomic_store(&ws->hdr.context, context);
   ws->conn = x->conn;
-  DWORD err = wh_handle_alloc(&ws->hdr, out);
+  err = wh_handle_alloc(&ws->hdr, out);
   if (err != ERROR_SUCCESS) {
     ws->conn = NULL; /* stays the request's */
     wh_object_release(&ws->hdr);
