@@ -257,8 +257,9 @@ static size_t close_payload(unsigned char p[128], unsigned code, const char *rea
 
 static void send_close(struct wsc *c, unsigned code, const char *reason)
 {
-  unsigned char p[128];
-  send_frame(c, FIN | OP_CLOSE, p, close_payload(p, code, reason));
+  unsigned char p[128] = {0}; /* an empty close leaves it unwritten */
+  size_t n = close_payload(p, code, reason);
+  send_frame(c, FIN | OP_CLOSE, p, n);
 }
 
 struct frame {
@@ -322,8 +323,9 @@ static void expect_text(struct wsc *c, const char *s)
 /* A close frame with |code| (0: empty payload) and |reason|. */
 static void expect_close(struct wsc *c, unsigned code, const char *reason)
 {
-  unsigned char p[128];
-  expect_frame(c, FIN | OP_CLOSE, p, close_payload(p, code, reason));
+  unsigned char p[128] = {0}; /* an empty close leaves it unwritten */
+  size_t n = close_payload(p, code, reason);
+  expect_frame(c, FIN | OP_CLOSE, p, n);
 }
 
 /* The peer closes the connection with nothing more to say (and the

@@ -15,7 +15,8 @@
 static const char usage_text[] =
   "Usage: whttp [options] URL\n"
   "       whttp -Z [N] (-O | -o FILE | --discard) [options] URL...\n"
-  "A command-line HTTP client built on the WinHTTP API (OpenWinHTTP).\n"
+  "       whttp [--binary] [-H ...] [-kvs] [-m SECONDS] (ws://... | wss://... | --ws URL)\n"
+  "A command-line HTTP and WebSocket client built on the WinHTTP API (OpenWinHTTP).\n"
   "\n"
   "  -X, --request METHOD      request method (default GET; POST with -d; PUT with -T)\n"
   "  -H, --header 'Name: value'  add a request header (repeatable; 'Name:' removes one)\n"
@@ -38,6 +39,8 @@ static const char usage_text[] =
   "                            next word when it is a number, or --parallel=N)\n"
   "      --parallel-max N      the same limit N (1..10000)\n"
   "      --discard             with -Z: throw the bodies away (/dev/null)\n"
+  "      --ws                  WebSocket mode with an http:// or https:// URL\n"
+  "      --binary              WebSocket mode: send stdin lines as binary messages\n"
   "  -h, --help                this help\n"
   "  -V, --version             the version\n"
   "\n"
@@ -53,15 +56,26 @@ static const char usage_text[] =
   "the error). A summary follows (ok, failed, bytes, elapsed, rate). --max-time\n"
   "limits the whole run. Ctrl-C cancels every transfer (exit 130).\n"
   "\n"
+  "WebSocket mode (ws://, wss://, --ws): after the upgrade (101), each stdin\n"
+  "line is sent as one text message without its newline (--binary: binary),\n"
+  "and each message received is written to stdout (text ones followed by a\n"
+  "newline). At the end of stdin whttp sends its close (1000) and waits for\n"
+  "the server's; a close from the server is answered. -v traces the frames\n"
+  "(\"> text 5 bytes\", \"< close 1000 \\\"bye\\\"\"). -m limits the handshake.\n"
+  "Ctrl-C closes with 1001 (exit 130). -d, -T, -X, -o, -O, -i, -I, -L, -f,\n"
+  "--compressed and -Z are refused.\n"
+  "\n"
   "Exit status:\n"
   "   0 success              1 unsupported URL scheme   2 bad command line\n"
   "   3 malformed URL        4 not implemented by the library\n"
-  "   6 host not resolved    7 cannot connect           22 HTTP status >= 400 (-f)\n"
+  "   6 host not resolved    7 cannot connect\n"
+  "  22 HTTP status >= 400 (-f); WebSocket upgrade refused (no 101)\n"
   "  23 cannot write output 26 cannot read input file   27 out of memory\n"
   "  28 timed out           35 TLS/certificate failure  43 other WinHTTP failure\n"
   "  47 redirect failed     52 empty or invalid response\n"
   "  55 connection failed while sending                 56 ... while receiving\n"
-  " 130 interrupted (-Z)\n"
+  "  57 the WebSocket server closed with an error status (not 1000, 1001, none)\n"
+  " 130 interrupted (-Z, WebSocket mode)\n"
   "With -Z the exit status is the highest status of the failed transfers.\n";
 
 /* One option: its letters, whether it takes a value, and its handler. */
@@ -95,6 +109,8 @@ static int set_fail(struct whttp_args *a, const char *v) { (void)v; a->fail = tr
 static int set_silent(struct whttp_args *a, const char *v) { (void)v; a->silent = true; return 0; }
 
 static int set_discard(struct whttp_args *a, const char *v) { (void)v; a->discard = true; return 0; }
+static int set_ws(struct whttp_args *a, const char *v) { (void)v; a->websocket = true; return 0; }
+static int set_binary(struct whttp_args *a, const char *v) { (void)v; a->binary = true; return 0; }
 
 static int set_parallel_max(struct whttp_args *a, const char *v)
 {
@@ -271,6 +287,8 @@ static const struct opt options[] = {
   {'Z', "parallel", false, set_parallel},
   {0, "parallel-max", true, set_parallel_max},
   {0, "discard", false, set_discard},
+  {0, "ws", false, set_ws},
+  {0, "binary", false, set_binary},
   {'h', "help", false, show_help},
   {'V', "version", false, show_version},
 };
@@ -354,10 +372,41 @@ static int check_parallel(const struct whttp_args *a)
   return 0;
 }
 
+/* WebSocket mode: one GET upgraded, stdin and stdout for the messages;
+ * what shapes an HTTP transfer has no meaning there. */
+static int check_websocket(const struct whttp_args *a)
+{
+  /* -I sets -i too: named first. */
+  const char *refused = a->parallel      ? "-Z"
+                        : a->upload      ? "-T"
+                        : a->data        ? "-d/--data-binary"
+                        : a->method      ? "-X"
+                        : a->output      ? "-o"
+                        : a->remote_name ? "-O"
+                        : a->head        ? "-I"
+                        : a->include     ? "-i"
+                        : a->follow      ? "-L"
+                        : a->fail        ? "-f"
+                        : a->compressed  ? "--compressed"
+                        : a->discard     ? "--discard"
+                                         : NULL;
+  if (refused)
+    return usage_error("this option has no use in WebSocket mode:", refused);
+  if (a->n_urls > 1)
+    return usage_error("more than one URL:", a->urls[1]);
+  return 0;
+}
+
 static int check_args(struct whttp_args *a)
 {
   if (!a->url)
     return usage_error("no URL given", NULL);
+  if (whttp_is_ws_url(a->url))
+    a->websocket = true;
+  if (a->binary && !a->websocket)
+    return usage_error("--binary needs WebSocket mode (a ws:// or wss:// URL, or --ws)", NULL);
+  if (a->websocket)
+    return check_websocket(a);
   if (a->n_urls > 1 && !a->parallel)
     return usage_error("more than one URL (see -Z):", a->urls[1]);
   if (a->discard && !a->parallel)

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "whttp.h"
 
@@ -236,16 +237,54 @@ void whttp_print_secure_flags(FILE *f, DWORD flags)
     fputc(')', f);
 }
 
-/* The URL as typed, with "http://" in front when it names no scheme (as curl). */
+size_t whttp_utf8_prefix(const char *s, size_t n, bool *bad)
+{
+  const unsigned char *u = (const unsigned char *)s;
+  *bad = false;
+  for (size_t i = 0; i < n;) {
+    size_t k = utf8_seq_len(u[i]);
+    if (k == 0) {
+      *bad = true;
+      return i;
+    }
+    if (i + k > n) {
+      /* Cut short: still possible only if what is there continues it. */
+      for (size_t j = i + 1; j < n; j++)
+        if ((u[j] & 0xC0) != 0x80)
+          *bad = true;
+      return i;
+    }
+    if (utf8_decode(u + i, k) < 0) {
+      *bad = true;
+      return i;
+    }
+    i += k;
+  }
+  return n;
+}
+
+bool whttp_is_ws_url(const char *url)
+{
+  return strncasecmp(url, "ws://", 5) == 0 || strncasecmp(url, "wss://", 6) == 0;
+}
+
+/* The URL as typed, with "http://" in front when it names no scheme (as
+ * curl), ws:// and wss:// as http:// and https://. */
 WCHAR *whttp_widen_url(const char *url)
 {
-  if (strstr(url, "://"))
+  const char *scheme = "http://", *rest = url;
+  if (whttp_is_ws_url(url)) {
+    bool secure = url[2] == 's' || url[2] == 'S';
+    scheme = secure ? "https://" : "http://";
+    rest = url + (secure ? 6 : 5);
+  } else if (strstr(url, "://")) {
     return whttp_widen(url, strlen(url));
-  size_t n = strlen(url) + sizeof("http://");
+  }
+  size_t n = strlen(scheme) + strlen(rest) + 1;
   char *full = malloc(n);
   if (!full)
     return NULL;
-  snprintf(full, n, "http://%s", url);
+  snprintf(full, n, "%s%s", scheme, rest);
   WCHAR *w = whttp_widen(full, strlen(full));
   free(full);
   return w;

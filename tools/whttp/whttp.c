@@ -1,7 +1,8 @@
 /* whttp: fetch a URL with WinHTTP. One synchronous request: crack the URL,
  * open a session, a connection and a request, set the options the command
  * line asks for, send (streaming -T files with WinHttpWriteData), receive,
- * then write the head (-i) and the body. Built on winhttp.h alone. */
+ * then write the head (-i) and the body. Built on winhttp.h alone.
+ * WebSocket mode sends the upgrade the same way, then goes on in ws.c. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +202,9 @@ static int set_options(struct xfer *x)
   if (!rc && x->a->compressed)
     rc = set_dword(x, WINHTTP_OPTION_DECOMPRESSION, WINHTTP_DECOMPRESSION_FLAG_ALL,
                    "WinHttpSetOption(DECOMPRESSION)");
+  if (!rc && x->a->websocket &&
+      !WinHttpSetOption(x->request, WINHTTP_OPTION_UPGRADE_TO_WEB_SOCKET, NULL, 0))
+    rc = fail_call(x, "WinHttpSetOption(UPGRADE_TO_WEB_SOCKET)");
   return rc;
 }
 
@@ -457,6 +461,22 @@ static int write_response_head(struct xfer *x)
   return rc;
 }
 
+/* WebSocket mode: a 101 hands the request over to ws.c; any other status
+ * is a refused upgrade (exit 22, as curl's "Refused WebSockets upgrade"). */
+static int websocket(struct xfer *x, DWORD code)
+{
+  int rc = write_response_head(x);
+  if (rc)
+    return rc;
+  if (code != 101) {
+    char what[80];
+    snprintf(what, sizeof(what), "WebSocket upgrade refused (HTTP status %lu, not 101)",
+             (unsigned long)code);
+    return fail_msg(x, WX_HTTP, what, NULL);
+  }
+  return whttp_websocket(x->a, &x->request);
+}
+
 static int receive(struct xfer *x)
 {
   x->receiving = true;
@@ -466,6 +486,8 @@ static int receive(struct xfer *x)
   if (!WinHttpReceiveResponse(x->request, NULL))
     return fail_call(x, "WinHttpReceiveResponse");
   DWORD code = status_code(x);
+  if (x->a->websocket)
+    return websocket(x, code);
   if (x->a->fail && code >= 400) {
     if (x->a->verbose)
       write_response_head(x);

@@ -30,6 +30,7 @@ enum whttp_exit {
   WX_RESPONSE = 52,  /* empty, malformed or oversized response */
   WX_SEND = 55,      /* connection failed while sending */
   WX_RECV = 56,      /* connection failed while receiving */
+  WX_WS_CLOSED = 57, /* the WebSocket peer closed with an error status (unused by curl) */
 };
 
 /* The command line, parsed. */
@@ -57,9 +58,12 @@ struct whttp_args {
   bool parallel;            /* -Z / --parallel */
   unsigned parallel_max;    /* transfers in flight at most (--parallel N, --parallel-max N) */
   bool discard;             /* --discard: bodies to /dev/null */
+  bool websocket;           /* ws:// or wss:// URL, or --ws */
+  bool binary;              /* --binary: stdin lines as binary messages */
 };
 
-/* Exit status of a --parallel run cut short by SIGINT/SIGTERM (128 + SIGINT). */
+/* Exit status of a --parallel or WebSocket run cut short by SIGINT/SIGTERM
+ * (128 + SIGINT). */
 #define WX_INTERRUPTED 130
 #define WHTTP_PARALLEL_DEFAULT 50u
 #define WHTTP_PARALLEL_LIMIT 10000u
@@ -73,9 +77,23 @@ void whttp_free_args(struct whttp_args *a);
  * Returns the exit status. */
 int whttp_parallel(const struct whttp_args *a);
 
+/* ws.c: WebSocket mode, after the upgrade request got its 101. Completes
+ * the upgrade (closing *request at once and setting it to NULL), then sends
+ * stdin lines and writes what arrives until the close. Returns the exit
+ * status. */
+int whttp_websocket(const struct whttp_args *a, HINTERNET *request);
+
 /* text.c: UTF-8 <-> WCHAR (UTF-32), names of errors, exit statuses. */
 WCHAR *whttp_widen(const char *s, size_t len);   /* NULL on bad UTF-8 or no memory */
-WCHAR *whttp_widen_url(const char *url);          /* whttp_widen, "http://" added when no scheme */
+/* whttp_widen, "http://" added when no scheme; ws:// and wss:// become
+ * http:// and https:// (WinHttpCrackUrl knows only those). */
+WCHAR *whttp_widen_url(const char *url);
+bool whttp_is_ws_url(const char *url);           /* ws:// or wss:// (any case) */
+/* The bytes of s[0, n) that form whole, valid UTF-8 sequences from the
+ * start: n when all do; less when s ends inside a sequence that may still
+ * be completed (*bad false) or holds an invalid one (*bad true). NUL is
+ * valid. */
+size_t whttp_utf8_prefix(const char *s, size_t n, bool *bad);
 char *whttp_narrow(const WCHAR *w, size_t len);  /* NULL on no memory */
 const char *whttp_error_name(DWORD err);
 int whttp_exit_for(DWORD err, bool receiving);
