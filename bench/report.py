@@ -28,6 +28,7 @@ def parse(path):
     runs = {}
     cpu = {}
     units = {}
+    busy = {}
     for line in open(path, encoding="utf-8"):
         words = line.split()
         if not words or words[0] != "result":
@@ -37,8 +38,10 @@ def parse(path):
         runs.setdefault(key, []).append(float(kv["value"]))
         if "per_cpu_second" in kv:
             cpu.setdefault(key, []).append(float(kv["per_cpu_second"]))
+        if float(kv.get("server_busy", "-1")) >= 0:
+            busy.setdefault(key, []).append(float(kv["server_busy"]))
         units[(kv["mode"], kv["scheme"])] = kv["unit"]
-    return runs, cpu, units
+    return runs, cpu, units, busy
 
 
 def parse_scale(path):
@@ -87,6 +90,140 @@ def scale_section(w, scale):
     w("")
 
 
+def parse_wsidle(path):
+    """count -> list of dicts, one per "wsidle" line (bench_ws --mode idle)."""
+    idle = {}
+    for line in open(path, encoding="utf-8"):
+        words = line.split()
+        if not words or words[0] != "wsidle":
+            continue
+        kv = dict(w.split("=", 1) for w in words[1:])
+        idle.setdefault(int(kv["count"]), []).append(kv)
+    return idle
+
+
+# (mode, what, ratio bar against libwebsockets' client, absolute bar or None)
+WS_BARS = [
+    ("ws-small", "100 B text echo, 64 WebSockets, msg/s", 1.0, None),
+    ("ws-large", "1 MiB binary echo, one WebSocket, MB/s", 1.0, 1000.0),
+]
+WS_IDLE_BYTES_BAR = 16 * 1024
+
+
+def ws_section(w, runs, cpu, idle, busy):
+    """The WebSocket tables (issue 7 §5); returns [(what, ok)]."""
+    if not any(runs.get((m, "ws", "winhttp")) for m, _, _, _ in WS_BARS) and not idle:
+        return []
+    verdicts = []
+    w("## WebSocket")
+    w("")
+    w("`bench/bench_ws.c` against `bench/ws_echo_server.c` (libwebsockets, one")
+    w("thread, pinned to the server core like nginx), which echoes every")
+    w("message whole, as one frame of the same type. Both clients in one")
+    w("binary, the same receive and send buffer size (32 KiB, WinHTTP's")
+    w("default), every echo checked (type, length, every byte; a sequence")
+    w("number stamped at both ends of each message):")
+    w("")
+    w("- **WinHTTP**: one `WINHTTP_FLAG_ASYNC` session; each WebSocket keeps")
+    w("  one message in flight, its completion callbacks (`WRITE_COMPLETE`,")
+    w("  `READ_COMPLETE`) posting the next `WinHttpWebSocketReceive` and")
+    w("  `WinHttpWebSocketSend`. **WinHTTP sync** (reference, no bar): a")
+    w("  synchronous session and a thread per WebSocket.")
+    w("- **libwebsockets**: its own client (the limit peer), one context")
+    w("  serviced on one thread, a write on each `CLIENT_WRITEABLE`, the echo")
+    w("  checked in `CLIENT_RECEIVE`. lws masks a frame in place in the")
+    w("  caller's buffer, so each send first copies the message (counted).")
+    w("")
+    w("Messages/s and MB/s (10^6 bytes of payload echoed, each message")
+    w("counted once; the client masks everything it sends) over the run's")
+    w("wall-clock time, from the moment every WebSocket is open. Bars:")
+    w("≥ 1.0× libwebsockets' client in both, and 1 MiB messages at")
+    w("≥ 1,000 MB/s.")
+    w("")
+    w("| what | WinHTTP (median) | libwebsockets client (median) | ratio | bar | result | WinHTTP sync (median) |")
+    w("|------|-----------------:|------------------------------:|------:|----:|--------|----------------------:|")
+    for mode, what, bar, floor in WS_BARS:
+        wh = runs.get((mode, "ws", "winhttp"))
+        lw = runs.get((mode, "ws", "lws"))
+        sy = runs.get((mode, "ws", "winhttp-sync"))
+        unit = "MB/s" if mode == "ws-large" else "msg/s"
+        sync = f"{fmt(statistics.median(sy))} {unit}" if sy else "—"
+        bar_text = f"≥ {bar}×" + (f", ≥ {floor:,.0f} {unit}" if floor else "")
+        if not wh or not lw:
+            w(f"| {what} | — | — | — | {bar_text} | not run | {sync} |")
+            continue
+        mw, ml = statistics.median(wh), statistics.median(lw)
+        ok = mw / ml >= bar and (floor is None or mw >= floor)
+        verdicts.append((what, ok))
+        w(f"| {what} | {fmt(mw)} {unit} | {fmt(ml)} {unit} | {mw / ml:.2f}× | {bar_text} | "
+          f"{'**pass**' if ok else '**miss**'} | {sync} |")
+    w("")
+    w("Per second of the client's own CPU time (`CLOCK_PROCESS_CPUTIME_ID`, all")
+    w("threads, over the same interval); not a bar. The last column is the")
+    w("echo server's share of its core during the runs (`/proc/PID/stat`,")
+    w("medians): near 100 %, the wall-clock rate is the server's.")
+    w("")
+    w("| what | WinHTTP per CPU-s | libwebsockets per CPU-s | ratio | WinHTTP sync per CPU-s | server core busy (WinHTTP / lws / sync runs) |")
+    w("|------|------------------:|------------------------:|------:|-----------------------:|------:|")
+    for mode, what, _, _ in WS_BARS:
+        wh = cpu.get((mode, "ws", "winhttp"))
+        lw = cpu.get((mode, "ws", "lws"))
+        sy = cpu.get((mode, "ws", "winhttp-sync"))
+        if not wh or not lw:
+            continue
+        unit = "MB" if mode == "ws-large" else "msg"
+        mw, ml = statistics.median(wh), statistics.median(lw)
+        sync = f"{fmt(statistics.median(sy))} {unit}" if sy else "—"
+        b = [busy.get((mode, "ws", k)) for k in ("winhttp", "lws", "winhttp-sync")]
+        busy_text = " / ".join(f"{100 * statistics.median(x):.0f} %" if x else "—" for x in b)
+        w(f"| {what} | {fmt(mw)} {unit} | {fmt(ml)} {unit} | {mw / ml:.2f}× | {sync} | {busy_text} |")
+    w("")
+    if idle:
+        w("Idle WebSockets: N opened through one async session (256 upgrades in")
+        w("flight at a time), each waiting in `WinHttpWebSocketReceive` on a")
+        w("server that sends nothing; once all N wait (and the resident size has")
+        w("held still for 60 ms), resident memory, threads and descriptors are")
+        w("read from `/proc/self`; then every handle is closed and each pending")
+        w("receive must end with `ERROR_WINHTTP_OPERATION_CANCELLED`. Per")
+        w("WebSocket = (RSS with N waiting − RSS before) / N, the application's")
+        w("own ~100 bytes each included. Bars: ≤ 16 KiB each, threads ≤ cores + 2.")
+        limits = sorted({int(r["fd_limit"]) for rows in idle.values() for r in rows})
+        w("Descriptor limit of the client (raised as far as it may): "
+          + ", ".join(f"{n:,}" for n in limits) + ".")
+        w("")
+        w("| WebSockets | RSS before | RSS with all waiting | per WebSocket | threads | descriptors each | time to open all | result |")
+        w("|---:|---:|---:|---:|---:|---:|---:|---|")
+        for count in sorted(idle):
+            rows = idle[count]
+            done = [r for r in rows if "error" not in r]
+            if not done:
+                # Not all could be opened: what those that were cost, and why.
+                med = lambda k: statistics.median(float(r[k]) for r in rows)
+                r = rows[0]
+                limit = int(r["fd_limit"])
+                opened = int(med("opened"))
+                fds = (limit - int(r["fds_base"])) / max(opened, 1)
+                threads = max(int(x["threads_peak"]) for x in rows)
+                w(f"| {count:,} | {med('rss_base_kib') / 1024:.1f} MiB | {med('rss_peak_kib') / 1024:.1f} MiB "
+                  f"| {med('bytes_per_ws') / 1024:.1f} KiB | {threads} (cores {r['cores']}) "
+                  f"| ≈ {fds:.1f} | — | **miss**: {opened:,} opened, then error {r['error']} "
+                  f"(descriptor limit {limit:,}) |")
+                verdicts.append((f"{count:,} idle WebSockets", False))
+                continue
+            med = lambda k: statistics.median(float(r[k]) for r in done)
+            cores = int(done[0]["cores"])
+            threads = max(int(r["threads_peak"]) for r in done)
+            per = med("bytes_per_ws")
+            ok = threads <= cores + 2 and per <= WS_IDLE_BYTES_BAR
+            verdicts.append((f"{count:,} idle WebSockets", ok))
+            note = "" if len(done) == len(rows) else f" ({len(rows) - len(done)} runs failed)"
+            w(f"| {count:,} | {med('rss_base_kib') / 1024:.1f} MiB | {med('rss_peak_kib') / 1024:.1f} MiB "
+              f"| {per / 1024:.1f} KiB | {threads} (cores {cores}) | {med('fds_per_ws'):.2f} "
+              f"| {med('seconds_open'):.2f} s | {'**pass**' if ok else '**miss**'}{note} |")
+        w("")
+    return verdicts
+
+
 def parse_profiles(path):
     prof = {}
     for line in open(path, encoding="utf-8"):
@@ -114,7 +251,8 @@ def main():
     ap.add_argument("--build", default="build/bench")
     a = ap.parse_args()
 
-    runs, cpu, units = parse(a.results)
+    # busy: the echo server's share of its core in each bench_ws run
+    runs, cpu, units, busy = parse(a.results)
     prof = parse_profiles(a.results)
     facts = [l.rstrip("\n") for l in open(a.facts, encoding="utf-8") if l.strip()]
 
@@ -199,24 +337,26 @@ def main():
         w("| mode | scheme | client | instructions | syscalls |")
         w("|------|--------|--------|-------------:|---------:|")
         for (mode, scheme, client), kv in sorted(prof.items()):
-            per = "MB" if mode == "download" else "request"
+            per = next((k[len("instructions_per_"):] for k in kv
+                        if k.startswith("instructions_per_")), "request")
             ins = int(kv.get(f"instructions_per_{per}", "0"))
             sc = kv.get(f"syscalls_per_{per}", "?")
             w(f"| {mode} | {scheme} | {client} | {ins:,} per {per} | {sc} per {per} |")
         w("")
     if prof and a.profdir:
-        w("Where WinHTTP's instructions go, per request (get) or per MB")
-        w("(download), self cost by function (`bench/cgdiff.py`), with the")
-        w("allocator calls per request or MB:")
+        w("Where WinHTTP's instructions go, per request (get), per MB")
+        w("(download, ws-large) or per message (ws-small), self cost by function")
+        w("(`bench/cgdiff.py`), with the allocator calls per unit:")
         w("")
-        for mode, scheme in [b[0] for b in BARS]:
-            for client in ("winhttp", "curl"):
+        for mode, scheme in [b[0] for b in BARS] + [(m, "ws") for m, _, _, _ in WS_BARS]:
+            for client in ("winhttp", "curl", "lws"):
                 path = os.path.join(a.profdir, f"top.{mode}.{scheme}.{client}.txt")
                 if not os.path.exists(path):
                     continue
                 lines = open(path, encoding="utf-8").read().rstrip("\n").splitlines()
-                if client == "curl":
-                    # libcurl is stripped: its totals and allocations only
+                if client in ("curl", "lws"):
+                    # libcurl and libwebsockets are stripped: their totals
+                    # and allocations only
                     lines = [lines[0], lines[-1]]
                 w(f"{mode} {scheme.upper()}, {client}:")
                 w("")
@@ -225,6 +365,7 @@ def main():
                 w("```")
                 w("")
     scale_section(w, parse_scale(a.results))
+    verdicts += ws_section(w, runs, cpu, parse_wsidle(a.results), busy)
     w("Every run (values in the order they ran; runs were interleaved):")
     w("")
     w("| mode | scheme | client | runs |")
@@ -241,7 +382,7 @@ def main():
     w("")
     w("```sh")
     w(f"cmake -S . -B {a.build} -DCMAKE_BUILD_TYPE=Release -DWH_BUILD_BENCH=ON -DWH_WERROR=OFF")
-    w(f"cmake --build {a.build} -j2 --target bench_sync bench_async bench_scale")
+    w(f"cmake --build {a.build} -j2 --target bench_sync bench_async bench_scale bench_ws")
     w(a.command)
     w("```")
     w("")

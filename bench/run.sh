@@ -5,10 +5,14 @@
 #   bench/run.sh [BUILD_DIR]      BUILD_DIR holds bench/bench_sync
 #                                 (default build/bench, as `make bench` makes)
 #
-# Environment: MODES ("get download async scale": async is bench_async,
+# Environment: MODES ("get download async scale ws": async is bench_async,
 # INFLIGHT (64) requests in flight through WinHTTP's async API and libcurl
 # multi; scale is bench_scale against bench/slowserver.py, COUNTS ("1000
-# 5000 10000") requests held in flight, threads and memory per request);
+# 5000 10000") requests held in flight, threads and memory per request;
+# ws is bench_ws against bench/ws_echo_server.c: WebSocket echo through
+# WinHTTP (async, and sync for reference) and libwebsockets' client, 100 B
+# x WS_SOCKETS (64) and 1 MiB messages, then WS_COUNTS ("1000 5000 10000")
+# idle WebSockets; skipped, with a message, when bench_ws was not built);
 # RUNS (5) runs of each (mode x scheme x client), interleaved;
 # SECS (3) seconds per run; OUT (docs/PERFORMANCE.md; "-" for stdout only);
 # SERVER_CPU (0) and CLIENT_CPU (1); HTTP_PORT and HTTPS_PORT (free ones);
@@ -28,8 +32,12 @@ build=${1:-$top/build/bench}
 bin=$build/bench/bench_sync
 abin=$build/bench/bench_async
 sbin=$build/bench/bench_scale
-MODES=${MODES:-get download async scale}
+wbin=$build/bench/bench_ws
+ebin=$build/bench/ws_echo_server
+MODES=${MODES:-get download async scale ws}
 COUNTS=${COUNTS:-1000 5000 10000}
+WS_COUNTS=${WS_COUNTS:-1000 5000 10000}
+WS_SOCKETS=${WS_SOCKETS:-64}
 INFLIGHT=${INFLIGHT:-64}
 RUNS=${RUNS:-5}
 SECS=${SECS:-3}
@@ -52,6 +60,14 @@ for b in "$bin" "$abin" "$sbin"; do
     exit 2
   fi
 done
+case " $MODES " in
+  *" ws "*)
+    if [ ! -x "$wbin" ] || [ ! -x "$ebin" ]; then
+      echo "run.sh: no $wbin (libwebsockets-dev missing when it was built?): skipping the ws mode" >&2
+      MODES=$(echo " $MODES " | sed 's/ ws / /')
+    fi
+    ;;
+esac
 for tool in nginx taskset openssl python3 curl; do
   command -v "$tool" >/dev/null 2>&1 || { echo "run.sh: needs $tool" >&2; exit 2; }
 done
@@ -68,6 +84,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/wh-bench.XXXXXX")
 nginx_pid=
 cleanup() {
   [ -n "${slow_pid:-}" ] && kill "$slow_pid" 2>/dev/null
+  [ -n "${ws_pid:-}" ] && kill "$ws_pid" 2>/dev/null
   if [ -n "$nginx_pid" ]; then
     kill "$nginx_pid" 2>/dev/null || true
     wait "$nginx_pid" 2>/dev/null || true
@@ -193,6 +210,7 @@ run=1
 while [ "$run" -le "$RUNS" ]; do
   for mode in $MODES; do
     [ "$mode" = scale ] && continue # below, against its own server
+    [ "$mode" = ws ] && continue    # below, against its own server
     for scheme in http https; do
       # Alternate which client goes first, so neither always runs on a
       # server that just served the other.
@@ -231,6 +249,50 @@ case " $MODES " in
     ;;
 esac
 
+# --- ws: WebSocket echo and idle WebSockets ----------------------------------------
+# The echo server (libwebsockets, one thread) is pinned to the server core
+# as nginx is. 10,000 idle WebSockets need more descriptors than the usual
+# soft limit: the server and bench_ws each raise their own (the hard limit
+# too, to 65,536, where the process may), as bench_scale does.
+ws_pid=
+case " $MODES " in
+  *" ws "*)
+    mkfifo "$tmp/ws"
+    taskset -c "$SERVER_CPU" "$ebin" >"$tmp/ws" &
+    ws_pid=$!
+    read -r _ ws_port <"$tmp/ws"
+    ws_one() { # RUN MODE CLIENT
+      line=$(taskset -c "$CLIENT_CPU" "$wbin" --client "$3" --mode "$2" --port "$ws_port" \
+        --sockets "$([ "$2" = small ] && echo "$WS_SOCKETS" || echo 1)" --seconds "$SECS" \
+        --server-pid "$ws_pid")
+      echo "$line run=$1" | tee -a "$results" >&2
+    }
+    run=1
+    while [ "$run" -le "$RUNS" ]; do
+      for mode in small large; do
+        # Alternate which client goes first, as above.
+        if [ $((run % 2)) = 1 ]; then
+          ws_one "$run" "$mode" winhttp
+          ws_one "$run" "$mode" lws
+        else
+          ws_one "$run" "$mode" lws
+          ws_one "$run" "$mode" winhttp
+        fi
+        ws_one "$run" "$mode" winhttp-sync
+      done
+      run=$((run + 1))
+    done
+    run=1
+    while [ "$run" -le "$RUNS" ]; do
+      for count in $WS_COUNTS; do
+        line=$(taskset -c "$CLIENT_CPU" "$wbin" --mode idle --port "$ws_port" --count "$count")
+        echo "$line run=$run" | tee -a "$results" >&2
+      done
+      run=$((run + 1))
+    done
+    ;; # the server stays up for the profiles; stopped below
+esac
+
 # --- profiles (PROFILE=1) --------------------------------------------------------
 # perf has no hardware counters on this kind of machine, so the profile is
 # valgrind's: instructions per request (or per MB) as the difference between
@@ -265,6 +327,7 @@ if [ "${PROFILE:-0}" = 1 ]; then
       tee -a "$results" >&2
   }
   for mode in get download; do
+    case " $MODES " in *" $mode "*) ;; *) continue ;; esac
     for scheme in http https; do
       for client in winhttp curl; do
         if [ "$mode" = get ]; then profile_one "$mode" "$scheme" "$client" 2000
@@ -272,7 +335,41 @@ if [ "${PROFILE:-0}" = 1 ]; then
       done
     done
   done
+  # WebSocket echo: N and 2N messages per WebSocket (opening them cancels
+  # out), per message (small) or per MB (large); p_* are profile_ws's.
+  profile_ws() { # MODE CLIENT N
+    p_base=$prof/cg.ws-$1.ws.$2
+    p_socks=1
+    [ "$1" = small ] && p_socks=$WS_SOCKETS
+    for p_n in "$3" $(($3 * 2)); do
+      taskset -c "$CLIENT_CPU" valgrind --tool=callgrind -q \
+        --callgrind-out-file="$p_base.$p_n" "$wbin" --client "$2" --mode "$1" \
+        --port "$ws_port" --sockets "$p_socks" --messages "$p_n" > /dev/null
+    done
+    taskset -c "$CLIENT_CPU" strace -f -c -o "$prof/strace.ws-$1.ws.$2" "$wbin" --client "$2" \
+      --mode "$1" --port "$ws_port" --sockets "$p_socks" --messages $(($3 * 2)) > /dev/null
+    p_calls=$(awk '$NF == "total" { print $4 }' "$prof/strace.ws-$1.ws.$2")
+    if [ "$1" = small ]; then p_per=message; p_div=$(($3 * p_socks))
+    else p_per=MB; p_div=$(awk "BEGIN { print $3 * 1048576 / 1e6 }"); fi
+    python3 "$here/cgdiff.py" "$p_base.$3" "$p_base.$(($3 * 2))" "$p_div" 15 \
+      > "$prof/top.ws-$1.ws.$2.txt"
+    p_ins=$(awk 'NR == 1 { gsub(",", "", $1); print $1 }' "$prof/top.ws-$1.ws.$2.txt")
+    p_sys=$(awk "BEGIN { printf \"%.1f\", $p_calls / ($p_div * 2) }")
+    echo "profile mode=ws-$1 scheme=ws client=$2 instructions_per_$p_per=$p_ins syscalls_per_$p_per=$p_sys" |
+      tee -a "$results" >&2
+  }
+  if [ -n "$ws_pid" ]; then
+    for client in winhttp lws; do
+      profile_ws small "$client" 200
+      profile_ws large "$client" 20
+    done
+  fi
   echo "run.sh: profiles in $prof" >&2
+fi
+if [ -n "$ws_pid" ]; then
+  kill "$ws_pid" 2>/dev/null || true
+  wait "$ws_pid" 2>/dev/null || true
+  ws_pid=
 fi
 
 # --- the report ----------------------------------------------------------------
@@ -289,6 +386,11 @@ facts=$tmp/facts.txt
   echo "curl tool: $(curl --version | head -n 1 | cut -d' ' -f1-2)"
   echo "load average at the end: $(cut -d" " -f1-3 /proc/loadavg) (other work on the machine shares both cores)"
   echo "pinning: nginx on CPU $SERVER_CPU, clients on CPU $CLIENT_CPU (taskset)"
+  case " $MODES " in
+    *" ws "*)
+      echo "libwebsockets: $(pkg-config --modversion libwebsockets 2>/dev/null | sed 's/-$//') (echo server bench/ws_echo_server.c on CPU $SERVER_CPU, poll(), one thread; the lws client in bench_ws)"
+      ;;
+  esac
   if perf stat -e instructions true 2>&1 | grep -q 'not supported'; then
     echo "perf: hardware counters not supported on this machine (profiles use valgrind --tool=callgrind)"
   fi
