@@ -2,8 +2,6 @@
 #include "core/websocket.h"
 
 #include <poll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 #include <string.h>
 
 #include <openssl/rand.h>
@@ -33,8 +31,6 @@ static void ws_close_hook(struct wh_object *o)
 static void ws_destroy(struct wh_object *o)
 {
   struct wh_websocket *ws = wh_websocket_of(o);
-  if (ws->role_efd >= 0)
-    close(ws->role_efd);
   if (ws->conn)
     wh_conn_free(ws->conn);
   wh_free(ws->rbuf);
@@ -53,8 +49,6 @@ static const struct wh_object_ops ws_ops = {
 /* Frees a WebSocket that was never published (its making failed). */
 static void ws_unmake(struct wh_websocket *ws)
 {
-  if (ws->role_efd >= 0)
-    close(ws->role_efd);
   if (ws->deflate)
     wh_ws_deflate_free(&ws->z);
   pthread_mutex_destroy(&ws->wlock);
@@ -70,7 +64,7 @@ DWORD wh_websocket_new(struct wh_request *r, DWORD_PTR context,
   if (!ws)
     return ERROR_NOT_ENOUGH_MEMORY;
   pthread_mutex_init(&ws->wlock, NULL);
-  ws->role_efd = -1;
+  ws->send_keys.off = ws->ctl_keys.off = sizeof(ws->send_keys.b); /* empty */
   ws->waiting_fd[0] = ws->waiting_fd[1] = -1;
   ws->close_wait_fd = -1;
   ws->writer_wait_fd = -1;
@@ -104,14 +98,9 @@ DWORD wh_websocket_new(struct wh_request *r, DWORD_PTR context,
     err = wh_ws_deflate_init(&ws->z, deflate);
     ws->deflate = err == ERROR_SUCCESS;
   }
-  /* An asynchronous WebSocket runs on a loop thread, with an eventfd for
-   * the writer role's wake-up (ws_async.c). */
-  if (err == ERROR_SUCCESS && (r->hdr.flags & WH_OBJ_ASYNC)) {
-    ws->loop = wh_loop_pick();
-    ws->role_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (!ws->loop || ws->role_efd < 0)
-      err = ERROR_NOT_ENOUGH_MEMORY;
-  }
+  /* An asynchronous WebSocket runs on a loop thread (ws_async.c). */
+  if (err == ERROR_SUCCESS && (r->hdr.flags & WH_OBJ_ASYNC) && !(ws->loop = wh_loop_pick()))
+    err = ERROR_NOT_ENOUGH_MEMORY;
   if (err != ERROR_SUCCESS) {
     ws_unmake(ws);
     return err;
@@ -169,26 +158,27 @@ static void mark_failed(struct wh_websocket *ws)
 /* Takes the writer role, or registers |wake_fd| to be signalled when it is
  * given back. Only the send side's operation or Close ever waits for it
  * (the receive side only tries), so there is one waiter at most. */
-static bool writer_take(struct wh_websocket *ws, int wake_fd)
+static bool writer_take(struct wh_websocket *ws, const struct ws_send_op *op)
 {
   pthread_mutex_lock(&ws->wlock);
   bool got = !ws->writing;
   if (got) {
     ws->writing = true;
-    if (ws->writer_wait_fd == wake_fd)
-      ws->writer_wait_fd = -1;
   } else {
-    ws->writer_wait_fd = wake_fd;
+    ws->writer_wait_fd = op->wake_fd;
+    ws->writer_wait_lane = op->lane;
   }
   pthread_mutex_unlock(&ws->wlock);
   return got;
 }
 
-static void writer_unwait(struct wh_websocket *ws, int wake_fd)
+static void writer_unwait(struct wh_websocket *ws, const struct ws_send_op *op)
 {
   pthread_mutex_lock(&ws->wlock);
-  if (ws->writer_wait_fd == wake_fd)
+  if (op->lane ? ws->writer_wait_lane == op->lane : ws->writer_wait_fd == op->wake_fd) {
     ws->writer_wait_fd = -1;
+    ws->writer_wait_lane = NULL;
+  }
   pthread_mutex_unlock(&ws->wlock);
 }
 
@@ -197,10 +187,14 @@ static void writer_give(struct wh_websocket *ws)
   pthread_mutex_lock(&ws->wlock);
   ws->writing = false;
   int fd = ws->writer_wait_fd;
+  struct wh_ws_lane *lane = ws->writer_wait_lane;
   ws->writer_wait_fd = -1;
+  ws->writer_wait_lane = NULL;
   pthread_mutex_unlock(&ws->wlock);
   if (fd >= 0)
     wh_cancel_fd_signal(fd);
+  if (lane)
+    ws_async_wake(lane);
 }
 
 /* Writes from |p|/|len| as far as the socket takes it now: ERROR_SUCCESS
@@ -253,10 +247,18 @@ static DWORD write_ctl(struct wh_websocket *ws, bool *all, short *events)
   }
 }
 
-/* Masking keys come from OpenSSL's CSPRNG, fresh for every frame (§5.3). */
-static DWORD new_mask(uint8_t key[4])
+/* A fresh masking key from the side's pool, refilled from OpenSSL's CSPRNG
+ * when used up. */
+static DWORD new_mask(struct wh_ws_keys *k, uint8_t key[4])
 {
-  return RAND_bytes(key, 4) == 1 ? ERROR_SUCCESS : ERROR_WINHTTP_INTERNAL_ERROR;
+  if (k->off + 4 > sizeof(k->b)) {
+    if (RAND_bytes(k->b, sizeof(k->b)) != 1)
+      return ERROR_WINHTTP_INTERNAL_ERROR;
+    k->off = 0;
+  }
+  memcpy(key, k->b + k->off, 4);
+  k->off += 4;
+  return ERROR_SUCCESS;
 }
 
 /* Queues a control frame the receive side owes. A pong already waiting
@@ -266,7 +268,7 @@ static void queue_control(struct wh_websocket *ws, unsigned opcode, const uint8_
 {
   uint8_t frame[WH_WS_HEAD_MAX + WH_WS_CONTROL_MAX], key[4];
   size_t hl = 0;
-  if (new_mask(key) != ERROR_SUCCESS ||
+  if (new_mask(&ws->ctl_keys, key) != ERROR_SUCCESS ||
       wh_ws_encode_head(opcode, WH_WS_FIN, len, key, frame, &hl) != ERROR_SUCCESS)
     return;
   wh_ws_mask(frame + hl, payload, len, key, 0);
@@ -596,7 +598,7 @@ DWORD recv_step(struct wh_websocket *ws, struct ws_recv_op *op, struct wh_ws_io 
 enum { S_ROLE, S_CTL_BEFORE, S_BODY, S_CTL_AFTER, S_DONE };
 
 void send_op_init(struct ws_send_op *op, unsigned opcode, unsigned flags, const void *p,
-                         size_t len, int wake_fd)
+                  size_t len, int wake_fd, struct wh_ws_lane *lane)
 {
   memset(op, 0, sizeof(*op));
   op->opcode = opcode;
@@ -604,6 +606,7 @@ void send_op_init(struct ws_send_op *op, unsigned opcode, unsigned flags, const 
   op->p = p;
   op->len = len;
   op->wake_fd = wake_fd;
+  op->lane = lane;
 }
 
 /* Masks the next piece of the frame into sbuf (the head first). */
@@ -612,7 +615,7 @@ static DWORD fill_chunk(struct wh_websocket *ws, struct ws_send_op *op)
   size_t used = 0;
   if (!op->started) {
     size_t hl = 0;
-    DWORD err = new_mask(op->key);
+    DWORD err = new_mask(&ws->send_keys, op->key);
     if (err == ERROR_SUCCESS)
       err = wh_ws_encode_head(op->opcode, op->flags, op->len, op->key, ws->sbuf, &hl);
     if (err != ERROR_SUCCESS)
@@ -637,8 +640,8 @@ DWORD send_step(struct wh_websocket *ws, struct ws_send_op *op, struct wh_ws_io 
     bool all = true;
     switch (op->stage) {
     case S_ROLE:
-      if (!writer_take(ws, op->wake_fd)) {
-        io->fd = -1; /* wait for op->wake_fd */
+      if (!writer_take(ws, op)) {
+        io->fd = -1; /* wait for the role: op->wake_fd, or op->lane posted */
         io->events = POLLIN;
         io->deadline = WH_NEVER;
         io->wake = false;
@@ -695,7 +698,7 @@ DWORD send_step(struct wh_websocket *ws, struct ws_send_op *op, struct wh_ws_io 
 void send_abort(struct wh_websocket *ws, struct ws_send_op *op)
 {
   if (op->stage == S_ROLE) {
-    writer_unwait(ws, op->wake_fd);
+    writer_unwait(ws, op);
     return;
   }
   if (op->stage != S_DONE)
@@ -765,7 +768,7 @@ static DWORD run_send(struct wh_websocket *ws, int lane, unsigned opcode, unsign
   if (!ws->sbuf && !(ws->sbuf = wh_malloc(ws->send_chunk)))
     return ERROR_NOT_ENOUGH_MEMORY;
   struct ws_send_op op;
-  send_op_init(&op, opcode, flags, p, len, cancel);
+  send_op_init(&op, opcode, flags, p, len, cancel, NULL);
   DWORD err = drive(ws, lane, send_step_any, &op, cancel, by_close);
   if (err != ERROR_SUCCESS)
     send_abort(ws, &op);

@@ -70,9 +70,12 @@ struct ws_recv_op {
  * the payload masked |send_chunk| bytes at a time into |sbuf|, and the
  * control frames queued meanwhile. The writer role is held from the first
  * byte to the last. */
+struct wh_ws_lane;
+
 struct ws_send_op {
   int stage;
   int wake_fd;            /* signalled when the writer role is given back */
+  struct wh_ws_lane *lane; /* or, asynchronously, the lane then posted */
   unsigned opcode, flags;
   const uint8_t *p;
   size_t len, off;        /* payload bytes masked so far */
@@ -178,18 +181,29 @@ struct wh_websocket {
   pthread_mutex_t wlock;
   bool writing;
   int writer_wait_fd;   /* a thread waiting for the role, or -1 */
+  struct wh_ws_lane *writer_wait_lane; /* an asynchronous lane waiting for it */
   uint8_t ctl[WH_WS_CTL_MAX];
   size_t ctl_len, ctl_off;
   bool pong_queued;
 
-  /* Asynchronous handles: the loop, the lanes, the cancellation task, an
-   * eventfd for the writer role's wake-up, and |close_started| (under
-   * |hdr.lock|) once WinHttpWebSocketClose was accepted. */
+  /* Asynchronous handles: the loop, the lanes, the cancellation task, and
+   * |close_started| (under |hdr.lock|) once WinHttpWebSocketClose was
+   * accepted. A lane waiting for the writer role is posted again by the
+   * role's holder when it gives it back (no descriptor of its own: an
+   * asynchronous WebSocket costs only its socket). */
   struct wh_loop *loop;
   struct wh_ws_lane lane[3];
   struct wh_task cancel_task;
-  int role_efd;
   bool close_started;
+
+  /* Masking keys (RFC 6455 §5.3: unpredictable, one per frame): drawn from
+   * OpenSSL's CSPRNG a pool at a time, one pool per side (each touched only
+   * by its side's operation). One RAND_bytes per frame cost more than the
+   * rest of a small message's work together (bench/ callgrind). */
+  struct wh_ws_keys {
+    uint8_t b[256];
+    unsigned off;
+  } send_keys, ctl_keys;
   uint8_t shutdown_payload[WH_WS_CONTROL_MAX]; /* an asynchronous Shutdown's frame */
 };
 

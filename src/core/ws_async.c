@@ -151,8 +151,8 @@ static DWORD close_step(struct wh_websocket *ws, struct wh_ws_lane *ln, struct w
       }
       if (!ws->sbuf && !(ws->sbuf = wh_malloc(ws->send_chunk)))
         return ERROR_NOT_ENOUGH_MEMORY;
-      send_op_init(&ln->send, WH_WS_OP_CLOSE, WH_WS_FIN, ln->close_payload, ln->close_len,
-                   ws->role_efd);
+      send_op_init(&ln->send, WH_WS_OP_CLOSE, WH_WS_FIN, ln->close_payload, ln->close_len, -1,
+                   ln);
       pthread_mutex_lock(&ws->hdr.lock);
       ws->close_sent = true; /* even if it fails: no second close */
       pthread_mutex_unlock(&ws->hdr.lock);
@@ -227,21 +227,17 @@ static void advance(struct wh_ws_lane *ln)
     finish(ln, err);
     return;
   }
-  int fd;
+  if (ln->io.fd < 0)
+    return; /* parked until the writer role's holder gives it back */
+  /* The send lane watches its own dup of the socket: epoll keeps one
+   * registration per descriptor, and the receive lane watches the socket
+   * itself. */
+  int fd = ln == &ws->lane[WH_WS_LANE_SEND] ? wh_conn_write_fd(ws->conn) : ln->io.fd;
   uint32_t ev = 0;
-  if (ln->io.fd < 0) {
-    fd = ws->role_efd; /* the writer role's wake-up */
-    ev = EPOLLIN;
-  } else {
-    /* The send lane watches its own dup of the socket: epoll keeps one
-     * registration per descriptor, and the receive lane watches the
-     * socket itself. */
-    fd = ln == &ws->lane[WH_WS_LANE_SEND] ? wh_conn_write_fd(ws->conn) : ln->io.fd;
-    if (ln->io.events & POLLIN)
-      ev |= EPOLLIN;
-    if (ln->io.events & POLLOUT)
-      ev |= EPOLLOUT;
-  }
+  if (ln->io.events & POLLIN)
+    ev |= EPOLLIN;
+  if (ln->io.events & POLLOUT)
+    ev |= EPOLLOUT;
   int64_t deadline = ln->io.deadline ? ln->io.deadline : WH_NEVER;
   if (fd < 0)
     finish(ln, ERROR_NOT_ENOUGH_MEMORY);
@@ -252,8 +248,6 @@ static void advance(struct wh_ws_lane *ln)
 static void on_ready(struct wh_watch *w, bool timed_out)
 {
   struct wh_ws_lane *ln = of_watch(w);
-  if (ln->io.fd < 0)
-    wh_cancel_fd_drain(ln->ws->role_efd);
   if (timed_out && !ln->io.wake) {
     finish(ln, ERROR_WINHTTP_TIMEOUT);
     return;
@@ -266,6 +260,12 @@ static void on_ready(struct wh_watch *w, bool timed_out)
 static void run_task(struct wh_task *t)
 {
   advance(of_task(t));
+}
+
+void ws_async_wake(struct wh_ws_lane *ln)
+{
+  ln->task.run = run_task;
+  wh_loop_post(ln->ws->loop, &ln->task);
 }
 
 /* Hands |ln|'s operation to the loop thread. */
@@ -298,7 +298,7 @@ DWORD ws_async_send(struct wh_websocket *ws, int kind, unsigned opcode, unsigned
   lane_start(ws, WH_WS_LANE_SEND, kind);
   ln->bytes = reported; /* the caller's bytes, before any compression */
   ln->type = type;
-  send_op_init(&ln->send, opcode, flags, p, len, ws->role_efd);
+  send_op_init(&ln->send, opcode, flags, p, len, -1, ln);
   if (inline_depth < WS_INLINE_MAX && !stopped(ws, kind)) {
     /* Written at once when the socket takes it: the completion comes
      * before the call returns, as on Windows. */

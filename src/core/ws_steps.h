@@ -8,7 +8,7 @@
 #include "core/websocket.h"
 
 void send_op_init(struct ws_send_op *op, unsigned opcode, unsigned flags, const void *p,
-                  size_t len, int wake_fd);
+                  size_t len, int wake_fd, struct wh_ws_lane *lane);
 DWORD send_step(struct wh_websocket *ws, struct ws_send_op *op, struct wh_ws_io *io);
 /* A send that will not finish: gives the writer role back; a frame cut
  * short marks the connection failed. */
@@ -29,6 +29,9 @@ DWORD ws_async_send(struct wh_websocket *ws, int kind, unsigned opcode, unsigned
                     WINHTTP_WEB_SOCKET_BUFFER_TYPE type);
 DWORD ws_async_receive(struct wh_websocket *ws, void *buf, DWORD len);
 DWORD ws_async_close(struct wh_websocket *ws, const uint8_t *payload, size_t len);
+/* The writer role was given back to |lane|, which waits for it: posts it
+ * to its loop again. Any thread. */
+void ws_async_wake(struct wh_ws_lane *lane);
 /* WinHttpCloseHandle: ends every operation in flight with
  * ERROR_WINHTTP_OPERATION_CANCELLED. */
 void ws_async_cancel(struct wh_websocket *ws);
