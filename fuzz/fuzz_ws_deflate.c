@@ -60,8 +60,8 @@ static bool run_inflate(const uint8_t *in, size_t n, const uint8_t *cuts, size_t
       }
       if (made < cap && off == len && !last)
         break; /* the next piece */
-      if (made < cap && off == len && last && !piece_done)
-        FUZZ_ASSERT(!"room left and all in, yet not done");
+      /* Room left and all in, the message must be done. */
+      FUZZ_ASSERT(!(made < cap && off == len && last));
     }
     free(piece);
     pos += len;
