@@ -65,7 +65,7 @@ static void decode(const char *in, size_t n, const uint8_t *cuts, size_t ncuts,
   size_t pos = 0, k = 0;
   while (pos < n && res->err == ERROR_SUCCESS && !res->done) {
     size_t plen = fuzz_piece_len(n, pos, cuts, ncuts, k++);
-    char *piece = fuzz_piece_copy(in + pos, plen);
+    char *piece = fuzz_piece_copy(in, pos, plen);
     size_t off = 0;
     for (;;) {
       size_t used, dlen;

@@ -36,15 +36,17 @@ static inline size_t fuzz_piece_len(size_t n, size_t pos, const uint8_t *cuts, s
   return want < left ? want : left;
 }
 
-/* A heap block holding exactly the |len| bytes at |p| (one byte allocated
- * when |len| is 0, never read), so that AddressSanitizer catches a read
- * past a piece. free() it. */
-static inline void *fuzz_piece_copy(const void *p, size_t len)
+/* A heap block holding exactly the |len| bytes at |base| + |pos| (one byte
+ * allocated when |len| is 0, never read), so that AddressSanitizer catches
+ * a read past a piece. |base| may be NULL when |len| is 0 (an empty
+ * buffer), hence the offset is applied here and only when there are bytes.
+ * free() it. */
+static inline void *fuzz_piece_copy(const void *base, size_t pos, size_t len)
 {
   void *piece = malloc(len ? len : 1);
   FUZZ_ASSERT(piece);
   if (len)
-    memcpy(piece, p, len);
+    memcpy(piece, (const unsigned char *)base + pos, len);
   return piece;
 }
 

@@ -32,7 +32,7 @@ static struct verdict run(const uint8_t *p, size_t n, const uint8_t *cuts, size_
   struct verdict out = {n, false};
   while (pos < n) {
     size_t plen = fuzz_piece_len(n, pos, cuts, ncuts, k++);
-    uint8_t *piece = fuzz_piece_copy(p + pos, plen);
+    uint8_t *piece = fuzz_piece_copy(p, pos, plen);
     size_t got = wh_utf8v_feed(&v, piece, plen);
     free(piece);
     FUZZ_ASSERT(got <= plen);

@@ -34,7 +34,7 @@ static bool run_inflate(const uint8_t *in, size_t n, const uint8_t *cuts, size_t
   while (ok && !done) {
     size_t len = fuzz_piece_len(n, pos, cuts, ncuts, k++);
     bool last = pos + len == n;
-    uint8_t *piece = fuzz_piece_copy(in + pos, len);
+    uint8_t *piece = fuzz_piece_copy(in, pos, len);
     size_t off = 0;
     for (;;) {
       size_t used = 0, made = 0;
@@ -81,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   size_t cap = 1 + (size_t)(data[0] >> 3) * 37;
   const uint8_t *nul = memchr(data + 1, 0, size - 1);
   size_t alen = nul ? (size_t)(nul - data - 1) : size - 1;
-  char *answer = fuzz_piece_copy(data + 1, alen);
+  char *answer = fuzz_piece_copy(data, 1, alen);
   struct wh_ws_deflate_params p;
   DWORD err = wh_ws_deflate_answer(answer, alen, flags, &p);
   FUZZ_ASSERT(err == ERROR_SUCCESS || err == ERROR_WINHTTP_INVALID_SERVER_RESPONSE);

@@ -214,7 +214,7 @@ static void decode(const uint8_t *in, size_t n, const uint8_t *cuts, size_t ncut
   size_t pos = 0, k = 0;
   do {
     size_t plen = fuzz_piece_len(n, pos, cuts, ncuts, k++);
-    uint8_t *piece = fuzz_piece_copy(in + pos, plen);
+    uint8_t *piece = fuzz_piece_copy(in, pos, plen);
     size_t off = 0;
     for (;;) {
       struct wh_ws_event ev;
