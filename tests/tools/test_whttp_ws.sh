@@ -3,7 +3,9 @@
 # (tests/peers/wsserver.py, plain and TLS), checking what arrives on stdout,
 # the -v frame trace, the exit statuses, and, through the server's /report
 # (fetched with whttp itself), what whttp sent: messages and close codes.
-# Usage: test_whttp_ws.sh WHTTP WSSERVER GEN_CERTS
+# --ws-deflate runs against python3-websockets' echo server
+# (tests/peers/ws_echo_websockets.py), which really speaks permessage-deflate.
+# Usage: test_whttp_ws.sh WHTTP WSSERVER GEN_CERTS WS_REF
 #
 # No sleeps: servers are ready when their READY line (read through a FIFO)
 # says so; a stdin that must stay open is a FIFO the script holds; Ctrl-C is
@@ -13,6 +15,7 @@ set -u
 whttp=$1
 wsserver=$2
 gen_certs=$3
+ws_ref=$4
 
 python=python3
 [ -x /usr/bin/python3 ] && python=/usr/bin/python3
@@ -78,17 +81,23 @@ has_line() { grep -qxF -- "$1" "$2"; }
 
 # start_ws VAR ARGS...: starts wsserver.py ARGS, sets VAR to its port.
 start_ws() {
-  var=$1
-  shift
+  start_peer "$wsserver" "$@"
+}
+
+# start_peer SCRIPT VAR ARGS...: starts the Python server SCRIPT with ARGS,
+# sets VAR to its port.
+start_peer() {
+  script=$1 var=$2
+  shift 2
   fifo="$tmp/ready.$var"
   mkfifo "$fifo"
-  "$python" "$wsserver" "$@" >"$fifo" 2>"$tmp/server.$var.err" &
+  "$python" "$script" "$@" >"$fifo" 2>"$tmp/server.$var.err" &
   pids="$pids $!"
   line=""
   read -r line <"$fifo"
   case $line in
     "READY "*) port=${line#READY }; eval "$var=\${port%% *}" ;;
-    *) cat "$tmp/server.$var.err"; echo "FAIL wsserver.py did not start"; exit 1 ;;
+    *) cat "$tmp/server.$var.err"; echo "FAIL $(basename "$script") did not start"; exit 1 ;;
   esac
 }
 
@@ -249,6 +258,8 @@ held "the connection dropped" 56 "$base/drop" && ok "dropped: exit 56"
 
 w "--binary without WebSocket mode" 2 "$tmp/empty" --binary "http://127.0.0.1:$port_ws/" &&
   ok "--binary alone: usage error"
+w "--ws-deflate without WebSocket mode" 2 "$tmp/empty" --ws-deflate "http://127.0.0.1:$port_ws/" &&
+  ok "--ws-deflate alone: usage error"
 w "-d in WebSocket mode" 2 "$tmp/empty" -d x "$base/echo" && ok "-d with ws://: usage error"
 w "-Z in WebSocket mode" 2 "$tmp/empty" -Z -O "$base/echo" && ok "-Z with ws://: usage error"
 
@@ -288,6 +299,71 @@ if status_is "Ctrl-C" "$got" 130; then
 fi
 if report sigint; then
   check "Ctrl-C: the server heard 1001" has_line "code=1001 reason=" "$tmp/report"
+fi
+
+# --- --ws-deflate ---------------------------------------------------------------------------
+
+# What is offered, as wsserver.py saw it (it implements no extension and answers none).
+printf 'plain\n' >"$tmp/in"
+if w "--ws-deflate offer" 0 "$tmp/in" --ws-deflate "$base/echo?id=offer"; then
+  check "--ws-deflate, server without the extension: echo uncompressed" has_line "plain" "$tmp/out"
+fi
+if report offer; then
+  check "--ws-deflate: permessage-deflate offered" grep -q '^offer-ext=permessage-deflate' "$tmp/report"
+fi
+if w "no --ws-deflate" 0 "$tmp/in" "$base/echo?id=nooffer" && report nooffer; then
+  check "without --ws-deflate: no extension offered" sh -c "! grep -q '^offer-ext=' '$tmp/report'"
+fi
+
+# w_echoed NAME EXPECTED_STATUS N whttp-args...: like w with $tmp/in as
+# stdin, but stdin ends only once N messages came back. python3-websockets
+# answers a close at once, dropping echoes still queued in its handler; so
+# whttp's close (sent at the end of stdin) must come after the echoes.
+w_echoed() {
+  name=$1 want=$2 n=$3
+  shift 3
+  rm -f "$tmp/in.fifo" "$tmp/out.fifo"
+  mkfifo "$tmp/in.fifo" "$tmp/out.fifo"
+  "$whttp" "$@" <"$tmp/in.fifo" >"$tmp/out.fifo" 2>"$tmp/err" 6>&- 7<&- &
+  pid=$!
+  exec 6>"$tmp/in.fifo" 7<"$tmp/out.fifo"
+  cat "$tmp/in" >&6
+  : >"$tmp/out"
+  i=0
+  while [ "$i" -lt "$n" ] && IFS= read -r line <&7; do
+    printf '%s\n' "$line" >>"$tmp/out"
+    i=$((i + 1))
+  done
+  exec 6>&-
+  cat <&7 >>"$tmp/out"
+  exec 7<&-
+  wait "$pid"
+  status_is "$name" $? "$want"
+}
+
+# Against python3-websockets, which compresses: long, compressible lines and a short one.
+start_peer "$ws_ref" port_ref
+ref="ws://127.0.0.1:$port_ref"
+"$python" -c '
+for i in range(3):
+    print(("line %d " % i) * 2000)
+print("short")
+' >"$tmp/in"
+if w_echoed "--ws-deflate echo" 0 4 --ws-deflate -v "$ref/echo?id=deflate"; then
+  check "--ws-deflate: every message back intact" cmp -s "$tmp/in" "$tmp/out"
+  check "--ws-deflate -v: the server accepted it" \
+    grep -qi '^< Sec-WebSocket-Extensions: permessage-deflate' "$tmp/err"
+fi
+if "$whttp" -s "http://127.0.0.1:$port_ref/report?id=deflate" >"$tmp/report" 2>"$tmp/err" &&
+   sanitizer_free "report deflate"; then
+  check "--ws-deflate: the server negotiated permessage-deflate" \
+    grep -q '^ext=permessage-deflate' "$tmp/report"
+  check "--ws-deflate: our close was 1000" has_line "code=1000 reason=" "$tmp/report"
+fi
+if w_echoed "--ws-deflate, refused" 0 4 --ws-deflate -v "$ref/echo?deflate=0"; then
+  check "--ws-deflate refused by the server: echo uncompressed" cmp -s "$tmp/in" "$tmp/out"
+  check "--ws-deflate refused: no extension in the 101" \
+    sh -c "! grep -qi '^< Sec-WebSocket-Extensions' '$tmp/err'"
 fi
 
 # --- wss:// ---------------------------------------------------------------------------------

@@ -15,7 +15,7 @@
 static const char usage_text[] =
   "Usage: whttp [options] URL\n"
   "       whttp -Z [N] (-O | -o FILE | --discard) [options] URL...\n"
-  "       whttp [--binary] [-H ...] [-kvs] [-m SECONDS] (ws://... | wss://... | --ws URL)\n"
+  "       whttp [--binary] [--ws-deflate] [-H ...] [-kvs] [-m SECONDS] (ws://... | wss://... | --ws URL)\n"
   "A command-line HTTP and WebSocket client built on the WinHTTP API (OpenWinHTTP).\n"
   "\n"
   "  -X, --request METHOD      request method (default GET; POST with -d; PUT with -T)\n"
@@ -41,6 +41,8 @@ static const char usage_text[] =
   "      --discard             with -Z: throw the bodies away (/dev/null)\n"
   "      --ws                  WebSocket mode with an http:// or https:// URL\n"
   "      --binary              WebSocket mode: send stdin lines as binary messages\n"
+  "      --ws-deflate          WebSocket mode: offer permessage-deflate (RFC 7692;\n"
+  "                            an OpenWinHTTP extension, winhttp_ext.h)\n"
   "  -h, --help                this help\n"
   "  -V, --version             the version\n"
   "\n"
@@ -59,7 +61,8 @@ static const char usage_text[] =
   "WebSocket mode (ws://, wss://, --ws): after the upgrade (101), each stdin\n"
   "line is sent as one text message without its newline (--binary: binary),\n"
   "and each message received is written to stdout (text ones followed by a\n"
-  "newline). At the end of stdin whttp sends its close (1000) and waits for\n"
+  "newline). --ws-deflate offers permessage-deflate; whether the server took it\n"
+  "shows in -v's 101 head (Sec-WebSocket-Extensions). At the end of stdin whttp sends its close (1000) and waits for\n"
   "the server's; a close from the server is answered. -v traces the frames\n"
   "(\"> text 5 bytes\", \"< close 1000 \\\"bye\\\"\"). -m limits the handshake.\n"
   "Ctrl-C closes with 1001 (exit 130). -d, -T, -X, -o, -O, -i, -I, -L, -f,\n"
@@ -111,6 +114,7 @@ static int set_silent(struct whttp_args *a, const char *v) { (void)v; a->silent 
 static int set_discard(struct whttp_args *a, const char *v) { (void)v; a->discard = true; return 0; }
 static int set_ws(struct whttp_args *a, const char *v) { (void)v; a->websocket = true; return 0; }
 static int set_binary(struct whttp_args *a, const char *v) { (void)v; a->binary = true; return 0; }
+static int set_ws_deflate(struct whttp_args *a, const char *v) { (void)v; a->ws_deflate = true; return 0; }
 
 static int set_parallel_max(struct whttp_args *a, const char *v)
 {
@@ -289,6 +293,7 @@ static const struct opt options[] = {
   {0, "discard", false, set_discard},
   {0, "ws", false, set_ws},
   {0, "binary", false, set_binary},
+  {0, "ws-deflate", false, set_ws_deflate},
   {'h', "help", false, show_help},
   {'V', "version", false, show_version},
 };
@@ -405,6 +410,8 @@ static int check_args(struct whttp_args *a)
     a->websocket = true;
   if (a->binary && !a->websocket)
     return usage_error("--binary needs WebSocket mode (a ws:// or wss:// URL, or --ws)", NULL);
+  if (a->ws_deflate && !a->websocket)
+    return usage_error("--ws-deflate needs WebSocket mode (a ws:// or wss:// URL, or --ws)", NULL);
   if (a->websocket)
     return check_websocket(a);
   if (a->n_urls > 1 && !a->parallel)

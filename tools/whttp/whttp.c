@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <winhttp_ext.h>
+
 #include "whttp.h"
 
 #define BODY_BUFFER (256 * 1024)
@@ -205,6 +207,9 @@ static int set_options(struct xfer *x)
   if (!rc && x->a->websocket &&
       !WinHttpSetOption(x->request, WINHTTP_OPTION_UPGRADE_TO_WEB_SOCKET, NULL, 0))
     rc = fail_call(x, "WinHttpSetOption(UPGRADE_TO_WEB_SOCKET)");
+  if (!rc && x->a->ws_deflate)
+    rc = set_dword(x, WINHTTP_EXT_OPTION_WEB_SOCKET_DEFLATE, WINHTTP_EXT_WEB_SOCKET_DEFLATE,
+                   "WinHttpSetOption(WINHTTP_EXT_OPTION_WEB_SOCKET_DEFLATE)");
   return rc;
 }
 

@@ -60,6 +60,7 @@ struct whttp_args {
   bool discard;             /* --discard: bodies to /dev/null */
   bool websocket;           /* ws:// or wss:// URL, or --ws */
   bool binary;              /* --binary: stdin lines as binary messages */
+  bool ws_deflate;          /* --ws-deflate: offer permessage-deflate (winhttp_ext.h) */
 };
 
 /* Exit status of a --parallel or WebSocket run cut short by SIGINT/SIGTERM
