@@ -59,6 +59,7 @@ struct par {
   HINTERNET session;
   pthread_mutex_t lock;
   int wake;                /* eventfd: the callbacks' "look again" */
+  int sig_fd;              /* readable on SIGINT/SIGTERM (signals.c) */
   struct par_xfer **x;
   size_t n;
   double start;

@@ -8,9 +8,7 @@
  * closes its request (cancelling its operation) and waits for every
  * HANDLE_CLOSING before returning. */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -19,45 +17,6 @@
 #include "par.h"
 
 #define REDRAW_MS 100
-
-static int sig_pipe[2] = {-1, -1};
-
-static void on_signal(int sig)
-{
-  int saved = errno;
-  unsigned char c = (unsigned char)sig;
-  ssize_t r = write(sig_pipe[1], &c, 1);
-  (void)r;
-  errno = saved;
-}
-
-struct signals {
-  struct sigaction old_int, old_term;
-};
-
-static bool catch_signals(struct signals *s)
-{
-  if (pipe(sig_pipe) != 0)
-    return false;
-  for (int i = 0; i < 2; i++)
-    if (fcntl(sig_pipe[i], F_SETFL, O_NONBLOCK) != 0 || fcntl(sig_pipe[i], F_SETFD, FD_CLOEXEC) != 0)
-      return false;
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  return sigaction(SIGINT, &sa, &s->old_int) == 0 && sigaction(SIGTERM, &sa, &s->old_term) == 0;
-}
-
-static void release_signals(struct signals *s)
-{
-  sigaction(SIGINT, &s->old_int, NULL);
-  sigaction(SIGTERM, &s->old_term, NULL);
-  for (int i = 0; i < 2; i++)
-    if (sig_pipe[i] >= 0)
-      close(sig_pipe[i]);
-  sig_pipe[0] = sig_pipe[1] = -1;
-}
 
 static void drain(int fd)
 {
@@ -209,7 +168,7 @@ static void run_loop(struct par *p, struct loop *l)
     start_more(p, l);
     if (l->n_act == 0 && (l->next == p->n || l->stop))
       break;
-    struct pollfd fds[2] = {{.fd = p->wake, .events = POLLIN}, {.fd = sig_pipe[0], .events = POLLIN}};
+    struct pollfd fds[2] = {{.fd = p->wake, .events = POLLIN}, {.fd = p->sig_fd, .events = POLLIN}};
     int r = poll(fds, 2, poll_timeout(p, deadline));
     if (r < 0 && errno != EINTR) {
       perror("whttp: poll");
@@ -219,7 +178,7 @@ static void run_loop(struct par *p, struct loop *l)
     if (r > 0 && (fds[0].revents & POLLIN))
       drain(p->wake);
     if (r > 0 && (fds[1].revents & POLLIN)) {
-      drain(sig_pipe[0]);
+      drain(p->sig_fd);
       if (l->stop != WX_INTERRUPTED)
         cancel_all(l, WX_INTERRUPTED);
     }
@@ -291,7 +250,7 @@ int whttp_parallel(const struct whttp_args *a)
 {
   struct par p = {.a = a, .n = a->n_urls, .wake = -1, .start = whttp_now()};
   struct loop l = {0};
-  struct signals sigs = {0};
+  struct whttp_signals sigs = WHTTP_SIGNALS_INIT;
   pthread_mutex_init(&p.lock, NULL);
   p.tty = !a->silent && isatty(STDERR_FILENO);
   int rc = prepare_all(&p);
@@ -299,10 +258,11 @@ int whttp_parallel(const struct whttp_args *a)
     rc = WX_OTHER;
   if (!rc && !(l.act = calloc(a->parallel_max, sizeof(*l.act))))
     rc = WX_MEMORY;
-  if (!rc && !catch_signals(&sigs)) {
+  if (!rc && !whttp_signals_catch(&sigs)) {
     perror("whttp: signals");
     rc = WX_OTHER;
   }
+  p.sig_fd = sigs.fd[0];
   if (!rc && !(rc = open_session(&p))) {
     run_loop(&p, &l);
     p.not_started = p.n - l.next;
@@ -313,8 +273,7 @@ int whttp_parallel(const struct whttp_args *a)
   }
   if (p.session)
     WinHttpCloseHandle(p.session);
-  if (sig_pipe[0] >= 0)
-    release_signals(&sigs);
+  whttp_signals_release(&sigs);
   if (p.wake >= 0)
     close(p.wake);
   free(l.act);

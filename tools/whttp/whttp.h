@@ -3,6 +3,7 @@
 #ifndef WHTTP_H
 #define WHTTP_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -83,6 +84,19 @@ int whttp_parallel(const struct whttp_args *a);
  * stdin lines and writes what arrives until the close. Returns the exit
  * status. */
 int whttp_websocket(const struct whttp_args *a, HINTERNET *request);
+
+/* signals.c: SIGINT and SIGTERM as bytes on a self-pipe (fd[0] turns
+ * readable), each caught once: its default action comes back with it, so a
+ * second Ctrl-C ends whttp at once. Catch it before starting any thread
+ * that must not get the signal; release it before returning. */
+struct whttp_signals {
+  int fd[2];
+  bool caught_int, caught_term;
+  struct sigaction old_int, old_term;
+};
+#define WHTTP_SIGNALS_INIT {.fd = {-1, -1}}
+bool whttp_signals_catch(struct whttp_signals *s);  /* false: errno says why */
+void whttp_signals_release(struct whttp_signals *s); /* safe after a failed catch */
 
 /* text.c: UTF-8 <-> WCHAR (UTF-32), names of errors, exit statuses. */
 WCHAR *whttp_widen(const char *s, size_t len);   /* NULL on bad UTF-8 or no memory */

@@ -17,7 +17,6 @@
  *
  * What the receiver found is read by the main thread only after joining it. */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -40,6 +39,7 @@ struct conv {
   const struct whttp_args *a;
   HINTERNET ws;
   int done_efd;              /* the receiver's "I am done" */
+  const struct whttp_signals *sigs; /* fd[0] readable on SIGINT/SIGTERM */
   pthread_t receiver;
 
   /* Written by the receiver, read after the join. */
@@ -139,59 +139,6 @@ static int fail_text(const struct conv *c, int code, const char *what, const cha
   if (!c->a->silent)
     fprintf(stderr, "whttp: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
   return code;
-}
-
-/* --- signals ------------------------------------------------------------------------------- */
-
-static int sig_pipe[2] = {-1, -1};
-
-/* Writes the signal to the self-pipe and gives it back its default action,
- * so that a second Ctrl-C ends whttp at once if the close handshake hangs
- * (signal() is async-signal-safe). */
-static void on_signal(int sig)
-{
-  int saved = errno;
-  unsigned char b = (unsigned char)sig;
-  ssize_t r = write(sig_pipe[1], &b, 1); /* full pipe: a signal is pending anyway */
-  (void)r;
-  signal(sig, SIG_DFL);
-  errno = saved;
-}
-
-struct signals {
-  struct sigaction old_int, old_term;
-  bool caught;
-};
-
-/* SIGINT/SIGTERM: to the self-pipe, once each. */
-static bool catch_signals(struct signals *s)
-{
-  if (pipe(sig_pipe) != 0)
-    return false;
-  for (int i = 0; i < 2; i++)
-    if (fcntl(sig_pipe[i], F_SETFL, O_NONBLOCK) != 0 ||
-        fcntl(sig_pipe[i], F_SETFD, FD_CLOEXEC) != 0)
-      return false;
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  s->caught = sigaction(SIGINT, &sa, &s->old_int) == 0 &&
-              sigaction(SIGTERM, &sa, &s->old_term) == 0;
-  return s->caught;
-}
-
-static void release_signals(struct signals *s)
-{
-  if (s->caught) {
-    sigaction(SIGINT, &s->old_int, NULL);
-    sigaction(SIGTERM, &s->old_term, NULL);
-  }
-  for (int i = 0; i < 2; i++) {
-    if (sig_pipe[i] >= 0)
-      close(sig_pipe[i]);
-    sig_pipe[i] = -1;
-  }
 }
 
 /* --- the receiver ---------------------------------------------------------------------------- */
@@ -450,7 +397,7 @@ static int converse(struct conv *c)
   for (;;) {
     struct pollfd fds[3] = {
       {.fd = c->done_efd, .events = POLLIN},
-      {.fd = sig_pipe[0], .events = POLLIN},
+      {.fd = c->sigs->fd[0], .events = POLLIN},
       {.fd = reading ? STDIN_FILENO : -1, .events = POLLIN},
     };
     if (poll(fds, 3, -1) < 0) {
@@ -509,8 +456,8 @@ static void default_timeouts(HINTERNET request)
 
 int whttp_websocket(const struct whttp_args *a, HINTERNET *request)
 {
-  struct conv c = {.a = a, .done_efd = -1, .line_no = 1};
-  struct signals sigs = {0};
+  struct whttp_signals sigs = WHTTP_SIGNALS_INIT;
+  struct conv c = {.a = a, .done_efd = -1, .line_no = 1, .sigs = &sigs};
   default_timeouts(*request);
   c.ws = WinHttpWebSocketCompleteUpgrade(*request, 0);
   if (!c.ws)
@@ -522,13 +469,13 @@ int whttp_websocket(const struct whttp_args *a, HINTERNET *request)
     rc = fail_text(&c, WX_MEMORY, "out of memory", NULL);
   else if ((c.done_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
     rc = fail_text(&c, WX_OTHER, "eventfd", strerror(errno));
-  else if (!catch_signals(&sigs))
+  else if (!whttp_signals_catch(&sigs))
     rc = fail_text(&c, WX_OTHER, "signals", strerror(errno));
   else if (!start_receiver(&c))
     rc = fail_text(&c, WX_OTHER, "cannot start the receiving thread", NULL);
   else
     rc = converse(&c);
-  release_signals(&sigs);
+  whttp_signals_release(&sigs);
   if (c.done_efd >= 0)
     close(c.done_efd);
   if (c.ws)
