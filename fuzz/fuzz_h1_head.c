@@ -49,7 +49,7 @@ static bool clean_text(const char *p, size_t n)
   return n == 0 || (!wh_is_ows((unsigned char)p[0]) && !wh_is_ows((unsigned char)p[n - 1]));
 }
 
-static void check_response(const struct wh_h1_response *r, const struct wh_h1_limits *lim)
+static void check_response(const struct wh_resp_head *r, const struct wh_h1_limits *lim)
 {
   CHECK(r->version_major == 1 && r->version_minor <= 9);
   CHECK(r->status >= 100 && r->status <= 999);
@@ -63,10 +63,10 @@ static void check_response(const struct wh_h1_response *r, const struct wh_h1_li
       CHECK(wh_is_tchar((unsigned char)h->name[k]));
     CHECK(clean_text(h->value, h->value_len));
   }
-  CHECK(strncmp(wh_h1_version_string(r), "HTTP/1.", 7) == 0);
+  CHECK(strncmp(wh_resp_version_string(r), "HTTP/1.", 7) == 0);
 }
 
-static void check_framing(const struct wh_h1_response *r, const char *method,
+static void check_framing(const struct wh_resp_head *r, const char *method,
                           struct wh_h1_framing *f, DWORD *err)
 {
   *err = wh_h1_framing(r, method, f);
@@ -94,7 +94,7 @@ static void check_framing(const struct wh_h1_response *r, const char *method,
 }
 
 /* Status line + serialised store + empty line must parse back the same. */
-static void round_trip(const struct wh_h1_response *r, const struct wh_h1_limits *lim,
+static void round_trip(const struct wh_resp_head *r, const struct wh_h1_limits *lim,
                        const char *method)
 {
   struct wh_buf b;
@@ -117,7 +117,7 @@ static void round_trip(const struct wh_h1_response *r, const struct wh_h1_limits
   size_t end;
   CHECK(wh_h1_head_end(b.p, b.len, 0, &end) == ERROR_SUCCESS);
   CHECK(end == b.len);
-  struct wh_h1_response again;
+  struct wh_resp_head again;
   CHECK(wh_h1_parse_head(b.p, b.len, lim, &again) == ERROR_SUCCESS);
   CHECK(again.version_minor == r->version_minor && again.status == r->status);
   CHECK(again.reason_len == r->reason_len && memcmp(again.reason, r->reason, r->reason_len) == 0);
@@ -132,7 +132,7 @@ static void round_trip(const struct wh_h1_response *r, const struct wh_h1_limits
   check_framing(r, method, &f1, &e1);
   check_framing(&again, method, &f2, &e2);
   CHECK(e1 == e2 && memcmp(&f1, &f2, sizeof(f1)) == 0);
-  wh_h1_response_free(&again);
+  wh_resp_head_free(&again);
 
   /* The same store as request headers: the request head serialiser
    * accepts it, and its field lines parse back to the same store. */
@@ -149,7 +149,7 @@ static void round_trip(const struct wh_h1_response *r, const struct wh_h1_limits
   wh_buf_free(&b);
 }
 
-static bool same_response(const struct wh_h1_response *a, const struct wh_h1_response *b)
+static bool same_response(const struct wh_resp_head *a, const struct wh_resp_head *b)
 {
   if (a->status != b->status || a->version_minor != b->version_minor ||
       a->reason_len != b->reason_len || memcmp(a->reason, b->reason, a->reason_len) != 0 ||
@@ -225,7 +225,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   /* The parser sees what the finder saw; garbage from the finder is
    * garbage to the parser too. Parse the whole input as well: it must
    * simply not crash. */
-  struct wh_h1_response r;
+  struct wh_resp_head r;
   DWORD perr = wh_h1_parse_head(buf, err == ERROR_SUCCESS ? end : len, &lim, &r);
   CHECK(perr == ERROR_SUCCESS || perr == ERROR_WINHTTP_INVALID_SERVER_RESPONSE ||
         perr == ERROR_WINHTTP_HEADER_COUNT_EXCEEDED);
@@ -251,16 +251,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
   /* Out of memory at a chosen point: the same answer or NOMEM, no leak. */
   if (cfg & 0x80) {
-    struct wh_h1_response o;
+    struct wh_resp_head o;
     wh_mem_fail_after((long)(cfg2 >> 4));
     DWORD oerr = wh_h1_parse_head(buf, err == ERROR_SUCCESS ? end : len, &lim, &o);
     wh_mem_fail_reset();
     CHECK(oerr == perr || oerr == ERROR_NOT_ENOUGH_MEMORY);
     if (oerr == ERROR_SUCCESS)
       CHECK(same_response(&r, &o));
-    wh_h1_response_free(&o);
+    wh_resp_head_free(&o);
   }
-  wh_h1_response_free(&r);
+  wh_resp_head_free(&r);
 
   /* The field parser alone on the raw bytes. */
   struct wh_headers h;

@@ -149,8 +149,8 @@ BOOL WINAPI WinHttpQueryHeaders(HINTERNET hRequest, DWORD dwInfoLevel, LPCWSTR p
         /* Trailers follow the body: they exist once it has been read. */
         err = ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
       } else if (!request_side) {
-        const struct wh_h1_response *resp = &r->x.resp;
-        ctx.resp_version = wh_h1_version_string(resp);
+        const struct wh_resp_head *resp = &r->x.resp;
+        ctx.resp_version = wh_resp_version_string(resp);
         ctx.status_code = resp->status;
         ctx.status_text = resp->reason;
         store = trailers ? &r->x.trailers : &resp->headers;

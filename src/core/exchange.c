@@ -73,7 +73,7 @@ void wh_exchange_free(struct wh_exchange *x)
   wh_free(x->body_copy);
   x->body_copy = NULL;
   wh_exchange_release_rbuf(x);
-  wh_h1_response_free(&x->resp);
+  wh_resp_head_free(&x->resp);
   wh_chunked_free(&x->chunked);
   wh_headers_free(&x->trailers);
   if (x->decoding)

@@ -126,7 +126,7 @@ struct wh_exchange {
   unsigned interim_count;     /* 1xx responses seen (MAX_HTTP_STATUS_CONTINUE) */
   unsigned redirect_count;
   bool retried;               /* a dead pooled connection was replaced once */
-  struct wh_h1_response resp; /* the final response's head */
+  struct wh_resp_head resp; /* the final response's head */
   bool have_resp;
   struct wh_h1_framing fr;
   struct wh_chunked chunked;

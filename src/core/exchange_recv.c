@@ -17,7 +17,7 @@
 
 void wh_exchange_reset_response(struct wh_exchange *x)
 {
-  wh_h1_response_free(&x->resp);
+  wh_resp_head_free(&x->resp);
   x->have_resp = false;
   wh_chunked_free(&x->chunked);
   wh_headers_free(&x->trailers);
@@ -310,7 +310,7 @@ static DWORD parse_one_head(struct wh_request *r, struct wh_exchange *x, bool *f
     return err;
   x->head_scan = 0;
   struct wh_h1_limits lim = {.max_count = MAX_RESPONSE_HEADERS, .max_bytes = max};
-  wh_h1_response_free(&x->resp);
+  wh_resp_head_free(&x->resp);
   err = wh_h1_parse_head(x->rbuf + x->rpos, end, &lim, &x->resp);
   if (err != ERROR_SUCCESS)
     return err;

@@ -93,7 +93,7 @@ static bool list_has(const struct wh_headers *h, const char *name, const char *t
   }
 }
 
-DWORD wh_ws_check_response(const struct wh_h1_response *resp, const struct wh_headers *req,
+DWORD wh_ws_check_response(const struct wh_resp_head *resp, const struct wh_headers *req,
                            const char *key, DWORD deflate, bool *deflated,
                            struct wh_ws_deflate_params *params)
 {

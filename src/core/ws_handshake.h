@@ -46,7 +46,7 @@ DWORD wh_ws_add_request_headers(struct wh_headers *h, const char *key, DWORD def
  * |*params|), and a Sec-WebSocket-Protocol only if it is one the
  * application offered. ERROR_SUCCESS, or
  * ERROR_WINHTTP_INVALID_SERVER_RESPONSE. */
-DWORD wh_ws_check_response(const struct wh_h1_response *resp, const struct wh_headers *req,
+DWORD wh_ws_check_response(const struct wh_resp_head *resp, const struct wh_headers *req,
                            const char *key, DWORD deflate, bool *deflated,
                            struct wh_ws_deflate_params *params);
 

@@ -52,6 +52,7 @@
 #include <winhttp.h>
 
 #include "proto/headers.h"
+#include "proto/resp_head.h"
 #include "util/buf.h"
 
 /* --- response head -------------------------------------------------------- */
@@ -87,15 +88,6 @@ struct wh_h1_limits {
   size_t max_bytes; /* serialised store bytes (ERROR_WINHTTP_HEADER_SIZE_OVERFLOW) */
 };
 
-struct wh_h1_response {
-  unsigned version_major; /* always 1 */
-  unsigned version_minor; /* 0-9; 1 and above get HTTP/1.1 semantics (§2.3) */
-  unsigned status;        /* 100-999 */
-  char *reason;           /* owned, NUL-terminated, OWS-trimmed; may be "" */
-  size_t reason_len;
-  struct wh_headers headers; /* owned; limits from wh_h1_limits stay set */
-};
-
 /* Parses the head |head|/|len| (what wh_h1_head_end measured; parsing stops
  * at the first empty line, and a last line without LF is accepted) into
  * |*out|, which is overwritten: free an earlier result first. |lim| may be
@@ -104,16 +96,9 @@ struct wh_h1_response {
  * Returns ERROR_SUCCESS, ERROR_WINHTTP_INVALID_SERVER_RESPONSE (see the
  * choices above), ERROR_WINHTTP_HEADER_COUNT_EXCEEDED,
  * ERROR_WINHTTP_HEADER_SIZE_OVERFLOW or ERROR_NOT_ENOUGH_MEMORY; on failure
- * |*out| owns nothing (wh_h1_response_free is still safe). */
+ * |*out| owns nothing (wh_resp_head_free is still safe). */
 DWORD wh_h1_parse_head(const char *head, size_t len, const struct wh_h1_limits *lim,
-                       struct wh_h1_response *out);
-
-/* Frees what |r| owns and leaves it empty (as if zeroed); safe twice. */
-void wh_h1_response_free(struct wh_h1_response *r);
-
-/* "HTTP/1.0" ... "HTTP/1.9" for WINHTTP_QUERY_VERSION, normalised to upper
- * case: a static string, never NULL. */
-const char *wh_h1_version_string(const struct wh_h1_response *r);
+                       struct wh_resp_head *out);
 
 /* Parses field lines ("name: value", CRLF or LF ended, obs-fold joined) up to
  * the first empty line or the end of |p|/|len|, appending each to |h| (whose
@@ -164,7 +149,7 @@ struct wh_h1_framing {
  * 101 or tunnels. Returns ERROR_SUCCESS or
  * ERROR_WINHTTP_INVALID_SERVER_RESPONSE; |*f| is filled either way (kind CLOSE
  * and no keep-alive on failure). */
-DWORD wh_h1_framing(const struct wh_h1_response *r, const char *request_method,
+DWORD wh_h1_framing(const struct wh_resp_head *r, const char *request_method,
                     struct wh_h1_framing *f);
 
 /* --- chunked transfer coding (§7.1) --------------------------------------- */

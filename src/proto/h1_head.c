@@ -125,7 +125,7 @@ static void line_at(const char *p, size_t len, size_t pos, size_t *cend, size_t 
 
 /* §4 status-line = HTTP-version SP status-code SP [ reason-phrase ], with
  * HTTP-version = "HTTP/" DIGIT "." DIGIT (§2.3), on the line |p|/|n|. */
-static DWORD parse_status(const char *p, size_t n, struct wh_h1_response *out)
+static DWORD parse_status(const char *p, size_t n, struct wh_resp_head *out)
 {
   size_t i;
   if (n < 12)
@@ -253,7 +253,7 @@ DWORD wh_h1_parse_fields(const char *p, size_t len, struct wh_headers *h)
 }
 
 DWORD wh_h1_parse_head(const char *head, size_t len, const struct wh_h1_limits *lim,
-                       struct wh_h1_response *out)
+                       struct wh_resp_head *out)
 {
   size_t pos = 0, cend, next;
   DWORD err;
@@ -279,25 +279,8 @@ DWORD wh_h1_parse_head(const char *head, size_t len, const struct wh_h1_limits *
   if (err == ERROR_SUCCESS)
     err = wh_h1_parse_fields(head + next, len - next, &out->headers);
   if (err)
-    wh_h1_response_free(out);
+    wh_resp_head_free(out);
   return err;
-}
-
-void wh_h1_response_free(struct wh_h1_response *r)
-{
-  wh_free(r->reason);
-  r->reason = NULL;
-  r->reason_len = 0;
-  wh_headers_free(&r->headers);
-  r->version_major = r->version_minor = r->status = 0;
-}
-
-const char *wh_h1_version_string(const struct wh_h1_response *r)
-{
-  static const char *const names[10] = {"HTTP/1.0", "HTTP/1.1", "HTTP/1.2", "HTTP/1.3",
-                                        "HTTP/1.4", "HTTP/1.5", "HTTP/1.6", "HTTP/1.7",
-                                        "HTTP/1.8", "HTTP/1.9"};
-  return names[r->version_minor < 10 ? r->version_minor : 1];
 }
 
 /* --- framing ---------------------------------------------------------------- */
@@ -407,7 +390,7 @@ static void scan_connection(struct facts *fa, const struct wh_header *h)
   }
 }
 
-DWORD wh_h1_framing(const struct wh_h1_response *r, const char *request_method,
+DWORD wh_h1_framing(const struct wh_resp_head *r, const char *request_method,
                     struct wh_h1_framing *f)
 {
   struct facts fa;

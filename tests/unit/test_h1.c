@@ -245,7 +245,7 @@ static void test_status_line(void **state)
   (void)state;
   for (size_t i = 0; i < COUNT(status_cases); i++) {
     const struct status_case *c = &status_cases[i];
-    struct wh_h1_response r;
+    struct wh_resp_head r;
     char *b = wh_dup_exact(c->p, c->n);
     DWORD err = wh_h1_parse_head(b, c->n, NULL, &r);
     free(b);
@@ -264,24 +264,24 @@ static void test_status_line(void **state)
       assert_null(r.headers.v);
       assert_int_equal(r.status, 0);
     }
-    wh_h1_response_free(&r);
-    wh_h1_response_free(&r); /* twice is safe */
+    wh_resp_head_free(&r);
+    wh_resp_head_free(&r); /* twice is safe */
   }
 }
 
 static void test_version_string(void **state)
 {
   (void)state;
-  struct wh_h1_response r;
+  struct wh_resp_head r;
   assert_int_equal(wh_h1_parse_head(T("http/1.0 200 OK\r\n\r\n"), NULL, &r), OK);
-  assert_string_equal(wh_h1_version_string(&r), "HTTP/1.0");
-  wh_h1_response_free(&r);
+  assert_string_equal(wh_resp_version_string(&r), "HTTP/1.0");
+  wh_resp_head_free(&r);
   assert_int_equal(wh_h1_parse_head(T("HTTP/1.1 200 OK\r\n\r\n"), NULL, &r), OK);
-  assert_string_equal(wh_h1_version_string(&r), "HTTP/1.1");
-  wh_h1_response_free(&r);
+  assert_string_equal(wh_resp_version_string(&r), "HTTP/1.1");
+  wh_resp_head_free(&r);
   assert_int_equal(wh_h1_parse_head(T("HTTP/1.7 200 OK\r\n\r\n"), NULL, &r), OK);
-  assert_string_equal(wh_h1_version_string(&r), "HTTP/1.7");
-  wh_h1_response_free(&r);
+  assert_string_equal(wh_resp_version_string(&r), "HTTP/1.7");
+  wh_resp_head_free(&r);
 }
 
 /* --- header fields --------------------------------------------------------- */
@@ -349,7 +349,7 @@ static void test_fields(void **state)
     assert_non_null(b);
     memcpy(b, status, sizeof(status) - 1);
     memcpy(b + sizeof(status) - 1, c->p, c->n);
-    struct wh_h1_response r;
+    struct wh_resp_head r;
     DWORD err = wh_h1_parse_head(b, n, NULL, &r);
     free(b);
     if (err != c->err)
@@ -364,7 +364,7 @@ static void test_fields(void **state)
       assert_null(r.reason);
       assert_int_equal(r.headers.n, 0);
     }
-    wh_h1_response_free(&r);
+    wh_resp_head_free(&r);
   }
 }
 
@@ -387,34 +387,34 @@ static void test_limits(void **state)
 {
   (void)state;
   static const char head[] = "HTTP/1.1 200 OK\r\nA: b\r\nC: d\r\nE: f\r\n\r\n";
-  struct wh_h1_response r;
+  struct wh_resp_head r;
   struct wh_h1_limits lim = {3, 0};
   assert_int_equal(wh_h1_parse_head(T(head), &lim, &r), OK);
   assert_int_equal(r.headers.n, 3);
   assert_int_equal(r.headers.max_count, 3);
-  wh_h1_response_free(&r);
+  wh_resp_head_free(&r);
   lim.max_count = 2;
   assert_int_equal(wh_h1_parse_head(T(head), &lim, &r), MANY);
   assert_null(r.reason);
   assert_int_equal(r.headers.n, 0);
-  wh_h1_response_free(&r);
+  wh_resp_head_free(&r);
 
   /* Each "X: y" costs 1 + 1 + 4 serialised bytes. */
   lim = (struct wh_h1_limits){0, 18};
   assert_int_equal(wh_h1_parse_head(T(head), &lim, &r), OK);
-  wh_h1_response_free(&r);
+  wh_resp_head_free(&r);
   lim.max_bytes = 17;
   assert_int_equal(wh_h1_parse_head(T(head), &lim, &r), BIG);
   assert_int_equal(r.headers.n, 0);
-  wh_h1_response_free(&r);
+  wh_resp_head_free(&r);
 
   /* A folded value counts as joined. */
   lim = (struct wh_h1_limits){0, 8};
   assert_int_equal(wh_h1_parse_head(T("HTTP/1.1 200 OK\r\nA: b\r\n c\r\n\r\n"), &lim, &r), OK);
-  wh_h1_response_free(&r);
+  wh_resp_head_free(&r);
   lim.max_bytes = 7;
   assert_int_equal(wh_h1_parse_head(T("HTTP/1.1 200 OK\r\nA: b\r\n c\r\n\r\n"), &lim, &r), BIG);
-  wh_h1_response_free(&r);
+  wh_resp_head_free(&r);
 
   /* A big head within the limit: 1,000 headers. */
   struct wh_buf b;
@@ -435,10 +435,10 @@ static void test_limits(void **state)
   assert_int_equal(r.headers.n, 1000);
   assert_string_equal(r.headers.v[999].name, "X-Header-999");
   assert_string_equal(r.headers.v[999].value, "value 999");
-  wh_h1_response_free(&r);
+  wh_resp_head_free(&r);
   lim.max_count = 999;
   assert_int_equal(wh_h1_parse_head(b.p, b.len, &lim, &r), MANY);
-  wh_h1_response_free(&r);
+  wh_resp_head_free(&r);
   wh_buf_free(&b);
 }
 
@@ -572,7 +572,7 @@ static void test_framing(void **state)
   (void)state;
   for (size_t i = 0; i < COUNT(framing_cases); i++) {
     const struct framing_case *c = &framing_cases[i];
-    struct wh_h1_response r;
+    struct wh_resp_head r;
     struct wh_h1_framing f;
     assert_int_equal(wh_h1_parse_head(c->head, strlen(c->head), NULL, &r), OK);
     memset(&f, 0xa5, sizeof(f));
@@ -587,7 +587,7 @@ static void test_framing(void **state)
                c->kind, (unsigned long long)c->length, c->flags);
     if (f.kind != WH_H1_BODY_LENGTH)
       assert_true(f.length == 0);
-    wh_h1_response_free(&r);
+    wh_resp_head_free(&r);
   }
 }
 
@@ -1050,7 +1050,7 @@ static DWORD oom_parse_head(void)
 {
   static const char head[] = "HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\n 3\r\nC: 4\r\nD: 5\r\n"
                              "E: 6\r\nF: 7\r\nG: 8\r\nH: 9\r\nI: 10\r\n\r\n";
-  struct wh_h1_response r;
+  struct wh_resp_head r;
   DWORD err = wh_h1_parse_head(T(head), NULL, &r);
   if (err == OK) {
     wh_mem_fail_reset();
@@ -1062,7 +1062,7 @@ static DWORD oom_parse_head(void)
     assert_null(r.reason);
     assert_null(r.headers.v);
   }
-  wh_h1_response_free(&r);
+  wh_resp_head_free(&r);
   return err;
 }
 
@@ -1138,14 +1138,14 @@ static void test_pipeline(void **state)
     "HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nnah";
   const char *p = wire;
   size_t left = sizeof(wire) - 1, end;
-  struct wh_h1_response r;
+  struct wh_resp_head r;
   struct wh_h1_framing f;
 
   assert_int_equal(wh_h1_head_end(p, left, 65536, &end), OK);
   assert_int_equal(wh_h1_parse_head(p, end, NULL, &r), OK);
   assert_int_equal(wh_h1_framing(&r, "POST", &f), OK);
   assert_true(f.interim && f.kind == WH_H1_BODY_NONE);
-  wh_h1_response_free(&r);
+  wh_resp_head_free(&r);
   p += end;
   left -= end;
 
@@ -1158,7 +1158,7 @@ static void test_pipeline(void **state)
   const struct wh_header *d = wh_headers_find(&r.headers, T("date"), 0);
   assert_non_null(d);
   assert_string_equal(d->value, "Thu, 06 Mar 2025 07:08:09 GMT");
-  wh_h1_response_free(&r);
+  wh_resp_head_free(&r);
   p += end;
   left -= end;
 
@@ -1190,7 +1190,7 @@ static void test_pipeline(void **state)
   assert_int_equal(f.kind, WH_H1_BODY_LENGTH);
   assert_true(f.length == 3);
   assert_int_equal(left - end, 3);
-  wh_h1_response_free(&r);
+  wh_resp_head_free(&r);
 }
 
 int main(void)
