@@ -28,12 +28,8 @@ trap 'exit 1' INT TERM
 unset http_proxy https_proxy all_proxy no_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY NO_PROXY
 unset SSL_CERT_FILE SSL_CERT_DIR
 
-failures=0
-checks=0
-ok() { checks=$((checks + 1)); echo "ok   $1"; }
-bad() {
-  checks=$((checks + 1)); failures=$((failures + 1))
-  echo "FAIL $1"
+. "$(dirname "$0")/../support/check.sh"
+show_failure() {
   # awk ends every line, the last one included, with a newline.
   head -c 2000 "$tmp/out" | awk '{ print "     stdout: " $0 }'
   tail -n 12 "$tmp/err" | awk '{ print "     stderr: " $0 }'
@@ -46,16 +42,7 @@ r() {
   name=$1 want=$2
   shift 2
   "$readdata" "$@" >"$tmp/out" 2>"$tmp/err"
-  got=$?
-  if grep -qE "Sanitizer|runtime error" "$tmp/err"; then
-    bad "$name: sanitizer report"
-    return 1
-  fi
-  if [ "$got" != "$want" ]; then
-    bad "$name: exit status $got, expected $want"
-    return 1
-  fi
-  return 0
+  status_is "$name" $? "$want"
 }
 
 # same NAME FILE: stdout was exactly FILE.
@@ -96,5 +83,4 @@ else
   bad "undecodable argument: not refused as expected"
 fi
 
-echo "$((checks - failures))/$checks checks passed"
-[ "$failures" -eq 0 ]
+check_summary

@@ -38,23 +38,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-failures=0
-checks=0
-ok() { checks=$((checks + 1)); echo "ok   $1"; }
-bad() {
-  checks=$((checks + 1)); failures=$((failures + 1))
-  echo "FAIL $1"
-  tail -n 15 "$tmp/out" | sed 's/^/     out: /'
-}
+. "$(dirname "$0")/../support/check.sh"
+show_failure() { tail -n 15 "$tmp/out" | sed 's/^/     out: /'; }
 
-# check NAME: the shell test in "$@" holds.
-check() {
-  name=$1
-  shift
-  if "$@"; then ok "$name"; else bad "$name"; fi
-}
-
-has() { grep -qF -- "$1" "$2"; }
 has_re() { grep -qE -- "$1" "$2"; }
 lacks_re() { ! grep -qE -- "$1" "$2"; }
 
@@ -63,17 +49,8 @@ lacks_re() { ! grep -qE -- "$1" "$2"; }
 start_peer() {
   var=$1 pidvar=$2
   shift 2
-  fifo="$tmp/ready.$var"
-  mkfifo "$fifo"
-  "$python" "$h2server" "$@" >"$fifo" 2>"$tmp/server.$var.err" &
-  eval "$pidvar=$!"
-  pids="$pids $!"
-  line=""
-  read -r line <"$fifo"
-  case $line in
-    "READY "*) port=${line#READY }; eval "$var=\${port%% *}" ;;
-    *) cat "$tmp/server.$var.err"; echo "FAIL h2server.py $* did not start"; exit 1 ;;
-  esac
+  start_py_peer "$h2server" "$var" "$@"
+  eval "$pidvar=\$peer_pid"
 }
 
 ts() { [ -n "${H2T_TIME:-}" ] && date +%s.%N >&2; return 0; }
@@ -258,5 +235,4 @@ for v in plain tls ms ns; do
   check "$v: server stderr empty" test ! -s "$tmp/server.$v.err"
 done
 
-echo "$checks checks, $failures failures"
-[ "$failures" -eq 0 ]
+check_summary

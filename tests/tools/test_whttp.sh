@@ -27,14 +27,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-failures=0
-checks=0
-ok() { checks=$((checks + 1)); echo "ok   $1"; }
-bad() {
-  checks=$((checks + 1)); failures=$((failures + 1))
-  echo "FAIL $1"
-  tail -n 12 "$tmp/err" | sed 's/^/     stderr: /'
-}
+. "$(dirname "$0")/../support/check.sh"
 
 # w NAME EXPECTED_STATUS whttp-args...: runs whttp (stdout to $tmp/out,
 # stderr to $tmp/err) and checks its exit status.
@@ -42,23 +35,7 @@ w() {
   name=$1 want=$2
   shift 2
   "$whttp" "$@" >"$tmp/out" 2>"$tmp/err"
-  got=$?
-  if grep -qE "Sanitizer|runtime error" "$tmp/err"; then
-    bad "$name: sanitizer report"
-    return 1
-  fi
-  if [ "$got" != "$want" ]; then
-    bad "$name: exit status $got, expected $want"
-    return 1
-  fi
-  return 0
-}
-
-# check NAME: the previous w succeeded and the shell test in "$@" holds.
-check() {
-  name=$1
-  shift
-  if "$@"; then ok "$name"; else bad "$name"; fi
+  status_is "$name" $? "$want"
 }
 
 # A TCP listener that never answers, for the timeout case.
@@ -242,5 +219,4 @@ fi
 exec 5<&-
 unset SSL_CERT_FILE
 
-echo "$((checks - failures))/$checks checks passed"
-[ "$failures" -eq 0 ]
+check_summary

@@ -32,33 +32,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-failures=0
-checks=0
-ok() { checks=$((checks + 1)); echo "ok   $1"; }
-bad() {
-  checks=$((checks + 1)); failures=$((failures + 1))
-  echo "FAIL $1"
-  tail -n 12 "$tmp/err" | sed 's/^/     stderr: /'
-}
-
-# sanitizer_free NAME: the last run's stderr holds no sanitizer report.
-sanitizer_free() {
-  if grep -qE "Sanitizer|runtime error" "$tmp/err"; then
-    bad "$1: sanitizer report"
-    return 1
-  fi
-  return 0
-}
-
-# status_is NAME GOT WANT
-status_is() {
-  sanitizer_free "$1" || return 1
-  if [ "$2" != "$3" ]; then
-    bad "$1: exit status $2, expected $3"
-    return 1
-  fi
-  return 0
-}
+. "$(dirname "$0")/../support/check.sh"
 
 # w NAME EXPECTED_STATUS STDIN_FILE whttp-args...: runs whttp (stdout to
 # $tmp/out, stderr to $tmp/err) and checks its exit status.
@@ -69,36 +43,9 @@ w() {
   status_is "$name" $? "$want"
 }
 
-# check NAME: the shell test in "$@" holds.
-check() {
-  name=$1
-  shift
-  if "$@"; then ok "$name"; else bad "$name"; fi
-}
-
-has() { grep -qF -- "$1" "$2"; }
-has_line() { grep -qxF -- "$1" "$2"; }
-
 # start_ws VAR ARGS...: starts wsserver.py ARGS, sets VAR to its port.
 start_ws() {
-  start_peer "$wsserver" "$@"
-}
-
-# start_peer SCRIPT VAR ARGS...: starts the Python server SCRIPT with ARGS,
-# sets VAR to its port.
-start_peer() {
-  script=$1 var=$2
-  shift 2
-  fifo="$tmp/ready.$var"
-  mkfifo "$fifo"
-  "$python" "$script" "$@" >"$fifo" 2>"$tmp/server.$var.err" &
-  pids="$pids $!"
-  line=""
-  read -r line <"$fifo"
-  case $line in
-    "READY "*) port=${line#READY }; eval "$var=\${port%% *}" ;;
-    *) cat "$tmp/server.$var.err"; echo "FAIL $(basename "$script") did not start"; exit 1 ;;
-  esac
+  start_py_peer "$wsserver" "$@"
 }
 
 # report NAME: what the server recorded of connection NAME (once it is
@@ -342,7 +289,7 @@ w_echoed() {
 }
 
 # Against python3-websockets, which compresses: long, compressible lines and a short one.
-start_peer "$ws_ref" port_ref
+start_py_peer "$ws_ref" port_ref
 ref="ws://127.0.0.1:$port_ref"
 "$python" -c '
 for i in range(3):
@@ -384,5 +331,4 @@ else
   bad "gen-certs.sh failed"
 fi
 
-echo "$checks checks, $failures failed"
-[ "$failures" -eq 0 ]
+check_summary
