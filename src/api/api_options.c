@@ -284,6 +284,14 @@ static DWORD check_http_protocol(struct wh_object *o, DWORD *v)
   return (*v & ~(DWORD)WINHTTP_PROTOCOL_MASK) ? ERROR_INVALID_PARAMETER : ERROR_SUCCESS;
 }
 
+/* HTTP2_RECEIVE_WINDOW: a stream window HTTP/2 allows (RFC 9113 §6.9.2:
+ * at least the initial 65,535, at most 2^31-1). */
+static DWORD check_h2_window(struct wh_object *o, DWORD *v)
+{
+  (void)o;
+  return *v < 65535u || *v > 0x7FFFFFFFu ? ERROR_INVALID_PARAMETER : ERROR_SUCCESS;
+}
+
 static DWORD check_autologon(struct wh_object *o, DWORD *v)
 {
   (void)o;
@@ -492,14 +500,30 @@ static DWORD q_security_flags(struct wh_object *o, const struct opt_desc *d, voi
   return put_dword(buf, len, v);
 }
 
-/* HTTP/1.1 is the only protocol spoken so far: 0 (no WINHTTP_PROTOCOL_FLAG_*). */
+/* WINHTTP_PROTOCOL_FLAG_HTTP2 when the response came over HTTP/2, 0 for
+ * HTTP/1.x. */
 static DWORD q_protocol_used(struct wh_object *o, const struct opt_desc *d, void *buf, DWORD *len)
 {
   (void)d;
   pthread_mutex_lock(&o->lock);
   bool sent = wh_request_of(o)->facts.sent;
+  bool h2 = wh_request_of(o)->facts.h2;
   pthread_mutex_unlock(&o->lock);
-  return sent ? put_dword(buf, len, 0) : ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
+  return sent ? put_dword(buf, len, h2 ? WINHTTP_PROTOCOL_FLAG_HTTP2 : 0)
+              : ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
+}
+
+/* The error code of the RST_STREAM (or GOAWAY) that ended the request's
+ * HTTP/2 stream; 0 when none did. */
+static DWORD q_stream_error(struct wh_object *o, const struct opt_desc *d, void *buf, DWORD *len)
+{
+  (void)d;
+  struct wh_request *r = wh_request_of(o);
+  pthread_mutex_lock(&o->lock);
+  bool sent = r->facts.sent;
+  pthread_mutex_unlock(&o->lock);
+  return sent ? put_dword(buf, len, atomic_load(&r->x.stream_error))
+              : ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
 }
 
 /* The errno behind the last network failure of the request (COMPAT: Windows
@@ -995,6 +1019,10 @@ static const struct opt_desc options[] = {
   DW(WINHTTP_OPTION_ENABLE_HTTP_PROTOCOL, H_S | H_R, 0, F_WO, enable_http_protocol,
      check_http_protocol),
   RO(WINHTTP_OPTION_HTTP_PROTOCOL_USED, H_R, q_protocol_used),
+  RO(WINHTTP_OPTION_STREAM_ERROR_CODE, H_R, q_stream_error),
+  BL(WINHTTP_OPTION_REQUIRE_STREAM_END, H_S | H_R, require_stream_end),
+  DW(WINHTTP_OPTION_HTTP2_RECEIVE_WINDOW, H_S | H_R, 0, F_WO, http2_receive_window,
+     check_h2_window),
   BL(WINHTTP_OPTION_DISABLE_STREAM_QUEUE, H_S | H_R, disable_stream_queue),
   BL(WINHTTP_OPTION_IPV6_FAST_FALLBACK, H_S, ipv6_fast_fallback),
   FNF(WINHTTP_OPTION_EXPIRE_CONNECTION, H_R, F_WO, FK_BOOL, expire_connection, s_flag_on),

@@ -24,6 +24,7 @@
 #include "api/api.h"
 #include "core/async.h"
 #include "core/exchange.h"
+#include "core/h2_stream.h"
 #include "core/handle.h"
 #include "core/object.h"
 #include "util/mem.h"
@@ -125,10 +126,12 @@ static DWORD fail_exchange(struct wh_request *r, DWORD err)
   if (x->split) {
     if (x->conn)
       wh_conn_shutdown(x->conn);
+    wh_h2x_cancel(x);
   } else {
     c = x->conn;
     x->conn = NULL;
     x->rpos = x->rend = 0;
+    wh_h2x_drop(x);
   }
   atomic_store(&r->state, WH_RS_FAILED);
   r->send_in_flight = false;
@@ -520,13 +523,17 @@ BOOL WINAPI WinHttpSendRequest(HINTERNET hRequest, LPCWSTR lpszHeaders, DWORD dw
     wh_conn_free(x->conn);
     x->conn = NULL;
   }
+  /* An HTTP/2 stream still open is reset; the connection carries on. */
+  wh_h2x_drop(x);
   x->split = false;
   x->rpos = x->rend = 0;
   wh_exchange_reset_response(x);
-  /* Only HTTP/1.1 is spoken so far: a request that requires HTTP/2 or 3
-   * cannot be satisfied (Microsoft: ERROR_WINHTTP_HTTP_PROTOCOL_MISMATCH). */
+  /* HTTP/3 is not spoken: a request that requires it (and not HTTP/2,
+   * which the connection may negotiate) cannot be satisfied (Microsoft:
+   * ERROR_WINHTTP_HTTP_PROTOCOL_MISMATCH). HTTP/2's own check comes when
+   * the connection is made (core/exchange.c). */
   if (r->settings.http_protocol_required &&
-      (r->settings.enable_http_protocol & WINHTTP_PROTOCOL_MASK))
+      (r->settings.enable_http_protocol & WINHTTP_PROTOCOL_MASK) == WINHTTP_PROTOCOL_FLAG_HTTP3)
     err = ERROR_WINHTTP_HTTP_PROTOCOL_MISMATCH;
   pthread_mutex_unlock(&r->hdr.lock);
   x->redirect_count = 0;

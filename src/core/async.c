@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <sys/epoll.h>
 
+#include "core/h2_stream.h"
 #include "core/object.h"
 #include "net/wait.h"
 
@@ -39,6 +40,7 @@ static void end(struct wh_lane *ln, DWORD err)
   struct wh_request *r = ln->r;
   const struct wh_async_op *op = ln->op;
   ln->op = NULL;
+  wh_exchange_op_over(&r->x, ln->index);
   /* A failure while the handle is being closed is the close's doing. */
   if (err != ERROR_SUCCESS && err != ERROR_WINHTTP_OPERATION_CANCELLED && closing(r))
     err = ERROR_WINHTTP_OPERATION_CANCELLED;
@@ -108,6 +110,7 @@ DWORD wh_async_start(struct wh_request *r, const struct wh_async_op *op)
   ln->io.fd = -1;
   ln->io.events = 0;
   ln->io.deadline = 0;
+  ln->io.lane = op->lane;
   ln->watch.ready = on_ready;
   ln->op_task.run = run_op;
   wh_object_addref(&r->hdr); /* the operation's reference */
@@ -196,11 +199,12 @@ DWORD wh_async_run(struct wh_request *r, const struct wh_async_op *op)
       activity_leave(r);
       return wh_async_start(r, op);
     }
-    struct wh_io io = {.fd = -1, .events = 0, .deadline = 0};
+    struct wh_io io = {.fd = -1, .events = 0, .deadline = 0, .lane = op->lane};
     inline_depth++;
     DWORD err = closing(r) ? ERROR_WINHTTP_OPERATION_CANCELLED : op->step(r, &io);
     inline_depth--;
     if (err != ERROR_IO_PENDING) {
+      wh_exchange_op_over(&r->x, op->lane);
       op->finish(r, err);
       activity_leave(r);
       return ERROR_SUCCESS;

@@ -11,8 +11,10 @@
 #include <wchar.h>
 
 #include "core/object.h"
+#include "core/h2_stream.h"
 #include "core/route.h"
 #include "core/ws_handshake.h"
+#include "net/h2_conn.h"
 #include "net/wait.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -31,6 +33,7 @@ void wh_exchange_init(struct wh_exchange *x)
   x->ktor.fd = -1;
   x->slot_wait_fd = -1;
   x->slot_efd = -1;
+  x->h2_wait_fd = -1;
   wh_buf_init(&x->out, HEAD_MAX + COALESCE_MAX);
 }
 
@@ -43,8 +46,24 @@ static void drop_connect_state(struct wh_exchange *x)
   x->addrs = NULL;
 }
 
+/* The HTTP/2 connect others waited for is over (whatever its outcome), or
+ * this request stops waiting for another's. */
+static void h2_connect_over(struct wh_exchange *x)
+{
+  if (x->h2_connecting)
+    wh_h2_pool_connect_done(&x->h2_key);
+  x->h2_connecting = false;
+  if (x->h2_wait_fd >= 0) {
+    wh_h2_pool_connect_unwait(x->h2_wait_fd);
+    if (x->h2_wait_fd == x->slot_efd)
+      wh_cancel_fd_drain(x->slot_efd);
+  }
+  x->h2_wait_fd = -1;
+}
+
 void wh_exchange_abort_connect(struct wh_exchange *x)
 {
+  h2_connect_over(x);
   if (x->slot_wait_fd >= 0)
     wh_pool_unwait_giving_up(x->slot_wait_fd, &x->slot_key);
   x->slot_wait_fd = -1;
@@ -73,6 +92,10 @@ void wh_exchange_free(struct wh_exchange *x)
   wh_free(x->body_copy);
   x->body_copy = NULL;
   wh_exchange_release_rbuf(x);
+  wh_h2x_drop(x);
+  wh_free(x->h2buf);
+  x->h2buf = NULL;
+  x->h2cap = 0;
   wh_resp_head_free(&x->resp);
   wh_chunked_free(&x->chunked);
   wh_headers_free(&x->trailers);
@@ -97,6 +120,7 @@ void wh_request_publish_facts(struct wh_request *r)
   struct wh_req_facts *f = &r->facts;
   f->sent = true;
   f->last_errno = x->last_errno;
+  f->h2 = x->used_h2;
   if (x->host) {
     size_t n = strlen(x->host);
     if (n >= sizeof(f->host))
@@ -106,23 +130,27 @@ void wh_request_publish_facts(struct wh_request *r)
     f->port = x->port;
     f->secure = x->secure;
   }
-  if (!x->conn)
+  /* The transport: the request's own connection, or its HTTP/2 stream's. */
+  struct wh_conn *c = x->conn ? x->conn
+                      : x->h2s ? wh_h2_conn_transport(wh_h2_stream_conn(x->h2s))
+                               : NULL;
+  if (!c)
     return; /* keep what the last connection showed (Windows answers after the body too) */
   f->connected = true;
-  f->local = x->conn->local;
-  f->remote = x->conn->remote;
-  f->key_bits = wh_conn_key_bits(x->conn);
-  if (f->conn_id == x->conn->id)
+  f->local = c->local;
+  f->remote = c->remote;
+  f->key_bits = wh_conn_key_bits(c);
+  if (f->conn_id == c->id)
     return; /* the same connection: the certificate is already here */
   struct wh_blob *cert = NULL;
-  if (x->secure && wh_conn_peer_cert(x->conn, &cert) == ERROR_SUCCESS) {
+  if (x->secure && wh_conn_peer_cert(c, &cert) == ERROR_SUCCESS) {
     /* Shared with the connection, not copied: it outlives either. */
     wh_blob_unref(f->cert);
     f->cert = wh_blob_ref(cert);
-    f->conn_id = x->conn->id;
+    f->conn_id = c->id;
   } else if (!x->secure) {
     wh_req_facts_free(f);
-    f->conn_id = x->conn->id;
+    f->conn_id = c->id;
   }
 }
 
@@ -332,6 +360,8 @@ DWORD wh_exchange_prepare(struct wh_request *r, const void *optional, DWORD opt_
     err = ERROR_NOT_ENOUGH_MEMORY;
   if (err != ERROR_SUCCESS)
     return err;
+  x->head_len = x->out.len; /* HTTP/2 sends the head as fields (core/h2_stream.c) */
+  x->h2_gave = false;
 
   x->opt_len = optional ? opt_len : 0;
   x->opt_off = 0;
@@ -392,6 +422,7 @@ static void conn_key(const struct wh_request *r, const struct wh_exchange *x,
     /* A connection verified without the revocation check is not handed
      * to a request that asks for it (tls_failures). */
     k->revocation = (r->settings.enabled_features & WINHTTP_ENABLE_SSL_REVOCATION) != 0;
+    k->h2 = wh_h2x_wanted(r, x);
   }
 }
 
@@ -420,6 +451,18 @@ static DWORD tls_failures(const struct wh_request *r, DWORD flags)
   return flags;
 }
 
+/* The wake-up for waiting on another request (a connection slot, another's
+ * HTTP/2 connect): a synchronous call sleeps on its thread's eventfd; an
+ * asynchronous request has the loop watch an eventfd of its own. */
+static int wake_fd(const struct wh_request *r, struct wh_exchange *x)
+{
+  if (!(r->hdr.flags & WH_OBJ_ASYNC))
+    return wh_thread_cancel_fd();
+  if (x->slot_efd < 0)
+    x->slot_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  return x->slot_efd;
+}
+
 static DWORD step_acquire(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
 {
   /* Every send, redirects included: the new target may not be bypassed. */
@@ -428,6 +471,38 @@ static DWORD step_acquire(struct wh_request *r, struct wh_exchange *x, struct wh
     return route;
   struct wh_conn_key k;
   conn_key(r, x, &k);
+  /* HTTP/2 only over TLS (Windows speaks no cleartext HTTP/2), never for a
+   * WebSocket upgrade: a request that requires it cannot be served. */
+  if (!k.h2 && wh_h2x_required(r))
+    return ERROR_WINHTTP_HTTP_PROTOCOL_MISMATCH;
+  bool keep = !(r->settings.disabled_features & WINHTTP_DISABLE_KEEP_ALIVE);
+  wh_h2x_drop(x); /* a stream left by a retry or a redirect */
+  h2_connect_over(x); /* woken: the connect waited for is over */
+  if (k.h2 && keep && !x->conn && !x->retried) {
+    /* A shared HTTP/2 connection to the origin: a stream on it, no
+     * connecting at all. (A retry after a refusal goes to a new one.) */
+    x->h2s = wh_h2_pool_join(&k, r->settings.disable_stream_queue);
+    if (x->h2s) {
+      x->reused = true;
+      x->phase = WH_P_SEND;
+      return ERROR_SUCCESS;
+    }
+    /* Another request is connecting to this origin: wait for its outcome
+     * (then join it) rather than open a connection of our own. */
+    int wake = wake_fd(r, x);
+    if (wake < 0)
+      return ERROR_NOT_ENOUGH_MEMORY;
+    if (!wh_h2_pool_connect_begin(&k, wake)) {
+      x->h2_wait_fd = wake;
+      io->fd = wake;
+      io->events = POLLIN;
+      if (io->deadline == 0)
+        io->deadline = wh_deadline(r->settings.connect_timeout);
+      return ERROR_IO_PENDING;
+    }
+    x->h2_connecting = true;
+    x->h2_key = k;
+  }
   if (x->conn) {
     /* A connection kept from the previous response on this handle (a
      * redirect to the same origin): probed like a pooled one. */
@@ -440,8 +515,13 @@ static DWORD step_acquire(struct wh_request *r, struct wh_exchange *x, struct wh
     x->conn = NULL;
     x->rpos = x->rend = 0;
   }
-  bool keep = !(r->settings.disabled_features & WINHTTP_DISABLE_KEEP_ALIVE);
   x->conn = keep ? wh_pool_take(&k) : NULL;
+  if (x->conn && k.h2 && wh_h2x_required(r)) {
+    /* Pooled under the HTTP/2 offer, so the server chose HTTP/1.1. */
+    wh_pool_put(x->conn);
+    x->conn = NULL;
+    return ERROR_WINHTTP_HTTP_PROTOCOL_MISMATCH;
+  }
   if (x->conn) {
     x->reused = true;
     x->phase = WH_P_SEND;
@@ -462,17 +542,9 @@ static DWORD step_acquire(struct wh_request *r, struct wh_exchange *x, struct wh
   if (limit10 < limit && wh_pool_is_http10(&k))
     limit = limit10; /* a server known to answer HTTP/1.0 */
   if (!x->reserved) {
-    /* The wake-up: a synchronous call sleeps on its thread's eventfd; an
-     * asynchronous request has the loop watch an eventfd of its own. */
     int wake = -1;
-    if (limit != WINHTTP_CONNS_PER_SERVER_UNLIMITED) {
-      if (!(r->hdr.flags & WH_OBJ_ASYNC))
-        wake = wh_thread_cancel_fd();
-      else if (x->slot_efd >= 0 || (x->slot_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) >= 0)
-        wake = x->slot_efd;
-      if (wake < 0)
-        return ERROR_NOT_ENOUGH_MEMORY;
-    }
+    if (limit != WINHTTP_CONNS_PER_SERVER_UNLIMITED && (wake = wake_fd(r, x)) < 0)
+      return ERROR_NOT_ENOUGH_MEMORY;
     if (!wh_pool_reserve(&k, limit, wake)) {
       x->slot_wait_fd = wake;
       x->slot_key = k;
@@ -587,6 +659,16 @@ static DWORD step_tls(struct wh_request *r, struct wh_exchange *x, struct wh_io 
   }
   /* Windows reports CONNECTED_TO_SERVER once the secure channel is up. */
   notify_addr(r, WINHTTP_CALLBACK_STATUS_CONNECTED_TO_SERVER, &x->conn->remote);
+  if (x->conn->key.h2) {
+    if (wh_conn_alpn_h2(x->conn)) {
+      err = wh_h2x_adopt(r, x);
+      if (err != ERROR_SUCCESS)
+        return err;
+    }
+    h2_connect_over(x); /* those waiting join it, or connect themselves */
+    if (!x->h2s && wh_h2x_required(r))
+      return ERROR_WINHTTP_HTTP_PROTOCOL_MISMATCH;
+  }
   x->phase = WH_P_SEND;
   return ERROR_SUCCESS;
 }
@@ -638,11 +720,12 @@ static DWORD step_send(struct wh_request *r, struct wh_exchange *x, struct wh_io
 {
   if (!x->sending_notified) {
     x->sending_notified = true;
-    x->conn->requests++;
+    if (x->conn)
+      x->conn->requests++;
     wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_SENDING_REQUEST, NULL, 0);
     io->deadline = 0;
   }
-  DWORD err = send_pending(r, x, io);
+  DWORD err = x->h2s ? wh_h2x_send(r, x, io) : send_pending(r, x, io);
   if (err != ERROR_SUCCESS)
     return err;
   DWORD sent = (DWORD)x->sent_total;
@@ -662,6 +745,7 @@ DWORD wh_exchange_prepare_write(struct wh_exchange *x, const void *buf, size_t l
   x->tail = NULL;
   x->tail_len = x->tail_off = 0;
   x->sent_total = 0;
+  x->h2_gave = false;
   /* (A zero-length WriteData on a chunked upload sends the last chunk
    * instead: wh_exchange_prepare_last_chunk.) */
   if (x->chunked_upload && len) {
@@ -687,6 +771,8 @@ void wh_exchange_prepare_last_chunk(struct wh_exchange *x)
 DWORD wh_exchange_write_step(struct wh_request *r, struct wh_io *io)
 {
   struct wh_exchange *x = &r->x;
+  if (x->h2s)
+    return wh_h2x_write(r, x, io);
   if (!x->conn)
     return ERROR_WINHTTP_CONNECTION_ERROR;
   return send_pending(r, x, io);
@@ -695,6 +781,7 @@ DWORD wh_exchange_write_step(struct wh_request *r, struct wh_io *io)
 void wh_exchange_restart_send(struct wh_exchange *x)
 {
   x->retried = true;
+  wh_h2x_drop(x);
   wh_conn_free(x->conn);
   x->conn = NULL;
   x->rpos = x->rend = 0;
@@ -725,8 +812,10 @@ DWORD wh_exchange_send_step(struct wh_request *r, struct wh_io *io)
       break;
     case WH_P_SEND:
       err = step_send(r, x, io);
-      if (err == ERROR_WINHTTP_CONNECTION_ERROR && x->reused && !x->retried &&
-          wh_exchange_resendable(x) && wh_method_idempotent(r->verb)) {
+      if (err == ERROR_WINHTTP_CONNECTION_ERROR &&
+          (x->h2s ? wh_h2x_may_retry(r, x)
+                  : x->reused && !x->retried && wh_exchange_resendable(x) &&
+                        wh_method_idempotent(r->verb))) {
         /* A pooled connection the server had already closed: once more on
          * a fresh one (the same rule as a dead connection found while
          * receiving, exchange_recv.c). */
@@ -782,13 +871,11 @@ static bool end_wait(struct wh_request *r, int lane)
   return closing;
 }
 
-DWORD wh_drive_sync(struct wh_request *r, DWORD (*step)(struct wh_request *, struct wh_io *),
-                    int lane)
+static DWORD drive_sync_loop(struct wh_request *r,
+                             DWORD (*step)(struct wh_request *, struct wh_io *), int lane,
+                             int cancel)
 {
-  struct wh_io io = {.fd = -1, .events = 0, .deadline = 0};
-  int cancel = wh_thread_cancel_fd();
-  if (cancel < 0)
-    return ERROR_NOT_ENOUGH_MEMORY;
+  struct wh_io io = {.fd = -1, .events = 0, .deadline = 0, .lane = lane};
   for (;;) {
     DWORD err = step(r, &io);
     if (err != ERROR_IO_PENDING) {
@@ -813,4 +900,17 @@ DWORD wh_drive_sync(struct wh_request *r, DWORD (*step)(struct wh_request *, str
     if (err != ERROR_SUCCESS)
       return err;
   }
+}
+
+DWORD wh_drive_sync(struct wh_request *r, DWORD (*step)(struct wh_request *, struct wh_io *),
+                    int lane)
+{
+  int cancel = wh_thread_cancel_fd();
+  if (cancel < 0)
+    return ERROR_NOT_ENOUGH_MEMORY;
+  DWORD err = drive_sync_loop(r, step, lane, cancel);
+  /* However it ended, this side waits no more (an HTTP/2 stream hands
+   * the connection's driving to another request's thread). */
+  wh_exchange_op_over(&r->x, lane);
+  return err;
 }

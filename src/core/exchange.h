@@ -28,11 +28,14 @@
 #include "util/buf.h"
 
 struct wh_request;
+struct wh_h2_stream;
 
 struct wh_io {
   int fd;
   short events;
   int64_t deadline;
+  int lane;    /* the side whose operation this is (WH_LANE_*): an HTTP/2
+                  stream keeps one waiter per side (net/h2_conn.h) */
 };
 
 /* Request-level states (WinHTTP's INCORRECT_HANDLE_STATE rules). */
@@ -76,6 +79,26 @@ struct wh_exchange {
   struct wh_addrs *addrs;
   struct wh_connector ktor;
 
+  /* HTTP/2 (core/h2_stream.h): the request's stream on a shared connection
+   * (NULL for HTTP/1.1); |h2_body| while the response body comes from it.
+   * |h2buf| is the private buffer the stream's queued bytes are swapped
+   * into (x->span points into it). */
+  struct wh_h2_stream *h2s;
+  /* The connect this request makes for an origin others wait on
+   * (wh_h2_pool_connect_begin), or the wake-up it waits on for another's. */
+  bool h2_connecting;
+  int h2_wait_fd;
+  struct wh_conn_key h2_key;
+  bool h2_body;
+  bool h2_ended;            /* the stream ended: the body ends with the span */
+  bool h2_gave;             /* this write's bytes were handed to the stream */
+  bool used_h2;             /* the last response came over HTTP/2 */
+  unsigned char *h2buf;
+  size_t h2cap;
+  /* WINHTTP_OPTION_STREAM_ERROR_CODE: the last RST_STREAM/GOAWAY code. */
+  _Atomic DWORD stream_error;
+  size_t head_len;          /* the request head's length in |out| */
+
   /* Bytes to send: the request head, plus the optional data when small. */
   struct wh_buf out;
   size_t out_off;
@@ -86,8 +109,8 @@ struct wh_exchange {
   const char *tail;         /* sent after opt: the CRLF closing an upload chunk */
   size_t tail_len, tail_off;
   bool sending_notified;
-  bool fresh_send;
-  bool ending_upload;       /* the last chunk of a chunked upload is being sent */          /* the request just left: the answer cannot be there yet */
+  bool fresh_send;          /* the request just left: the answer cannot be there yet */
+  bool ending_upload;       /* the last chunk of a chunked upload is being sent */
   size_t sent_total;
 
   /* Request body accounting (WriteData). */
@@ -171,6 +194,7 @@ struct wh_req_facts {
   DWORD key_bits;
   struct wh_blob *cert;    /* the server's leaf certificate (DER), a reference */
   uint64_t conn_id;        /* the connection the certificate came from */
+  bool h2;                 /* WINHTTP_OPTION_HTTP_PROTOCOL_USED: HTTP/2 */
   int last_errno;          /* WINHTTP_OPTION_EXTENDED_ERROR */
 };
 

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "core/exchange.h"
+#include "core/h2_stream.h"
 #include "core/object.h"
 #include "core/redirect.h"
 #include "net/wait.h"
@@ -28,6 +29,9 @@ void wh_exchange_reset_response(struct wh_exchange *x)
   x->head_scan = 0;
   x->head_deadline = 0;
   x->ws_ready = false;
+  x->h2_body = false;
+  x->h2_ended = false;
+  x->used_h2 = false;
   x->receiving_notified = false;
   x->interim_count = 0;
   memset(&x->fr, 0, sizeof(x->fr));
@@ -354,6 +358,26 @@ DWORD wh_exchange_recv_step(struct wh_request *r, struct wh_io *io)
     }
     if (x->head_deadline == 0)
       x->head_deadline = wh_deadline(head_timeout(r->settings.receive_response_timeout));
+    if (x->h2s) {
+      /* HTTP/2: the head arrives on the stream (1xx already skipped). */
+      DWORD err = wh_h2x_recv_head(r, x, io);
+      if (err == ERROR_WINHTTP_CONNECTION_ERROR && wh_h2x_may_retry(r, x)) {
+        err = retry_send(r, x, io);
+        if (err != ERROR_SUCCESS)
+          return err;
+        continue;
+      }
+      if (err != ERROR_SUCCESS)
+        return err;
+      store_cookies(r, x);
+      bool again = false;
+      err = x->split ? ERROR_SUCCESS : wh_redirect_maybe(r, io, &again);
+      if (err != ERROR_SUCCESS)
+        return err;
+      if (!again)
+        return start_decoding(r, x);
+      continue;
+    }
     bool final = false;
     DWORD err = x->rend > x->rpos ? parse_one_head(r, x, &final) : ERROR_IO_PENDING;
     if (err == ERROR_IO_PENDING && x->fresh_send && wh_conn_pending(x->conn) == 0) {
@@ -411,6 +435,8 @@ DWORD wh_exchange_recv_step(struct wh_request *r, struct wh_io *io)
 
 static size_t raw_buffered(const struct wh_exchange *x)
 {
+  if (x->h2_body)
+    return x->span_len;
   switch (x->fr.kind) {
   case WH_H1_BODY_CHUNKED:
     return x->span_len;
@@ -430,6 +456,10 @@ static size_t raw_buffered(const struct wh_exchange *x)
 static void body_finished(struct wh_request *r, struct wh_exchange *x)
 {
   x->body_done = true;
+  if (x->h2_body) {
+    wh_h2x_finish(x); /* the connection stays with its other streams */
+    return;
+  }
   /* Full duplex: the send side may still be writing; the connection goes
    * with the next SendRequest or the handle. */
   if (!x->conn || x->split)
@@ -466,7 +496,12 @@ static DWORD dechunk(struct wh_request *r, struct wh_exchange *x)
 /* The raw body bytes at hand (de-chunked), without copying. */
 static DWORD raw_peek(struct wh_request *r, struct wh_exchange *x, const char **p, size_t *n)
 {
-  if (x->fr.kind == WH_H1_BODY_CHUNKED) {
+  if (x->h2_body) {
+    wh_h2x_peek(x);
+    if (x->span_len == 0 && x->h2_ended && !x->body_done)
+      body_finished(r, x);
+    *p = x->span;
+  } else if (x->fr.kind == WH_H1_BODY_CHUNKED) {
     DWORD err = dechunk(r, x);
     if (err != ERROR_SUCCESS)
       return err;
@@ -482,6 +517,13 @@ static void raw_consume(struct wh_request *r, struct wh_exchange *x, size_t n)
 {
   if (n == 0)
     return;
+  if (x->h2_body) {
+    x->span += n;
+    x->span_len -= n;
+    if (x->span_len == 0 && x->h2_ended)
+      body_finished(r, x);
+    return;
+  }
   if (x->fr.kind == WH_H1_BODY_CHUNKED) {
     x->span += n;
     x->span_len -= n;
@@ -505,6 +547,8 @@ static DWORD read_more(struct wh_request *r, struct wh_exchange *x, struct wh_io
   bool eof = false;
   DWORD err;
   *direct_got = 0;
+  if (x->h2_body)
+    return wh_h2x_more(r, x, io);
   if (!x->conn) /* defensive: the body is over or the connection failed */
     return x->body_done ? ERROR_SUCCESS : ERROR_WINHTTP_CONNECTION_ERROR;
   if (direct && !x->decoding && x->rend == x->rpos && x->fr.kind != WH_H1_BODY_CHUNKED) {

@@ -33,6 +33,7 @@ struct wh_settings {
   DWORD secure_protocols;          /* WINHTTP_FLAG_SECURE_PROTOCOL_* */
   DWORD decompression;             /* WINHTTP_DECOMPRESSION_FLAG_* */
   DWORD enable_http_protocol;      /* WINHTTP_PROTOCOL_FLAG_* wanted */
+  DWORD http2_receive_window;      /* HTTP2_RECEIVE_WINDOW: stream window, 0 = default */
   DWORD autologon_policy;          /* WINHTTP_AUTOLOGON_SECURITY_LEVEL_* */
   DWORD disabled_features;         /* WINHTTP_DISABLE_* bits, OR'ed */
   DWORD enabled_features;          /* WINHTTP_ENABLE_* bits, OR'ed */
@@ -53,6 +54,7 @@ struct wh_settings {
   bool assured_non_blocking_callbacks;
   bool reject_userpwd_in_url;      /* REJECT_USERPWD_IN_URL */
   bool expire_connection;          /* EXPIRE_CONNECTION: never reuse */
+  bool require_stream_end;         /* REQUIRE_STREAM_END: always in effect over HTTP/2 */
   bool upgrade_to_websocket;       /* UPGRADE_TO_WEB_SOCKET */
   bool no_client_cert;             /* CLIENT_CERT_CONTEXT set to "none" */
 };

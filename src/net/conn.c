@@ -237,7 +237,7 @@ struct wh_conn *wh_pool_take(const struct wh_conn_key *key)
       pool_count--;
       continue;
     }
-    if (!found && key_eq(&c->key, key)) {
+    if (!found && key_eq(&c->key, key) && c->key.h2 == key->h2) {
       *pp = c->next;
       pool_count--;
       found = c;

@@ -28,6 +28,8 @@ struct wh_conn_key {
   DWORD security_flags; /* TLS connections verified under other ignore flags are not shared */
   DWORD protocols;      /* WINHTTP_FLAG_SECURE_PROTOCOL_* */
   bool revocation;      /* WINHTTP_ENABLE_SSL_REVOCATION was asked for */
+  bool h2;              /* ALPN offers "h2" (WINHTTP_PROTOCOL_FLAG_HTTP2): such
+                           connections are pooled apart (net/h2_conn.h) */
 };
 
 struct wh_conn {
@@ -115,6 +117,8 @@ DWORD wh_conn_recv(struct wh_conn *c, void *buf, size_t cap, size_t *n, short *e
 /* Writes up to |len| bytes: *n written (> 0) or ERROR_IO_PENDING with
  * *events; ERROR_WINHTTP_CONNECTION_ERROR when the peer is gone. */
 DWORD wh_conn_send(struct wh_conn *c, const void *buf, size_t len, size_t *n, short *events);
+/* Whether TLS negotiated ALPN "h2". */
+bool wh_conn_alpn_h2(const struct wh_conn *c);
 /* Bytes TLS has already decrypted and holds for the next read (0 for
  * plain connections): such bytes make the socket look idle to poll(). */
 size_t wh_conn_pending(const struct wh_conn *c);

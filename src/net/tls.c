@@ -241,6 +241,13 @@ DWORD wh_conn_tls_start(struct wh_conn *c, const char *sni_host)
   /* SNI carries names only (RFC 6066 §3). */
   if (!wh_host_is_literal(sni_host))
     SSL_set_tlsext_host_name(ssl, sni_host);
+  /* HTTP/2 only when the request enabled it (RFC 9113 §3.2: ALPN "h2"),
+   * with HTTP/1.1 as the fallback the server may choose. */
+  static const unsigned char h2_alpn[] = "\x02h2\x08http/1.1";
+  if (c->key.h2 && SSL_set_alpn_protos(ssl, h2_alpn, sizeof(h2_alpn) - 1) != 0) {
+    SSL_free(ssl);
+    return ERROR_NOT_ENOUGH_MEMORY;
+  }
   resume_session(ssl, c);
   c->ssl = ssl;
   c->tls_flags = 0;
@@ -282,6 +289,15 @@ static void check_host(struct wh_conn *c, X509 *peer)
                                     : X509_check_host(peer, host, 0, 0, NULL);
   if (ok != 1)
     c->tls_flags |= WINHTTP_CALLBACK_STATUS_FLAG_CERT_CN_INVALID;
+}
+
+bool wh_conn_alpn_h2(const struct wh_conn *c)
+{
+  const unsigned char *p = NULL;
+  unsigned len = 0;
+  if (c->ssl)
+    SSL_get0_alpn_selected(c->ssl, &p, &len);
+  return len == 2 && p[0] == 'h' && p[1] == '2';
 }
 
 DWORD wh_conn_tls_handshake(struct wh_conn *c, short *events)

@@ -12,7 +12,7 @@
 #include "proto/headers.h"
 
 struct wh_resp_head {
-  unsigned version_major; /* 1 (HTTP/1.x) */
+  unsigned version_major; /* 1 (HTTP/1.x) or 2 (HTTP/2) */
   unsigned version_minor; /* 0-9; 1 and above get HTTP/1.1 semantics (RFC 9112 §2.3) */
   unsigned status;        /* 100-999 */
   char *reason;           /* owned, NUL-terminated, OWS-trimmed; may be "" */
@@ -23,8 +23,8 @@ struct wh_resp_head {
 /* Frees what |r| owns and leaves it empty (as if zeroed); safe twice. */
 void wh_resp_head_free(struct wh_resp_head *r);
 
-/* "HTTP/1.0" ... "HTTP/1.9" for WINHTTP_QUERY_VERSION, normalised to upper
- * case: a static string, never NULL. */
+/* "HTTP/1.0" ... "HTTP/1.9", or "HTTP/2", for WINHTTP_QUERY_VERSION,
+ * normalised to upper case: a static string, never NULL. */
 const char *wh_resp_version_string(const struct wh_resp_head *r);
 
 #endif
