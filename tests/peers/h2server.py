@@ -89,6 +89,34 @@ arrives.
                     encoded block smaller than N * 100: n=400 is > 16384).
 /echo               Waits for the whole request body (END_STREAM), then 200
                     with content-length and the request body back.
+/conn               200, content-length, body "<conn> <stream>": <conn> is
+                    the number of this connection among those the server
+                    process accepted, from 1 (every accepted connection
+                    counts, HTTP/2 or not; with TLS, once its handshake is
+                    done), <stream> this stream's id; both
+                    decimal, no newline. Tells a client which of its requests
+                    shared a connection.
+/barrier?n=N&ms=M   Holds the response until N streams (default 2) with path
+                    /barrier are open at once on this connection (this one
+                    included), then answers each of them 200, content-length,
+                    body "ok". A stream still waiting after M milliseconds
+                    (default 10000) gets 504 "barrier timeout\\n", so a
+                    client that cannot multiplex fails instead of hanging.
+                    Each stream waits for its own N.
+/refuse-once        The first connection that carries a /refuse-once stream
+                    refuses every /refuse-once stream it carries with
+                    RST_STREAM REFUSED_STREAM (7) before any HEADERS (its
+                    other streams are served as usual). On every other
+                    connection: 200 with the body of /conn. A client that
+                    retries a refused request on a new connection succeeds;
+                    one that retries on the same connection is refused again.
+/goaway-once?code=N The first connection that carries a /goaway-once stream
+                    answers it like /goaway (GOAWAY with last-stream-id =
+                    this stream's id minus 2 and error code N, default 0,
+                    then no more writing). On every other connection: 200
+                    with the body of /conn. A client that retries a request
+                    the server did not process succeeds on its new
+                    connection.
 anything else       404, body "not found\\n".
 """
 
@@ -115,6 +143,12 @@ MAX_STREAMS = None
 NO_SETTINGS = False
 HEAD_LIMIT = 65536
 GOAWAY_LINGER_S = 2.0
+
+# The number of connections accepted so far, and the number of the first
+# connection that carried a /refuse-once (/goaway-once) stream (0: none yet).
+CONNECTIONS = 0
+REFUSE_ONCE_CONN = 0
+GOAWAY_ONCE_CONN = 0
 
 
 def debug_exc():
@@ -144,9 +178,12 @@ class Stream:
 class Conn:
     """One HTTP/2 connection: a read loop feeding h2, one task per stream."""
 
-    def __init__(self, reader, writer):
+    def __init__(self, reader, writer, number):
         self.reader = reader
         self.writer = writer
+        self.number = number
+        self.barrier_open = 0      # /barrier streams open now
+        self.barrier_waiters = []  # [n, future] of the streams still held
         cfg = h2.config.H2Configuration(client_side=False, header_encoding=None)
         self.h2 = h2.connection.H2Connection(config=cfg)
         if MAX_STREAMS is not None:
@@ -233,6 +270,7 @@ class Conn:
             self.streams.pop(st.sid, None)
 
     async def scenario(self, st):
+        global REFUSE_ONCE_CONN, GOAWAY_ONCE_CONN
         hdrs = dict(st.headers)
         target = hdrs.get(b":path", b"/").decode("latin-1")
         url = urllib.parse.urlsplit(target)
@@ -264,18 +302,7 @@ class Conn:
             self.h2.reset_stream(sid, error_code=code)
             await self.flush_drain()
         elif path == "/goaway":
-            last = iarg("last", max(0, sid - 2))
-            code = iarg("code", 0)
-            self.h2.close_connection(error_code=code, last_stream_id=last)
-            await self.flush_drain()
-            # Stop writing; the read loop discards what still comes (so that
-            # our close is a FIN, not a reset that could destroy the GOAWAY)
-            # until the client closes, or closes itself after the linger.
-            self.goaway_sent = True
-            if self.writer.can_write_eof():
-                self.writer.write_eof()
-            asyncio.get_running_loop().call_later(GOAWAY_LINGER_S, self.writer.close)
-            self.window_changed()
+            await self.goaway(iarg("last", max(0, sid - 2)), iarg("code", 0))
         elif path == "/refuse":
             self.h2.reset_stream(sid, error_code=h2.errors.ErrorCodes.REFUSED_STREAM)
             await self.flush_drain()
@@ -293,8 +320,73 @@ class Conn:
         elif path == "/echo":
             await st.ended.wait()
             await self.respond(sid, 200, bytes(st.body))
+        elif path == "/conn":
+            await self.respond(sid, 200, self.conn_body(sid))
+        elif path == "/barrier":
+            await self.barrier(sid, max(1, iarg("n", 2)), max(0, iarg("ms", 10000)) / 1000.0)
+        elif path == "/refuse-once":
+            if REFUSE_ONCE_CONN == 0:
+                REFUSE_ONCE_CONN = self.number
+            if REFUSE_ONCE_CONN == self.number:
+                self.h2.reset_stream(sid, error_code=h2.errors.ErrorCodes.REFUSED_STREAM)
+                await self.flush_drain()
+            else:
+                await self.respond(sid, 200, self.conn_body(sid))
+        elif path == "/goaway-once":
+            if GOAWAY_ONCE_CONN == 0:
+                GOAWAY_ONCE_CONN = self.number
+            if GOAWAY_ONCE_CONN == self.number:
+                await self.goaway(max(0, sid - 2), iarg("code", 0))
+            else:
+                await self.respond(sid, 200, self.conn_body(sid))
         else:
             await self.respond(sid, 404, b"not found\n", extra=[(b"content-type", b"text/plain")])
+
+    def conn_body(self, sid):
+        return b"%d %d" % (self.number, sid)
+
+    async def goaway(self, last, code):
+        self.h2.close_connection(error_code=code, last_stream_id=last)
+        await self.flush_drain()
+        # Stop writing; the read loop discards what still comes (so that
+        # our close is a FIN, not a reset that could destroy the GOAWAY)
+        # until the client closes, or closes itself after the linger.
+        self.goaway_sent = True
+        if self.writer.can_write_eof():
+            self.writer.write_eof()
+        asyncio.get_running_loop().call_later(GOAWAY_LINGER_S, self.writer.close)
+        self.window_changed()
+
+    async def barrier(self, sid, n, timeout):
+        """/barrier?n=N: 200 "ok" once N /barrier streams are open at once
+        on this connection, 504 after |timeout| seconds."""
+        self.barrier_open += 1
+        entry = None
+        try:
+            # Release every held stream whose count is now reached: each is
+            # released once, so it answers even if others finish first.
+            for w in list(self.barrier_waiters):
+                if self.barrier_open >= w[0]:
+                    self.barrier_waiters.remove(w)
+                    if not w[1].done():
+                        w[1].set_result(None)
+            released = self.barrier_open >= n
+            if not released:
+                entry = [n, asyncio.get_running_loop().create_future()]
+                self.barrier_waiters.append(entry)
+                try:
+                    await asyncio.wait_for(entry[1], timeout)
+                    released = True
+                except asyncio.TimeoutError:
+                    released = False
+            if released:
+                await self.respond(sid, 200, b"ok")
+            else:
+                await self.respond(sid, 504, b"barrier timeout\n")
+        finally:
+            self.barrier_open -= 1
+            if entry is not None and entry in self.barrier_waiters:
+                self.barrier_waiters.remove(entry)
 
     # -- the read loop ---------------------------------------------------
     async def serve(self):
@@ -370,6 +462,9 @@ async def http1_505(reader, writer):
 
 
 async def handle(reader, writer):
+    global CONNECTIONS
+    CONNECTIONS += 1
+    number = CONNECTIONS
     conn = None
     try:
         if NO_SETTINGS:
@@ -380,7 +475,7 @@ async def handle(reader, writer):
         if ssl_obj is not None and ssl_obj.selected_alpn_protocol() != "h2":
             await http1_505(reader, writer)
             return
-        conn = Conn(reader, writer)
+        conn = Conn(reader, writer, number)
         await conn.serve()
         if not writer.is_closing():
             await writer.drain()

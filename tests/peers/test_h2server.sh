@@ -4,7 +4,9 @@
 # and over TLS (ALPN h2; curl checks the 505 for ALPN http/1.1), by the
 # content of nghttp's -v frame trace and of the bodies it receives: every
 # scenario, flow control with tiny windows, --max-streams and --no-settings,
-# and that the server survives clients that vanish mid-stream.
+# the connection-aware scenarios (/conn, /barrier, /refuse-once,
+# /goaway-once), and that the server survives clients that vanish
+# mid-stream.
 # Usage: test_h2server.sh H2SERVER GEN_CERTS
 # Exits 77 (ctest SKIP) when python3-h2 or nghttp is missing.
 #
@@ -220,6 +222,37 @@ nghttp -nv -t 1 "http://127.0.0.1:$ns/ok" >"$tmp/out" 2>&1
 check "--no-settings: no SETTINGS from the server" lacks_re 'recv SETTINGS' "$tmp/out"
 check "--no-settings: client timeout" has "[ERROR] Timeout" "$tmp/out"
 
+# The connection-aware scenarios, on a server of their own so that its
+# connections are counted from 1: each nghttp run below is one connection.
+start_peer fresh fresh_pid
+fb="http://127.0.0.1:$fresh"
+# /conn: "<connection> <stream>"; two requests of one run share connection 2
+# (distinct URIs: nghttp fetches a repeated one once).
+nb --no-dep "$fb/conn"
+check "/conn: first connection, stream 1 (got '$(cat "$tmp/body")')" has_line "1 1" "$tmp/body"
+nb --no-dep "$fb/conn?a" "$fb/conn?b"
+check "/conn twice on one connection (got '$(cat "$tmp/body")')" \
+  sh -c "grep -qxE '2 12 3|2 32 1' '$tmp/body'"
+# /barrier?n=3: three streams at once are all answered; a lone one times out.
+nb "$fb/barrier?n=3&i=1" "$fb/barrier?n=3&i=2" "$fb/barrier?n=3&i=3"
+check "/barrier?n=3 with 3 streams: all ok (got '$(cat "$tmp/body")')" has_line "okokok" "$tmp/body"
+n -v "$fb/barrier?n=2&ms=200"
+check "/barrier?n=2 alone: 504 after ms=200" has_re 'recv \(stream_id=[0-9]+\) :status: 504' "$tmp/out"
+check "/barrier timeout body" has "barrier timeout" "$tmp/out"
+# /refuse-once: refused on the first connection that asks (connection 5),
+# twice; served with the /conn body on the next one.
+n -nv --no-dep "$fb/refuse-once?a" "$fb/refuse-once?b"
+got=$(grep -A1 'recv RST_STREAM' "$tmp/out" | grep -cF 'error_code=REFUSED_STREAM(0x07)')
+check "/refuse-once: both streams of connection 5 refused (got $got)" test "$got" -eq 2
+nb --no-dep "$fb/refuse-once"
+check "/refuse-once: served on connection 6 (got '$(cat "$tmp/body")')" has_line "6 1" "$tmp/body"
+# /goaway-once: GOAWAY on connection 7; connection 8 is served.
+n -nv --no-dep "$fb/goaway-once"
+check "/goaway-once: GOAWAY last_stream_id=0 on connection 7" \
+  sh -c "grep -A1 'recv GOAWAY' '$tmp/out' | grep -qF '(last_stream_id=0, error_code=NO_ERROR(0x00)'"
+nb --no-dep "$fb/goaway-once"
+check "/goaway-once: served on connection 8 (got '$(cat "$tmp/body")')" has_line "8 1" "$tmp/body"
+
 # Every server is still alive and answering, and said nothing on stderr.
 for v in plain tls ms; do
   eval "p=\$$v"
@@ -228,7 +261,7 @@ for v in plain tls ms; do
   nb "$scheme://127.0.0.1:$p/ok?len=70000"
   check "$v: server still serves after all the above" cmp -s "$tmp/body" "$tmp/p70000"
 done
-for v in plain tls ms ns; do
+for v in plain tls ms ns fresh; do
   eval "p=\$${v}_pid"
   check "$v: server process alive" kill -0 "$p"
   cp "$tmp/server.$v.err" "$tmp/out"

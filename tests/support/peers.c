@@ -392,31 +392,53 @@ static int read_line(int fd, char *line, size_t cap, int64_t deadline)
   return -1;
 }
 
+/* The most arguments wh_peer_start_h2() passes on, and their total length. */
+#define EXTRA_ARGS_MAX 16
+#define EXTRA_ARGS_LEN 256
+
 /* Starts tests/peers/|name|, a Python peer that takes --ipv6 and
- * --tls-cert/--tls-key and prints "READY <port>[ ipv6]" once it listens. */
+ * --tls-cert/--tls-key and prints "READY <port>[ ipv6]" once it listens.
+ * |extra| (NULL or a string of arguments separated by spaces, no quoting)
+ * comes after those. */
 static int start_python(struct wh_peer *p, enum wh_peer_kind kind, const char *name, int tls,
-                        enum wh_peer_cert cert)
+                        enum wh_peer_cert cert, const char *extra)
 {
   memset(p, 0, sizeof(*p));
   p->fd = -1;
   p->pid = -1;
   if (make_tempdir(p) != 0)
     return -1;
-  char script[512], certs[400], cert_file[512], key_file[512];
+  char script[512], certs[400], cert_file[512], key_file[512], extra_buf[EXTRA_ARGS_LEN];
   if (path_join(script, sizeof(script), peers_dir(), name) != 0)
     goto fail;
-  char *argv[8] = {(char *)python_path(), script, (char *)"--ipv6", NULL};
+  char *argv[8 + EXTRA_ARGS_MAX] = {(char *)python_path(), script, (char *)"--ipv6", NULL};
+  size_t argc = 3;
   if (tls) {
     if ((unsigned)cert >= WH_CERT_COUNT || make_certs(p, certs, sizeof(certs)) != 0)
       goto fail;
     snprintf(cert_file, sizeof(cert_file), "%s/%s.pem", certs, cert_names[cert]);
     snprintf(key_file, sizeof(key_file), "%s/%s.key", certs, cert_names[cert]);
-    argv[3] = (char *)"--tls-cert";
-    argv[4] = cert_file;
-    argv[5] = (char *)"--tls-key";
-    argv[6] = key_file;
-    argv[7] = NULL;
+    argv[argc++] = (char *)"--tls-cert";
+    argv[argc++] = cert_file;
+    argv[argc++] = (char *)"--tls-key";
+    argv[argc++] = key_file;
   }
+  if (extra && *extra) {
+    int n = snprintf(extra_buf, sizeof(extra_buf), "%s", extra);
+    if (n < 0 || (size_t)n >= sizeof(extra_buf)) {
+      complain("peer arguments too long: %s", extra);
+      goto fail;
+    }
+    char *save = NULL;
+    for (char *tok = strtok_r(extra_buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+      if (argc + 1 >= sizeof(argv) / sizeof(argv[0])) {
+        complain("too many peer arguments: %s", extra);
+        goto fail;
+      }
+      argv[argc++] = tok;
+    }
+  }
+  argv[argc] = NULL;
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
     complain("pipe: %s", strerror(errno));
@@ -451,32 +473,37 @@ fail:
 
 int wh_peer_start_fault(struct wh_peer *p)
 {
-  return start_python(p, WH_PEER_FAULT, "faultserver.py", 0, WH_CERT_GOOD);
+  return start_python(p, WH_PEER_FAULT, "faultserver.py", 0, WH_CERT_GOOD, NULL);
 }
 
 int wh_peer_start_fault_tls(struct wh_peer *p, enum wh_peer_cert cert)
 {
-  return start_python(p, WH_PEER_FAULT, "faultserver.py", 1, cert);
+  return start_python(p, WH_PEER_FAULT, "faultserver.py", 1, cert, NULL);
 }
 
 int wh_peer_start_ws(struct wh_peer *p)
 {
-  return start_python(p, WH_PEER_WS, "wsserver.py", 0, WH_CERT_GOOD);
+  return start_python(p, WH_PEER_WS, "wsserver.py", 0, WH_CERT_GOOD, NULL);
 }
 
 int wh_peer_start_ws_tls(struct wh_peer *p, enum wh_peer_cert cert)
 {
-  return start_python(p, WH_PEER_WS, "wsserver.py", 1, cert);
+  return start_python(p, WH_PEER_WS, "wsserver.py", 1, cert, NULL);
 }
 
 int wh_peer_start_ws_ref(struct wh_peer *p)
 {
-  return start_python(p, WH_PEER_WS_REF, "ws_echo_websockets.py", 0, WH_CERT_GOOD);
+  return start_python(p, WH_PEER_WS_REF, "ws_echo_websockets.py", 0, WH_CERT_GOOD, NULL);
 }
 
 int wh_peer_start_ws_ref_tls(struct wh_peer *p, enum wh_peer_cert cert)
 {
-  return start_python(p, WH_PEER_WS_REF, "ws_echo_websockets.py", 1, cert);
+  return start_python(p, WH_PEER_WS_REF, "ws_echo_websockets.py", 1, cert, NULL);
+}
+
+int wh_peer_start_h2(struct wh_peer *p, const char *extra_args)
+{
+  return start_python(p, WH_PEER_H2, "h2server.py", 1, WH_CERT_GOOD, extra_args);
 }
 
 /* --- nginx ------------------------------------------------------------------------ */

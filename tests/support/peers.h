@@ -11,6 +11,10 @@
  *  - the reference WebSocket server, tests/peers/ws_echo_websockets.py: an
  *    echo server on python3-websockets, an independent implementation
  *    (echo, subprotocols, permessage-deflate, close handshake);
+ *  - the scriptable HTTP/2 server, tests/peers/h2server.py (python3-h2):
+ *    behaviour per request stream chosen by the :path (scenario table at
+ *    its top), over TLS with ALPN "h2" (a client that selects "http/1.1"
+ *    gets an HTTP/1.1 505);
  *  - nginx, configured from tests/peers/nginx.conf.in and
  *    tests/peers/nginx-locations.conf: static files, redirects, cookies,
  *    gzip, keep-alive, and with TLS one HTTPS port per test certificate;
@@ -44,7 +48,14 @@ enum wh_peer_cert {
   WH_CERT_COUNT
 };
 
-enum wh_peer_kind { WH_PEER_NONE, WH_PEER_FAULT, WH_PEER_NGINX, WH_PEER_WS, WH_PEER_WS_REF };
+enum wh_peer_kind {
+  WH_PEER_NONE,
+  WH_PEER_FAULT,
+  WH_PEER_NGINX,
+  WH_PEER_WS,
+  WH_PEER_WS_REF,
+  WH_PEER_H2
+};
 
 struct wh_peer {
   enum wh_peer_kind kind;
@@ -77,6 +88,13 @@ int wh_peer_start_ws_tls(struct wh_peer *p, enum wh_peer_cert cert);
  * python3-websockets is missing. */
 int wh_peer_start_ws_ref(struct wh_peer *p);
 int wh_peer_start_ws_ref_tls(struct wh_peer *p, enum wh_peer_cert cert);
+/* The HTTP/2 server (h2server.py) on 127.0.0.1 (and [::1] on the same port
+ * when it can), TLS with the good certificate (signed by the test CA of this
+ * peer's own directory, wh_peer_ca_file), ALPN "h2" and "http/1.1".
+ * |extra_args| (NULL, or options separated by single spaces, no quoting) are
+ * passed on: "--max-streams 2", "--no-settings". Fails (saying why on
+ * stderr) when python3-h2 is missing. */
+int wh_peer_start_h2(struct wh_peer *p, const char *extra_args);
 /* nginx on 127.0.0.1. Always serves plain HTTP on http_port; with |tls| also
  * HTTPS on cert_port[each certificate] and h2_port, and the main port is
  * cert_port[WH_CERT_GOOD]; without, the main port is http_port. */

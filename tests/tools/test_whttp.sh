@@ -168,6 +168,13 @@ w "HTTPS with the CA" 0 "$S/hello.txt" && check "HTTPS with the CA: the body" \
   cmp -s "$tmp/out" "$DEMO_ROOT/hello.txt"
 w "HTTPS -o" 0 -o "$tmp/1m-tls.bin" "$S/1m.bin" && check "HTTPS -o: the file has the right size" \
   [ "$(wc -c <"$tmp/1m-tls.bin")" -eq 1048576 ]
+w "HTTPS --http2 -i" 0 --http2 -i "$S/hello.txt" && check "--http2: an HTTP/2 head, then the body" \
+  sh -c 'head -n 1 "$1" | grep -q "^HTTP/2 200" && tail -c "$(wc -c <"$2")" "$1" | cmp -s - "$2"' \
+  - "$tmp/out" "$DEMO_ROOT/hello.txt"
+w "HTTPS without --http2 -i" 0 -i "$S/hello.txt" && check "without --http2: HTTP/1.1" \
+  sh -c 'head -n 1 "$1" | grep -q "^HTTP/1.1 200"' - "$tmp/out"
+w "HTTP --http2" 0 --http2 -i "$H/hello.txt" && check "--http2 over http://: HTTP/1.1 (no cleartext h2)" \
+  sh -c 'head -n 1 "$1" | grep -q "^HTTP/1.1 200"' - "$tmp/out"
 unset SSL_CERT_FILE
 w "HTTPS without the CA" 35 "$S/hello.txt" && check "HTTPS without the CA: INVALID_CA reported" \
   grep -q "INVALID_CA" "$tmp/err"
@@ -194,6 +201,12 @@ w "-Z -f" 22 -Z -f --discard "$H/status/404" "$H/hello.txt" && check "-Z -f: 404
 w "-Z --max-time" 28 -Z --discard --max-time 1 "http://127.0.0.1:$silent_port/" "$H/hello.txt" &&
   check "-Z --max-time: the silent one times out, the other succeeds" \
   grep -q "^whttp: 2 transfers: 1 ok, 1 failed" "$tmp/err"
+w "-Z --http2: six URLs over one connection" 0 -Z --http2 -o "$tmp/h2par#1" "$S/hello.txt" "$S/1m.bin" \
+  "$S/index.html" "$S/hello.txt" "$S/1m.bin" "$S/index.html" &&
+  check "-Z --http2: every body right, six done lines" \
+  sh -c 'cmp -s "$1/h2par1" "$2/hello.txt" && cmp -s "$1/h2par2" "$2/1m.bin" &&
+         cmp -s "$1/h2par3" "$2/index.html" && cmp -s "$1/h2par5" "$2/1m.bin" &&
+         [ "$(grep -c "^done .* 200 " "$1/err")" -eq 6 ]' - "$tmp" "$DEMO_ROOT"
 w "-Z without an output" 2 -Z "$H/hello.txt" "$H/index.html" && ok "-Z needs -O, -o or --discard: exit 2"
 w "-Z -o without #1" 2 -Z -o "$tmp/x" "$H/hello.txt" "$H/index.html" && ok "-Z -o FILE without #1 for two URLs: exit 2"
 w "-Z -O same name twice" 2 -Z -O "$H/hello.txt" "$S/hello.txt" && ok "-Z -O with two URLs naming one file: exit 2"

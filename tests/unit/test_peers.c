@@ -627,6 +627,80 @@ static void test_fault_tls(void **state)
   wh_peer_stop(&p);
 }
 
+/* Reads exactly |n| bytes over |ssl|. */
+static void tls_read_exact(SSL *ssl, unsigned char *buf, size_t n)
+{
+  size_t got = 0;
+  while (got < n) {
+    int r = SSL_read(ssl, buf + got, (int)(n - got));
+    assert_true(r > 0);
+    got += (size_t)r;
+  }
+}
+
+/* The HTTP/2 server (wh_peer_start_h2): TLS with the good certificate;
+ * with ALPN "h2" its first frame is its SETTINGS, carrying the
+ * MAX_CONCURRENT_STREAMS given by the extra arguments; with ALPN
+ * "http/1.1" it answers HTTP/1.1 505 and closes. */
+static void test_h2_peer(void **state)
+{
+  (void)state;
+  struct wh_peer p;
+  assert_int_equal(wh_peer_start_h2(&p, "--max-streams 4"), 0);
+  assert_int_equal(p.kind, WH_PEER_H2);
+  assert_true(p.tls);
+  assert_int_equal(wh_peer_cert_port(&p, WH_CERT_GOOD), wh_peer_port(&p));
+  SSL_CTX *ctx = client_ctx(wh_peer_ca_file(&p));
+  long verify;
+  int fd;
+  SSL *ssl = tls_connect(ctx, wh_peer_port(&p), "\x02h2", &verify, &fd);
+  assert_non_null(ssl);
+  assert_int_equal(verify, X509_V_OK);
+  const unsigned char *alpn = NULL;
+  unsigned alpn_len = 0;
+  SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+  assert_int_equal(alpn_len, 2);
+  assert_memory_equal(alpn, "h2", 2);
+  unsigned char head[9], payload[256];
+  tls_read_exact(ssl, head, sizeof(head));
+  size_t len = (size_t)head[0] << 16 | (size_t)head[1] << 8 | head[2];
+  assert_int_equal(head[3], 4); /* SETTINGS */
+  assert_int_equal(head[4], 0); /* not an ACK */
+  assert_memory_equal(head + 5, "\0\0\0\0", 4);
+  assert_true(len % 6 == 0 && len <= sizeof(payload));
+  tls_read_exact(ssl, payload, len);
+  int found = 0;
+  for (size_t i = 0; i < len; i += 6) {
+    unsigned id = (unsigned)payload[i] << 8 | payload[i + 1];
+    uint32_t v = (uint32_t)payload[i + 2] << 24 | (uint32_t)payload[i + 3] << 16 |
+                 (uint32_t)payload[i + 4] << 8 | payload[i + 5];
+    if (id == 3) {
+      assert_int_equal(v, 4);
+      found = 1;
+    }
+  }
+  assert_true(found);
+  tls_close(ssl, fd);
+
+  ssl = tls_connect(ctx, wh_peer_port(&p), "\x08http/1.1", &verify, &fd);
+  assert_non_null(ssl);
+  char buf[512];
+  size_t n = tls_exchange(ssl, "GET /ok HTTP/1.1\r\nHost: localhost\r\n\r\n", buf, sizeof(buf));
+  static const char want[] = "HTTP/1.1 505 HTTP Version Not Supported\r\n";
+  assert_true(n > sizeof(want) - 1);
+  assert_memory_equal(buf, want, sizeof(want) - 1);
+  tls_close(ssl, fd);
+  SSL_CTX_free(ctx);
+
+  char dir[sizeof(p.dir)];
+  strcpy(dir, wh_peer_dir(&p));
+  unsigned short port = wh_peer_port(&p);
+  wh_peer_stop(&p);
+  struct stat st;
+  assert_int_not_equal(stat(dir, &st), 0);
+  assert_int_equal(wh_peer_connect_port(port, 0), -1);
+}
+
 /* --- nginx ------------------------------------------------------------------------- */
 
 static int nginx_setup(void **state)
@@ -787,6 +861,7 @@ int main(void)
   const struct CMUnitTest own_tests[] = {
       cmocka_unit_test(test_peer_stop_cleans_up),
       cmocka_unit_test(test_fault_tls),
+      cmocka_unit_test(test_h2_peer),
       cmocka_unit_test(test_nginx_plain_only),
   };
   const struct CMUnitTest nginx_tests[] = {

@@ -31,6 +31,9 @@ static const char usage_text[] =
   "  -I, --head                send HEAD and write the response head\n"
   "  -v, --verbose             trace notifications and both heads on stderr\n"
   "      --compressed          ask for gzip/deflate and decode the body\n"
+  "      --http2               speak HTTP/2 when the https:// server offers it (ALPN\n"
+  "                            h2; HTTP/1.1 otherwise); with -Z, requests to one\n"
+  "                            origin share one multiplexed connection\n"
   "  -m, --max-time SECONDS    give up after SECONDS (decimals allowed)\n"
   "  -f, --fail                exit 22, writing no body, when the status is >= 400\n"
   "  -s, --silent              no progress bar and no error messages\n"
@@ -115,6 +118,7 @@ static int set_silent(struct whttp_args *a, const char *v) { (void)v; a->silent 
 static int set_discard(struct whttp_args *a, const char *v) { (void)v; a->discard = true; return 0; }
 static int set_ws(struct whttp_args *a, const char *v) { (void)v; a->websocket = true; return 0; }
 static int set_binary(struct whttp_args *a, const char *v) { (void)v; a->binary = true; return 0; }
+static int set_http2(struct whttp_args *a, const char *v) { (void)v; a->http2 = true; return 0; }
 static int set_ws_deflate(struct whttp_args *a, const char *v) { (void)v; a->ws_deflate = true; return 0; }
 
 static int set_parallel_max(struct whttp_args *a, const char *v)
@@ -295,6 +299,7 @@ static const struct opt options[] = {
   {0, "ws", false, set_ws},
   {0, "binary", false, set_binary},
   {0, "ws-deflate", false, set_ws_deflate},
+  {0, "http2", false, set_http2},
   {'h', "help", false, show_help},
   {'V', "version", false, show_version},
 };
@@ -394,6 +399,7 @@ static int check_websocket(const struct whttp_args *a)
                         : a->follow      ? "-L"
                         : a->fail        ? "-f"
                         : a->compressed  ? "--compressed"
+                        : a->http2       ? "--http2"
                         : a->discard     ? "--discard"
                                          : NULL;
   if (refused)

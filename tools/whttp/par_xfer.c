@@ -193,7 +193,9 @@ static bool set_up(struct par_xfer *x)
       (a->insecure &&
        !set_dword(x, WINHTTP_OPTION_SECURITY_FLAGS, SECURITY_FLAG_IGNORE_ALL_CERT_ERRORS)) ||
       (a->compressed &&
-       !set_dword(x, WINHTTP_OPTION_DECOMPRESSION, WINHTTP_DECOMPRESSION_FLAG_ALL)))
+       !set_dword(x, WINHTTP_OPTION_DECOMPRESSION, WINHTTP_DECOMPRESSION_FLAG_ALL)) ||
+      (a->http2 &&
+       !set_dword(x, WINHTTP_OPTION_ENABLE_HTTP_PROTOCOL, WINHTTP_PROTOCOL_FLAG_HTTP2)))
     return false;
   for (size_t i = 0; i < a->n_headers; i++)
     if (!add_header(x, a->headers[i], WINHTTP_ADDREQ_FLAG_ADD))

@@ -204,6 +204,9 @@ static int set_options(struct xfer *x)
   if (!rc && x->a->compressed)
     rc = set_dword(x, WINHTTP_OPTION_DECOMPRESSION, WINHTTP_DECOMPRESSION_FLAG_ALL,
                    "WinHttpSetOption(DECOMPRESSION)");
+  if (!rc && x->a->http2)
+    rc = set_dword(x, WINHTTP_OPTION_ENABLE_HTTP_PROTOCOL, WINHTTP_PROTOCOL_FLAG_HTTP2,
+                   "WinHttpSetOption(ENABLE_HTTP_PROTOCOL)");
   if (!rc && x->a->websocket &&
       !WinHttpSetOption(x->request, WINHTTP_OPTION_UPGRADE_TO_WEB_SOCKET, NULL, 0))
     rc = fail_call(x, "WinHttpSetOption(UPGRADE_TO_WEB_SOCKET)");

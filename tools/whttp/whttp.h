@@ -62,6 +62,7 @@ struct whttp_args {
   bool websocket;           /* ws:// or wss:// URL, or --ws */
   bool binary;              /* --binary: stdin lines as binary messages */
   bool ws_deflate;          /* --ws-deflate: offer permessage-deflate (winhttp_ext.h) */
+  bool http2;               /* --http2: enable HTTP/2 (ALPN h2, HTTP/1.1 fallback) */
 };
 
 /* Exit status of a --parallel or WebSocket run cut short by SIGINT/SIGTERM
