@@ -4,14 +4,19 @@
  * (issue 4 §4; ARCHITECTURE-NOTES §7).
  *
  *   bench_async --client winhttp|curl --host H --port P --path /100.bin
- *               [--https --cafile CA] [--inflight 64] [--seconds 3] [--expect BYTES]
+ *               [--https --cafile CA] [--http2] [--inflight 64] [--seconds 3]
+ *               [--expect BYTES]
  *
  * WinHTTP: one async session and connect handle; each of the N chains runs
  * OpenRequest, SendRequest, then its callbacks (ReceiveResponse,
  * QueryDataAvailable, ReadData until 0), closes the request and starts the
  * next one from the callback. libcurl: N easy handles in one multi handle,
  * each re-added when it finishes. Both check every response: status 200
- * and, with --expect, the body length. Prints one "result" line. */
+ * and, with --expect, the body length. With --http2 (HTTPS only) both speak
+ * HTTP/2, every request a stream of one multiplexed connection: WinHTTP
+ * through WINHTTP_OPTION_ENABLE_HTTP_PROTOCOL, libcurl with
+ * CURL_HTTP_VERSION_2TLS, CURLPIPE_MULTIPLEX and CURLOPT_PIPEWAIT. Prints one
+ * "result" line. */
 #define _POSIX_C_SOURCE 200809L
 #include <curl/curl.h>
 #include <poll.h>
@@ -26,7 +31,7 @@
 
 struct options {
   const char *client, *host, *path, *cafile;
-  int port, https, inflight;
+  int port, https, http2, inflight;
   double seconds;
 };
 
@@ -141,6 +146,11 @@ static long run_winhttp(const struct options *o, double *elapsed)
   wh_flags = o->https ? WINHTTP_FLAG_SECURE : 0;
   HINTERNET s = WinHttpOpen(L"bench_async/1.0", WINHTTP_ACCESS_TYPE_NO_PROXY, NULL, NULL,
                             WINHTTP_FLAG_ASYNC);
+  if (o->http2) {
+    DWORD v = WINHTTP_PROTOCOL_FLAG_HTTP2;
+    if (!WinHttpSetOption(s, WINHTTP_OPTION_ENABLE_HTTP_PROTOCOL, &v, sizeof(v)))
+      die("WinHttpSetOption(ENABLE_HTTP_PROTOCOL)", GetLastError());
+  }
   wh_connect = WinHttpConnect(s, host, (INTERNET_PORT)o->port, 0);
   struct chain *chains = calloc((size_t)o->inflight, sizeof(*chains));
   double t0 = now_s();
@@ -176,9 +186,15 @@ static long run_curl(const struct options *o, double *elapsed)
   snprintf(url, sizeof(url), "%s://%s:%d%s", o->https ? "https" : "http", o->host, o->port,
            o->path);
   CURLM *m = curl_multi_init();
+  if (o->http2)
+    curl_multi_setopt(m, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
   CURL **e = calloc((size_t)o->inflight, sizeof(*e));
   for (int i = 0; i < o->inflight; i++) {
     e[i] = curl_easy_init();
+    if (o->http2) {
+      curl_easy_setopt(e[i], CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+      curl_easy_setopt(e[i], CURLOPT_PIPEWAIT, 1L);
+    }
     curl_easy_setopt(e[i], CURLOPT_URL, url);
     curl_easy_setopt(e[i], CURLOPT_WRITEFUNCTION, sink);
     if (o->cafile)
@@ -224,11 +240,15 @@ static long run_curl(const struct options *o, double *elapsed)
 
 int main(int argc, char **argv)
 {
-  struct options o = {"winhttp", "127.0.0.1", "/100.bin", NULL, 80, 0, 64, 3.0};
+  struct options o = {"winhttp", "127.0.0.1", "/100.bin", NULL, 80, 0, 0, 64, 3.0};
   for (int i = 1; i < argc; i++) {
     const char *k = argv[i];
     if (!strcmp(k, "--https")) {
       o.https = 1;
+      continue;
+    }
+    if (!strcmp(k, "--http2")) {
+      o.http2 = 1;
       continue;
     }
     if (i + 1 >= argc)
@@ -257,9 +277,9 @@ int main(int argc, char **argv)
   double elapsed = 0, cpu0 = cpu_s();
   long done = !strcmp(o.client, "curl") ? run_curl(&o, &elapsed) : run_winhttp(&o, &elapsed);
   double cpu = cpu_s() - cpu0;
-  printf("result mode=async%d scheme=%s client=%s requests=%ld seconds=%.3f cpu_seconds=%.3f "
+  printf("result mode=%s%d scheme=%s client=%s requests=%ld seconds=%.3f cpu_seconds=%.3f "
          "value=%.1f per_cpu_second=%.1f unit=req/s\n",
-         o.inflight, o.https ? "https" : "http", o.client, done, elapsed, cpu,
+         o.http2 ? "h2async" : "async", o.inflight, o.https ? "https" : "http", o.client, done, elapsed, cpu,
          (double)done / elapsed, cpu > 0 ? (double)done / cpu : 0.0);
   return 0;
 }

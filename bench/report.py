@@ -224,6 +224,61 @@ def ws_section(w, runs, cpu, idle, busy):
     return verdicts
 
 
+# Issue 8 §4: HTTP/2, 64 streams over one TLS connection.
+H2_BAR_CURL = 2.0
+H2_BAR_LIMIT = 0.8
+
+
+def h2_section(w, runs, cpu):
+    """The HTTP/2 table; returns [(what, ok)]."""
+    modes = sorted({m for (m, s, c) in runs if m.startswith("h2async")})
+    if not modes:
+        return []
+    verdicts = []
+    w("## HTTP/2")
+    w("")
+    w("`bench/bench_async.c --http2`: 100-byte GETs kept in flight as streams of")
+    w("one TLS connection to nginx's `http2` port (`http2_max_concurrent_streams`")
+    w("128). WinHTTP: one `WINHTTP_FLAG_ASYNC` session with")
+    w("`WINHTTP_OPTION_ENABLE_HTTP_PROTOCOL`, a chain of callbacks per stream as in")
+    w("async64. libcurl: the multi interface with `CURLPIPE_MULTIPLEX`,")
+    w("`CURL_HTTP_VERSION_2TLS` and `CURLOPT_PIPEWAIT` (every handle waits to")
+    w("multiplex on the one connection). The limit: `h2load -c 1 -m N -D SECS`")
+    w("(nghttp2's load generator, one connection, N streams), its CPU time from")
+    w("`getrusage(RUSAGE_CHILDREN)`. Each run checks every response (h2load:")
+    w("none failed). Bars: ≥ 2× libcurl and ≥ 0.8× h2load, wall-clock.")
+    w("")
+    w("| what | WinHTTP (median) | libcurl (median) | h2load (median) | WinHTTP / libcurl | WinHTTP / h2load | bars | result |")
+    w("|------|-----------------:|-----------------:|----------------:|------------------:|-----------------:|-----:|--------|")
+    for mode in modes:
+        wh = runs.get((mode, "https", "winhttp"))
+        cu = runs.get((mode, "https", "curl"))
+        lim = runs.get((mode, "https", "h2load"))
+        what = f"{mode[len('h2async'):]} streams, 100 B, req/s, HTTPS"
+        if not wh or not cu or not lim:
+            w(f"| {what} | — | — | — | — | — | ≥ {H2_BAR_CURL}×, ≥ {H2_BAR_LIMIT}× | not run |")
+            continue
+        mw, mc, ml = (statistics.median(x) for x in (wh, cu, lim))
+        ok = mw / mc >= H2_BAR_CURL and mw / ml >= H2_BAR_LIMIT
+        verdicts.append((f"HTTP/2 {what}", ok))
+        w(f"| {what} | {fmt(mw)} | {fmt(mc)} | {fmt(ml)} | {mw / mc:.2f}× | {mw / ml:.2f}× | "
+          f"≥ {H2_BAR_CURL}×, ≥ {H2_BAR_LIMIT}× | {'**pass**' if ok else '**miss**'} |")
+    w("")
+    w("Per second of each client's own CPU time (not a bar):")
+    w("")
+    w("| what | WinHTTP per CPU-s | libcurl per CPU-s | h2load per CPU-s | WinHTTP / libcurl | WinHTTP / h2load |")
+    w("|------|------------------:|------------------:|-----------------:|------------------:|-----------------:|")
+    for mode in modes:
+        xs = [cpu.get((mode, "https", c)) for c in ("winhttp", "curl", "h2load")]
+        if not all(xs):
+            continue
+        mw, mc, ml = (statistics.median(x) for x in xs)
+        w(f"| {mode[len('h2async'):]} streams | {fmt(mw)} req | {fmt(mc)} req | {fmt(ml)} req | "
+          f"{mw / mc:.2f}× | {mw / ml:.2f}× |")
+    w("")
+    return verdicts
+
+
 def parse_profiles(path):
     prof = {}
     for line in open(path, encoding="utf-8"):
@@ -364,6 +419,7 @@ def main():
                 w("\n".join(lines))
                 w("```")
                 w("")
+    verdicts += h2_section(w, runs, cpu)
     scale_section(w, parse_scale(a.results))
     verdicts += ws_section(w, runs, cpu, parse_wsidle(a.results), busy)
     w("Every run (values in the order they ran; runs were interleaved):")

@@ -5,14 +5,18 @@
 #   bench/run.sh [BUILD_DIR]      BUILD_DIR holds bench/bench_sync
 #                                 (default build/bench, as `make bench` makes)
 #
-# Environment: MODES ("get download async scale ws": async is bench_async,
+# Environment: MODES ("get download async h2 scale ws": async is bench_async,
 # INFLIGHT (64) requests in flight through WinHTTP's async API and libcurl
 # multi; scale is bench_scale against bench/slowserver.py, COUNTS ("1000
 # 5000 10000") requests held in flight, threads and memory per request;
 # ws is bench_ws against bench/ws_echo_server.c: WebSocket echo through
 # WinHTTP (async, and sync for reference) and libwebsockets' client, 100 B
 # x WS_SOCKETS (64) and 1 MiB messages, then WS_COUNTS ("1000 5000 10000")
-# idle WebSockets; skipped, with a message, when bench_ws was not built);
+# idle WebSockets; skipped, with a message, when bench_ws was not built;
+# h2 is bench_async --http2, INFLIGHT streams over one TLS connection to
+# nginx's HTTP/2 port, against libcurl multi (multiplexing) and h2load, the
+# limit, run the same way: -c 1 -m INFLIGHT for SECS; skipped, with a
+# message, without h2load);
 # RUNS (5) runs of each (mode x scheme x client), interleaved;
 # SECS (3) seconds per run; OUT (docs/PERFORMANCE.md; "-" for stdout only);
 # SERVER_CPU (0) and CLIENT_CPU (1); HTTP_PORT and HTTPS_PORT (free ones);
@@ -34,7 +38,7 @@ abin=$build/bench/bench_async
 sbin=$build/bench/bench_scale
 wbin=$build/bench/bench_ws
 ebin=$build/bench/ws_echo_server
-MODES=${MODES:-get download async scale ws}
+MODES=${MODES:-get download async h2 scale ws}
 COUNTS=${COUNTS:-1000 5000 10000}
 WS_COUNTS=${WS_COUNTS:-1000 5000 10000}
 WS_SOCKETS=${WS_SOCKETS:-64}
@@ -49,6 +53,7 @@ free_port() {
 }
 HTTP_PORT=${HTTP_PORT:-$(free_port)}
 HTTPS_PORT=${HTTPS_PORT:-$(free_port)}
+H2_PORT=${H2_PORT:-$(free_port)}
 BIG=104857600 # 100 MiB
 SMALL=100
 
@@ -65,6 +70,14 @@ case " $MODES " in
     if [ ! -x "$wbin" ] || [ ! -x "$ebin" ]; then
       echo "run.sh: no $wbin (libwebsockets-dev missing when it was built?): skipping the ws mode" >&2
       MODES=$(echo " $MODES " | sed 's/ ws / /')
+    fi
+    ;;
+esac
+case " $MODES " in
+  *" h2 "*)
+    if ! command -v h2load >/dev/null 2>&1; then
+      echo "run.sh: no h2load (Debian nghttp2-client): skipping the h2 mode" >&2
+      MODES=$(echo " $MODES " | sed 's/ h2 / /')
     fi
     ;;
 esac
@@ -142,6 +155,8 @@ http {
     }
     server {
         listen 127.0.0.1:$HTTPS_PORT ssl;
+        listen 127.0.0.1:$H2_PORT ssl http2;
+        http2_max_concurrent_streams 128;
         ssl_certificate $tmp/certs/server.pem;
         ssl_certificate_key $tmp/certs/server.key;
     }
@@ -192,6 +207,35 @@ one() { # RUN MODE SCHEME CLIENT
   echo "$line run=$1" | tee -a "$results" >&2
 }
 
+# HTTP/2: INFLIGHT streams over one connection. h2load's own CPU time comes
+# from the kernel (RUSAGE_CHILDREN of a Python wrapper that runs it).
+h2_one() { # RUN CLIENT
+  if [ "$2" = h2load ]; then
+    line=$(python3 - "$CLIENT_CPU" "$SECS" "$INFLIGHT" "https://127.0.0.1:$H2_PORT/100b" <<'PY'
+import re, resource, subprocess, sys
+cpu, secs, inflight, url = sys.argv[1:]
+out = subprocess.run(["taskset", "-c", cpu, "h2load", "-D", secs, "-c", "1", "-m", inflight, url],
+                     capture_output=True, text=True).stdout
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+used = u.ru_utime + u.ru_stime
+took = float(re.search(r"finished in ([0-9.]+)s", out).group(1))
+ok = int(re.search(r"requests: .* (\d+) succeeded", out).group(1))
+bad = int(re.search(r"succeeded, (\d+) failed", out).group(1))
+if bad:
+    sys.exit("h2load: %d requests failed" % bad)
+print("result mode=h2async%s scheme=https client=h2load requests=%d seconds=%.3f cpu_seconds=%.3f "
+      "value=%.1f per_cpu_second=%.1f unit=req/s" % (inflight, ok, took, used, ok / took,
+                                                        ok / used if used else 0))
+PY
+)
+  else
+    line=$(taskset -c "$CLIENT_CPU" "$abin" --client "$2" --https --http2 --port "$H2_PORT" \
+      --path /100b --inflight "$INFLIGHT" --expect "$SMALL" --seconds "$SECS" \
+      --cafile "$tmp/certs/ca.pem")
+  fi
+  echo "$line run=$1" | tee -a "$results" >&2
+}
+
 # curl -o /dev/null, the tool, for the download (the bar's wording): 20
 # transfers of the file on one connection, bytes over the tool's own times.
 curl_tool() { # RUN SCHEME
@@ -211,6 +255,11 @@ while [ "$run" -le "$RUNS" ]; do
   for mode in $MODES; do
     [ "$mode" = scale ] && continue # below, against its own server
     [ "$mode" = ws ] && continue    # below, against its own server
+    if [ "$mode" = h2 ]; then
+      if [ $((run % 2)) = 1 ]; then order="winhttp curl h2load"; else order="h2load curl winhttp"; fi
+      for client in $order; do h2_one "$run" "$client"; done
+      continue
+    fi
     for scheme in http https; do
       # Alternate which client goes first, so neither always runs on a
       # server that just served the other.
@@ -384,6 +433,9 @@ facts=$tmp/facts.txt
   echo "openssl: $(openssl version)"
   echo "libcurl: $(pkg-config --modversion libcurl 2>/dev/null || curl-config --version)"
   echo "curl tool: $(curl --version | head -n 1 | cut -d' ' -f1-2)"
+  case " $MODES " in
+    *" h2 "*) echo "h2load: $(h2load --version | head -n 1) (one connection, -m $INFLIGHT)" ;;
+  esac
   echo "load average at the end: $(cut -d" " -f1-3 /proc/loadavg) (other work on the machine shares both cores)"
   echo "pinning: nginx on CPU $SERVER_CPU, clients on CPU $CLIENT_CPU (taskset)"
   case " $MODES " in

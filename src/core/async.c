@@ -73,8 +73,9 @@ static void advance(struct wh_lane *ln)
   }
   uint32_t ev = (ln->io.events & POLLOUT) ? EPOLLOUT : EPOLLIN;
   int64_t deadline = ln->io.deadline ? ln->io.deadline : WH_NEVER;
-  int fd = watch_fd(ln);
-  if (fd < 0)
+  /* No descriptor and no events: parked until wh_async_wake. */
+  int fd = ln->io.fd < 0 && ln->io.events == 0 ? -1 : watch_fd(ln);
+  if (fd < 0 && ln->io.events != 0)
     end(ln, ERROR_WINHTTP_INTERNAL_ERROR);
   else if (wh_loop_watch(r->loop, &ln->watch, fd, ev, deadline) != 0)
     /* Out of memory is reported as such, not as the engine's own failure
@@ -96,11 +97,55 @@ static void run_op(struct wh_task *t)
   advance(of_task(t));
 }
 
+static struct wh_lane *of_wake(struct wh_task *t)
+{
+  return (struct wh_lane *)(void *)((char *)t - offsetof(struct wh_lane, wake_task));
+}
+
+/* On the request's loop: resumes the lane if it is still parked (it may
+ * have timed out, been cancelled, or been resumed by its own step since). */
+static void run_wake(struct wh_task *t)
+{
+  struct wh_lane *ln = of_wake(t);
+  struct wh_request *r = ln->r;
+  atomic_store(&ln->wake_queued, false);
+  if (ln->watch.armed && ln->watch.fd < 0 && ln->op) {
+    wh_loop_unwatch(r->loop, &ln->watch);
+    advance(ln);
+  }
+  wh_object_release(&r->hdr); /* the wake-up's reference */
+}
+
+void wh_async_wake(struct wh_request *r, int lane)
+{
+  struct wh_lane *ln = &r->lane[lane];
+  if (atomic_exchange(&ln->wake_queued, true))
+    return; /* one already on its way */
+  wh_object_addref(&r->hdr);
+  ln->wake_task.run = run_wake;
+  wh_loop_post(r->loop, &ln->wake_task);
+}
+
+/* A request that may speak HTTP/2 runs on its origin's loop: its stream
+ * shares a connection with the origin's other streams, and on one thread
+ * they never contend for the connection's lock. Others spread round-robin. */
+static struct wh_loop *pick_loop(const struct wh_request *r)
+{
+  if (!(r->settings.enable_http_protocol & WINHTTP_PROTOCOL_FLAG_HTTP2) ||
+      !(r->open_flags & WINHTTP_FLAG_SECURE))
+    return wh_loop_pick();
+  uint32_t h = 2166136261u; /* FNV-1a over host and port */
+  for (const char *p = r->connect->server; *p; p++)
+    h = (h ^ (uint32_t)(unsigned char)(*p | 0x20)) * 16777619u;
+  h = (h ^ r->port) * 16777619u;
+  return wh_loop_pick_for(h);
+}
+
 DWORD wh_async_start(struct wh_request *r, const struct wh_async_op *op)
 {
   pthread_mutex_lock(&r->hdr.lock);
   if (!r->loop)
-    r->loop = wh_loop_pick();
+    r->loop = pick_loop(r);
   struct wh_loop *l = r->loop;
   pthread_mutex_unlock(&r->hdr.lock);
   if (!l)

@@ -42,6 +42,11 @@ DWORD wh_async_start(struct wh_request *r, const struct wh_async_op *op);
 #define WH_INLINE_MAX 3
 DWORD wh_async_run(struct wh_request *r, const struct wh_async_op *op);
 
+/* Resumes lane |lane| of |r| if its operation is parked (its step returned
+ * ERROR_IO_PENDING with no descriptor and no events): from any thread, at
+ * most one wake-up queued at a time. |r| must be alive during the call. */
+void wh_async_wake(struct wh_request *r, int lane);
+
 /* Brackets a completion callback of |r| on the calling thread (the
  * busy flag is released in between, so the callback may start the next
  * operation). An operation started meanwhile is handed to the loop only

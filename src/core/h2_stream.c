@@ -3,8 +3,10 @@
 
 #include <string.h>
 
+#include "core/async.h"
 #include "core/object.h"
 #include "net/h2_conn.h"
+#include "net/loop.h"
 #include "net/wait.h"
 #include "util/mem.h"
 
@@ -149,6 +151,34 @@ bool wh_h2x_may_retry(const struct wh_request *r, const struct wh_exchange *x)
   return unprocessed || (untouched && x->reused && wh_method_idempotent(r->verb));
 }
 
+/* --- waiting ------------------------------------------------------------------------------ */
+
+static void wake_async(void *ctx, int lane)
+{
+  wh_async_wake(ctx, lane);
+}
+
+/* Waits on the stream for |need|. An asynchronous operation running on its
+ * own loop parks there and is resumed by a task (no eventfd, no epoll
+ * registration per wait); a synchronous one, or an asynchronous step run
+ * inline on another thread, waits on an eventfd. */
+static DWORD wait_for(struct wh_request *r, struct wh_exchange *x, struct wh_io *io,
+                      enum wh_h2_need need, DWORD timeout, int64_t limit)
+{
+  struct wh_h2_waker wk = {NULL, NULL};
+  if (r->hdr.flags & WH_OBJ_ASYNC) {
+    pthread_mutex_lock(&r->hdr.lock);
+    struct wh_loop *l = r->loop;
+    pthread_mutex_unlock(&r->hdr.lock);
+    if (l && wh_loop_is_current(l)) {
+      wk.fn = wake_async;
+      wk.ctx = r;
+    }
+  }
+  return wh_h2_wait(x->h2s, io->lane, need, timeout, limit, &wk, &io->deadline, &io->fd,
+                    &io->events);
+}
+
 /* --- sending ---------------------------------------------------------------------------- */
 
 DWORD wh_h2x_send(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
@@ -173,8 +203,7 @@ DWORD wh_h2x_send(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
     x->h2_gave = true;
     x->sent_total = x->head_len + x->opt_len;
   }
-  DWORD err = wh_h2_wait(x->h2s, io->lane, WH_H2_NEED_SENT, r->settings.send_timeout, WH_NEVER,
-                         &io->deadline, &io->fd, &io->events);
+  DWORD err = wait_for(r, x, io, WH_H2_NEED_SENT, r->settings.send_timeout, WH_NEVER);
   if (err == ERROR_SUCCESS)
     x->h2_gave = false;
   return failed(x, err);
@@ -189,8 +218,7 @@ DWORD wh_h2x_write(struct wh_request *r, struct wh_exchange *x, struct wh_io *io
     wh_h2_give_body(x->h2s, x->opt, x->ending_upload ? 0 : x->opt_len, last);
     x->h2_gave = true;
   }
-  DWORD err = wh_h2_wait(x->h2s, io->lane, WH_H2_NEED_SENT, r->settings.send_timeout, WH_NEVER,
-                         &io->deadline, &io->fd, &io->events);
+  DWORD err = wait_for(r, x, io, WH_H2_NEED_SENT, r->settings.send_timeout, WH_NEVER);
   if (err == ERROR_SUCCESS)
     x->h2_gave = false;
   return failed(x, err);
@@ -200,8 +228,7 @@ DWORD wh_h2x_write(struct wh_request *r, struct wh_exchange *x, struct wh_io *io
 
 DWORD wh_h2x_recv_head(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
 {
-  DWORD err = wh_h2_wait(x->h2s, io->lane, WH_H2_NEED_HEAD, r->settings.receive_timeout,
-                         x->head_deadline, &io->deadline, &io->fd, &io->events);
+  DWORD err = wait_for(r, x, io, WH_H2_NEED_HEAD, r->settings.receive_timeout, x->head_deadline);
   if (err != ERROR_SUCCESS)
     return failed(x, err);
   if (wh_h2_interim_count(x->h2s) > r->settings.max_status_continue)
@@ -235,8 +262,7 @@ DWORD wh_h2x_more(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
 {
   if (!x->h2s)
     return x->body_done ? ERROR_SUCCESS : ERROR_WINHTTP_CONNECTION_ERROR;
-  DWORD err = wh_h2_wait(x->h2s, io->lane, WH_H2_NEED_DATA, r->settings.receive_timeout,
-                         WH_NEVER, &io->deadline, &io->fd, &io->events);
+  DWORD err = wait_for(r, x, io, WH_H2_NEED_DATA, r->settings.receive_timeout, WH_NEVER);
   if (err == ERROR_SUCCESS)
     io->deadline = 0; /* progress: the receive timeout restarts */
   return failed(x, err);

@@ -108,6 +108,10 @@ struct wh_lane {
   struct wh_io io;
   struct wh_watch watch;
   struct wh_task op_task;
+  /* A parked operation (waiting with no descriptor: an HTTP/2 stream's
+   * follower) is resumed by this task, posted by wh_async_wake. */
+  struct wh_task wake_task;
+  atomic_bool wake_queued;
 };
 
 struct wh_request {

@@ -21,11 +21,17 @@
  * stays below it (each stream's own is the request's HTTP2_RECEIVE_WINDOW). */
 #define CONN_WINDOW (16u << 20)
 #define POOL_MAX 64
+/* Followers' eventfds kept for the connection's next streams. */
+#define EFD_CACHE 128
 
 /* A side (lane) of a request waiting on its stream. */
 struct waiter {
   int efd;                /* eventfd, made on the first wait as a follower */
   bool listed;            /* on the connection's waiter list */
+  bool signalled;         /* woken and not yet run again: one wake-up per
+                             wait, however many frames arrive for it */
+  struct wh_h2_waker waker; /* set: woken through it instead of efd */
+  int lane;
   struct waiter *next;
 };
 
@@ -60,6 +66,7 @@ struct wh_h2_conn {
   struct wh_conn *c;
   nghttp2_session *ng;
   int ep, kick;
+  bool kicked;            /* kick signalled, not yet drained */
   bool ep_out;            /* EPOLLOUT registered for the socket */
   unsigned char *obuf;
   size_t olen, ooff, ocap;
@@ -67,6 +74,9 @@ struct wh_h2_conn {
   struct waiter *driver;  /* the side driving the connection, or NULL */
   struct waiter *waiters; /* listed followers */
   struct wh_h2_stream *streams;
+  int efds[EFD_CACHE];    /* spare eventfds (a stream per request would
+                             otherwise make and close one each) */
+  unsigned nefds;
   struct wh_h2_config cfg;
   atomic_bool dead, goaway;
   atomic_uint active;     /* streams open (or queued) on it */
@@ -82,11 +92,22 @@ static struct wh_h2_stream *find(struct wh_h2_conn *hc, int32_t id)
   return NULL;
 }
 
+static void signal_waiter(struct waiter *w)
+{
+  if (w->signalled)
+    return;
+  w->signalled = true;
+  if (w->waker.fn)
+    w->waker.fn(w->waker.ctx, w->lane);
+  else
+    wh_cancel_fd_signal(w->efd);
+}
+
 static void wake(struct wh_h2_stream *s)
 {
   for (int i = 0; i < 2; i++)
     if (s->w[i].listed)
-      wh_cancel_fd_signal(s->w[i].efd);
+      signal_waiter(&s->w[i]);
 }
 
 static void deactivate(struct wh_h2_stream *s)
@@ -384,9 +405,9 @@ static void conn_kill(struct wh_h2_conn *hc)
  * answers. Never blocks. */
 static DWORD pump(struct wh_h2_conn *hc)
 {
-  uint64_t drained;
-  if (read(hc->kick, &drained, sizeof(drained)) < 0 && errno != EAGAIN) {
-    /* nothing to do: the kick is only a wake-up */
+  if (hc->kicked) {
+    wh_cancel_fd_drain(hc->kick);
+    hc->kicked = false;
   }
   for (;;) {
     size_t n = 0;
@@ -414,17 +435,24 @@ static DWORD pump(struct wh_h2_conn *hc)
   return ERROR_SUCCESS;
 }
 
-/* Output queued by a side that is not driving: make sure it leaves. */
+/* Output queued by a side that is not driving (a new stream's HEADERS, a
+ * WINDOW_UPDATE after a read, request body bytes): with a driver, it is
+ * kicked and writes everything queued meanwhile at once (64 new streams
+ * started from 64 callbacks leave in one write, as a load generator sends
+ * them); without one, it is written now. */
 static void push_output(struct wh_h2_conn *hc)
 {
   if (atomic_load(&hc->dead))
     return;
-  if (flush(hc) != ERROR_SUCCESS) {
-    conn_kill(hc);
+  if (hc->driver) {
+    if (!hc->kicked) {
+      hc->kicked = true;
+      wh_cancel_fd_signal(hc->kick);
+    }
     return;
   }
-  if (output_queued(hc) && hc->driver)
-    wh_cancel_fd_signal(hc->kick); /* the driver adds EPOLLOUT */
+  if (flush(hc) != ERROR_SUCCESS)
+    conn_kill(hc);
 }
 
 /* --- the connection ---------------------------------------------------------------- */
@@ -440,6 +468,8 @@ static void conn_free(struct wh_h2_conn *hc)
     close(hc->kick);
   wh_free(hc->obuf);
   wh_free(hc->rbuf);
+  while (hc->nefds)
+    close(hc->efds[--hc->nefds]);
   pthread_mutex_destroy(&hc->lock);
   wh_free(hc);
 }
@@ -858,7 +888,7 @@ static void hand_off(struct wh_h2_conn *hc)
 {
   hc->driver = NULL;
   if (hc->waiters)
-    wh_cancel_fd_signal(hc->waiters->efd);
+    signal_waiter(hc->waiters);
 }
 
 static void arm(int64_t *deadline, DWORD timeout, int64_t limit)
@@ -870,13 +900,15 @@ static void arm(int64_t *deadline, DWORD timeout, int64_t limit)
 }
 
 DWORD wh_h2_wait(struct wh_h2_stream *s, int lane, enum wh_h2_need need, DWORD timeout,
-                 int64_t limit, int64_t *deadline, int *fd, short *events)
+                 int64_t limit, const struct wh_h2_waker *waker, int64_t *deadline, int *fd,
+                 short *events)
 {
   struct wh_h2_conn *hc = s->hc;
   struct waiter *w = &s->w[lane];
-  if (w->efd >= 0)
-    wh_cancel_fd_drain(w->efd);
   pthread_mutex_lock(&hc->lock);
+  if (w->signalled && !w->waker.fn)
+    wh_cancel_fd_drain(w->efd);
+  w->signalled = false;
   unlist(hc, w);
   DWORD err;
   for (int round = 0;; round++) {
@@ -899,16 +931,20 @@ DWORD wh_h2_wait(struct wh_h2_stream *s, int lane, enum wh_h2_need need, DWORD t
     *events = POLLIN;
     arm(deadline, timeout, limit);
   } else {
-    if (w->efd < 0)
+    w->lane = lane;
+    w->waker = waker ? *waker : (struct wh_h2_waker){NULL, NULL};
+    if (!w->waker.fn && w->efd < 0 && hc->nefds)
+      w->efd = hc->efds[--hc->nefds]; /* drained when it was cached */
+    if (!w->waker.fn && w->efd < 0)
       w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (w->efd < 0) {
+    if (!w->waker.fn && w->efd < 0) {
       err = ERROR_NOT_ENOUGH_MEMORY;
     } else {
       w->listed = true;
       w->next = hc->waiters;
       hc->waiters = w;
-      *fd = w->efd;
-      *events = POLLIN;
+      *fd = w->waker.fn ? -1 : w->efd;
+      *events = w->waker.fn ? 0 : POLLIN;
       arm(deadline, timeout, limit);
     }
   }
@@ -1045,6 +1081,13 @@ void wh_h2_stream_release(struct wh_h2_stream *s)
     if (*pp == s) {
       *pp = s->next;
       break;
+    }
+  for (int i = 0; i < 2; i++)
+    if (s->w[i].efd >= 0 && hc->nefds < EFD_CACHE) {
+      if (s->w[i].signalled && !s->w[i].waker.fn)
+        wh_cancel_fd_drain(s->w[i].efd); /* clean for its next user */
+      hc->efds[hc->nefds++] = s->w[i].efd;
+      s->w[i].efd = -1;
     }
   pthread_mutex_unlock(&hc->lock);
   for (int i = 0; i < 2; i++)

@@ -120,8 +120,16 @@ DWORD wh_h2_give_body(struct wh_h2_stream *s, const void *p, size_t len, bool la
  * that failed gives ERROR_WINHTTP_CONNECTION_ERROR (wh_h2_stream_error
  * tells which); ERROR_WINHTTP_INVALID_SERVER_RESPONSE for a malformed or
  * refused response head. NEED_DATA is also met by the end of the stream. */
+/* How a waiting side is woken: by |fn|(|ctx|, lane) when set (an
+ * asynchronous operation parked on its loop: no descriptor, *fd = -1 and
+ * *events = 0), otherwise through an eventfd of its own (*fd). */
+struct wh_h2_waker {
+  void (*fn)(void *ctx, int lane);
+  void *ctx;
+};
 DWORD wh_h2_wait(struct wh_h2_stream *s, int lane, enum wh_h2_need need, DWORD timeout,
-                 int64_t limit, int64_t *deadline, int *fd, short *events);
+                 int64_t limit, const struct wh_h2_waker *waker, int64_t *deadline, int *fd,
+                 short *events);
 /* The side's operation is over (success or not): gives up the driver role
  * if it held it, waking another side to take it over. */
 void wh_h2_leave(struct wh_h2_stream *s, int lane);

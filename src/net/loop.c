@@ -42,6 +42,11 @@ unsigned wh_loop_count(void)
   return nloops;
 }
 
+struct wh_loop *wh_loop_current(void)
+{
+  return current;
+}
+
 bool wh_loop_is_current(const struct wh_loop *l)
 {
   return current == l;
@@ -166,6 +171,11 @@ int wh_loop_watch(struct wh_loop *l, struct wh_watch *w, int fd, uint32_t events
   w->slot = WH_NO_SLOT;
   if (deadline != WH_NEVER && heap_push(l, w) != 0)
     return -1;
+  if (fd < 0) {
+    /* Parked: only the deadline, and whoever resumes it (core/async.c). */
+    w->armed = true;
+    return 0;
+  }
   /* A descriptor that fired before stays registered (one-shot, so
    * disabled): re-arming it is one MOD; a new one is an ADD. Closing a
    * descriptor removes it from the epoll set by itself. */
@@ -193,7 +203,8 @@ void wh_loop_unwatch(struct wh_loop *l, struct wh_watch *w)
 {
   if (!w->armed)
     return;
-  epoll_ctl(l->ep, EPOLL_CTL_DEL, w->fd, NULL);
+  if (w->fd >= 0)
+    epoll_ctl(l->ep, EPOLL_CTL_DEL, w->fd, NULL);
   w->armed = false;
   if (w->slot != WH_NO_SLOT)
     heap_remove(l, w);
@@ -280,4 +291,12 @@ struct wh_loop *wh_loop_pick(void)
   if (nloops == 0)
     return NULL;
   return &loops[atomic_fetch_add(&next_loop, 1) % nloops];
+}
+
+struct wh_loop *wh_loop_pick_for(uint32_t key)
+{
+  pthread_once(&start_once, start_loops);
+  if (nloops == 0)
+    return NULL;
+  return &loops[key % nloops];
 }

@@ -35,6 +35,10 @@ struct wh_watch {
 /* A loop for a new request: round-robin over the pool, which is started on
  * the first call. NULL when no thread could be started. */
 struct wh_loop *wh_loop_pick(void);
+/* The loop for |key| (a hash): requests with one key share one loop thread.
+ * HTTP/2 requests to one origin use it, so that the streams of a shared
+ * connection run on one thread and never contend for its lock. */
+struct wh_loop *wh_loop_pick_for(uint32_t key);
 
 /* Queues |t| to run on |l|'s thread; any thread. */
 void wh_loop_post(struct wh_loop *l, struct wh_task *t);
@@ -45,9 +49,13 @@ void wh_loop_post(struct wh_loop *l, struct wh_task *t);
  * (ENOMEM: no memory for the deadline, or the kernel's for epoll). */
 int wh_loop_watch(struct wh_loop *l, struct wh_watch *w, int fd, uint32_t events,
                   int64_t deadline);
+/* (|fd| -1 parks the watch: only its deadline can fire it; whoever parked
+ * it resumes it by other means, unwatching it first.) */
 /* On |l|'s thread: disarms |w| if armed. */
 void wh_loop_unwatch(struct wh_loop *l, struct wh_watch *w);
 
+/* The loop whose thread is calling, or NULL. */
+struct wh_loop *wh_loop_current(void);
 /* Whether the calling thread is |l|'s. */
 bool wh_loop_is_current(const struct wh_loop *l);
 /* Number of loop threads started (WINHTTP_OPTION_WORKER_THREAD_COUNT). */
