@@ -2,6 +2,7 @@
 #include "core/object.h"
 
 #include "core/handle.h"
+#include "util/blockcache.h"
 #include "util/mem.h"
 
 void wh_object_init(struct wh_object *o, enum wh_type type,
@@ -49,7 +50,10 @@ void wh_object_release(struct wh_object *o)
     if (o->ops && o->ops->destroy)
       o->ops->destroy(o);
     pthread_mutex_destroy(&o->lock);
-    wh_free(o);
+    if (o->type == WH_REQUEST)
+      wh_block_free(o, sizeof(struct wh_request)); /* made by wh_request_new */
+    else
+      wh_free(o);
     o = parent;
   }
 }

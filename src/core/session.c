@@ -8,6 +8,7 @@
 #include "core/handle.h"
 #include "net/wait.h"
 #include "core/route.h"
+#include "util/blockcache.h"
 #include "util/mem.h"
 
 /* --- session ------------------------------------------------------------- */
@@ -177,7 +178,9 @@ static DWORD add_open_headers(struct wh_request *r, const struct wh_request_spec
 DWORD wh_request_new(struct wh_connect *c, struct wh_request_spec *spec,
                      HINTERNET *out)
 {
-  struct wh_request *r = wh_calloc(1, sizeof(*r));
+  /* A request per HTTP request: its memory comes from the thread's cache
+   * of freed ones when it can (util/blockcache.h). */
+  struct wh_request *r = wh_block_calloc(sizeof(*r));
   if (!r) {
     wh_request_spec_free(spec);
     return ERROR_NOT_ENOUGH_MEMORY;

@@ -734,8 +734,10 @@ struct wh_h2_stream *wh_h2_pool_join(const struct wh_conn_key *key, bool need_sl
     struct wh_h2_stream *s = NULL;
     pthread_mutex_lock(&hc->lock);
     /* An idle connection nobody reads may hold a GOAWAY or the server's
-     * close: read what is there first (the probe HTTP/1.1 pooling does). */
-    if (!hc->driver && !atomic_load(&hc->dead) && pump(hc) != ERROR_SUCCESS)
+     * close: read what is there first (the probe HTTP/1.1 pooling does).
+     * One with streams in flight is read by their sides soon enough. */
+    if (!hc->driver && atomic_load(&hc->active) == 0 && !atomic_load(&hc->dead) &&
+        pump(hc) != ERROR_SUCCESS)
       conn_kill(hc);
     bool full = need_slot && atomic_load(&hc->active) >=
                                  nghttp2_session_get_remote_settings(
