@@ -202,6 +202,14 @@ DWORD wh_h2x_send(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
       return failed(x, err);
     x->h2_gave = true;
     x->sent_total = x->head_len + x->opt_len;
+    /* nghttp2 copied the fields; a body it reads later is the exchange's
+     * own copy (or none): nothing of the caller's is left to wait for. The
+     * frames leave with the connection's next write, and a failure to send
+     * them shows in the wait for the response. */
+    if (x->opt_len == 0 || x->opt == x->body_copy) {
+      x->h2_gave = false;
+      return ERROR_SUCCESS;
+    }
   }
   DWORD err = wait_for(r, x, io, WH_H2_NEED_SENT, r->settings.send_timeout, WH_NEVER);
   if (err == ERROR_SUCCESS)

@@ -6,11 +6,13 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "net/loop.h"
 #include "net/wait.h"
 #include "util/mem.h"
 
@@ -21,17 +23,19 @@
  * stays below it (each stream's own is the request's HTTP2_RECEIVE_WINDOW). */
 #define CONN_WINDOW (16u << 20)
 #define POOL_MAX 64
-/* Followers' eventfds kept for the connection's next streams. */
-#define EFD_CACHE 128
+/* Wake-ups gathered under the lock and sent after it is released. */
+#define PEND_MAX 64
 
 /* A side (lane) of a request waiting on its stream. */
 struct waiter {
-  int efd;                /* eventfd, made on the first wait as a follower */
+  int efd;                /* the waiting thread's wake-up eventfd (thread_wake_fd) */
+  bool waited_efd;        /* returned to wait on efd: drain it when run again */
   bool listed;            /* on the connection's waiter list */
   bool signalled;         /* woken and not yet run again: one wake-up per
                              wait, however many frames arrive for it */
   struct wh_h2_waker waker; /* set: woken through it instead of efd */
   int lane;
+  struct wh_h2_conn *hc;
   struct waiter *next;
 };
 
@@ -72,11 +76,12 @@ struct wh_h2_conn {
   size_t olen, ooff, ocap;
   unsigned char *rbuf;
   struct waiter *driver;  /* the side driving the connection, or NULL */
+  struct wh_loop *driver_loop; /* the loop thread it drives from (NULL: a
+                                  synchronous caller's thread) */
   struct waiter *waiters; /* listed followers */
   struct wh_h2_stream *streams;
-  int efds[EFD_CACHE];    /* spare eventfds (a stream per request would
-                             otherwise make and close one each) */
-  unsigned nefds;
+  int pend[PEND_MAX];     /* eventfds to signal once the lock is released */
+  unsigned npend;
   struct wh_h2_config cfg;
   atomic_bool dead, goaway;
   atomic_uint active;     /* streams open (or queued) on it */
@@ -99,8 +104,78 @@ static void signal_waiter(struct waiter *w)
   w->signalled = true;
   if (w->waker.fn)
     w->waker.fn(w->waker.ctx, w->lane);
+  else if (w->hc->npend < PEND_MAX)
+    w->hc->pend[w->hc->npend++] = w->efd; /* sent by hc_unlock */
   else
     wh_cancel_fd_signal(w->efd);
+}
+
+/* Releases the lock, then wakes the threads signalled under it: a thread
+ * woken while the lock is still held would only block on it. */
+static void hc_unlock(struct wh_h2_conn *hc)
+{
+  int fds[PEND_MAX];
+  unsigned n = hc->npend;
+  memcpy(fds, hc->pend, n * sizeof(fds[0]));
+  hc->npend = 0;
+  pthread_mutex_unlock(&hc->lock);
+  for (unsigned i = 0; i < n; i++)
+    wh_cancel_fd_signal(fds[i]);
+}
+
+/* A synchronous waiter's wake-up: one eventfd per thread. They are never
+ * closed (a thread that ends gives its one back for the next thread), so a
+ * wake-up sent after the lock was released can only reach a thread that
+ * takes it for a spurious one, never another file. */
+static pthread_mutex_t wake_fds_lock = PTHREAD_MUTEX_INITIALIZER;
+static int *spare_wake_fds;
+static size_t nspare_wake_fds, cap_spare_wake_fds;
+static _Thread_local int my_wake_fd = -1;
+static pthread_key_t wake_key;
+static pthread_once_t wake_once = PTHREAD_ONCE_INIT;
+
+static void wake_fd_give_back(void *arg)
+{
+  int fd = (int)(intptr_t)arg - 1;
+  pthread_mutex_lock(&wake_fds_lock);
+  if (nspare_wake_fds == cap_spare_wake_fds) {
+    size_t cap = cap_spare_wake_fds ? cap_spare_wake_fds * 2 : 16;
+    int *p = wh_realloc(spare_wake_fds, cap * sizeof(*p));
+    if (p) {
+      spare_wake_fds = p;
+      cap_spare_wake_fds = cap;
+    }
+  }
+  if (nspare_wake_fds < cap_spare_wake_fds)
+    spare_wake_fds[nspare_wake_fds++] = fd;
+  /* else: kept open unused rather than closed (see above) */
+  pthread_mutex_unlock(&wake_fds_lock);
+}
+
+static void wake_key_make(void)
+{
+  pthread_key_create(&wake_key, wake_fd_give_back);
+}
+
+static int thread_wake_fd(void)
+{
+  if (my_wake_fd >= 0)
+    return my_wake_fd;
+  pthread_once(&wake_once, wake_key_make);
+  int fd = -1;
+  pthread_mutex_lock(&wake_fds_lock);
+  if (nspare_wake_fds)
+    fd = spare_wake_fds[--nspare_wake_fds];
+  pthread_mutex_unlock(&wake_fds_lock);
+  if (fd >= 0)
+    wh_cancel_fd_drain(fd); /* a late wake-up meant for its last thread */
+  else
+    fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0)
+    return -1;
+  pthread_setspecific(wake_key, (void *)(intptr_t)(fd + 1));
+  my_wake_fd = fd;
+  return fd;
 }
 
 static void wake(struct wh_h2_stream *s)
@@ -402,7 +477,9 @@ static void conn_kill(struct wh_h2_conn *hc)
 }
 
 /* Reads what the socket has, feeds it to nghttp2, writes what nghttp2
- * answers. Never blocks. */
+ * answers. Never blocks; called with the lock held. (Letting the lock go
+ * around each read was measured with 8 synchronous threads on one
+ * connection: no gain.) */
 static DWORD pump(struct wh_h2_conn *hc)
 {
   if (hc->kicked) {
@@ -436,15 +513,17 @@ static DWORD pump(struct wh_h2_conn *hc)
 }
 
 /* Output queued by a side that is not driving (a new stream's HEADERS, a
- * WINDOW_UPDATE after a read, request body bytes): with a driver, it is
- * kicked and writes everything queued meanwhile at once (64 new streams
+ * WINDOW_UPDATE after a read, request body bytes). When the driver runs on
+ * this same loop thread, it is kicked and writes everything queued
+ * meanwhile at once, after the callbacks in progress (64 new streams
  * started from 64 callbacks leave in one write, as a load generator sends
- * them); without one, it is written now. */
+ * them). Otherwise the bytes are written now: waking another thread to
+ * write them would cost more than the write. */
 static void push_output(struct wh_h2_conn *hc)
 {
   if (atomic_load(&hc->dead))
     return;
-  if (hc->driver) {
+  if (hc->driver && hc->driver_loop && hc->driver_loop == wh_loop_current()) {
     if (!hc->kicked) {
       hc->kicked = true;
       wh_cancel_fd_signal(hc->kick);
@@ -453,6 +532,10 @@ static void push_output(struct wh_h2_conn *hc)
   }
   if (flush(hc) != ERROR_SUCCESS)
     conn_kill(hc);
+  else if (output_queued(hc) && hc->driver && !hc->kicked) {
+    hc->kicked = true; /* the socket is full: the driver adds EPOLLOUT */
+    wh_cancel_fd_signal(hc->kick);
+  }
 }
 
 /* --- the connection ---------------------------------------------------------------- */
@@ -468,8 +551,6 @@ static void conn_free(struct wh_h2_conn *hc)
     close(hc->kick);
   wh_free(hc->obuf);
   wh_free(hc->rbuf);
-  while (hc->nefds)
-    close(hc->efds[--hc->nefds]);
   pthread_mutex_destroy(&hc->lock);
   wh_free(hc);
 }
@@ -745,7 +826,7 @@ struct wh_h2_stream *wh_h2_pool_join(const struct wh_conn_key *key, bool need_sl
     bool usable = !atomic_load(&hc->dead) && !atomic_load(&hc->goaway) && !full;
     if (usable && stream_attach(hc, &s) != ERROR_SUCCESS)
       s = NULL;
-    pthread_mutex_unlock(&hc->lock);
+    hc_unlock(hc);
     conn_unref(hc); /* the stream holds its own */
     if (s || (usable && !s) || full)
       return s; /* joined; out of memory; or full (a new connection) */
@@ -764,6 +845,7 @@ static DWORD stream_attach(struct wh_h2_conn *hc, struct wh_h2_stream **out)
   s->hc = hc;
   atomic_fetch_add(&hc->refs, 1);
   s->w[0].efd = s->w[1].efd = -1;
+  s->w[0].hc = s->w[1].hc = hc;
   wh_headers_init(&s->trailers);
   s->next = hc->streams;
   hc->streams = s;
@@ -777,7 +859,7 @@ DWORD wh_h2_stream_open(struct wh_h2_conn *hc, struct wh_h2_stream **out)
 {
   pthread_mutex_lock(&hc->lock);
   DWORD err = stream_attach(hc, out);
-  pthread_mutex_unlock(&hc->lock);
+  hc_unlock(hc);
   return err;
 }
 
@@ -816,7 +898,7 @@ DWORD wh_h2_submit(struct wh_h2_stream *s, const struct wh_h2_field *f, size_t n
   }
   if (err == ERROR_SUCCESS)
     push_output(hc);
-  pthread_mutex_unlock(&hc->lock);
+  hc_unlock(hc);
   wh_free(nv); /* nghttp2 copied the fields */
   return err;
 }
@@ -834,7 +916,7 @@ DWORD wh_h2_give_body(struct wh_h2_stream *s, const void *p, size_t len, bool la
     nghttp2_session_resume_data(hc->ng, s->id);
     push_output(hc);
   }
-  pthread_mutex_unlock(&hc->lock);
+  hc_unlock(hc);
   return ERROR_SUCCESS;
 }
 
@@ -908,8 +990,11 @@ DWORD wh_h2_wait(struct wh_h2_stream *s, int lane, enum wh_h2_need need, DWORD t
   struct wh_h2_conn *hc = s->hc;
   struct waiter *w = &s->w[lane];
   pthread_mutex_lock(&hc->lock);
-  if (w->signalled && !w->waker.fn)
+  /* Woken (or timed out) from a wait on this thread's eventfd: consume it,
+   * including a late wake-up meant for an earlier wait. */
+  if (w->waited_efd && w->efd == my_wake_fd)
     wh_cancel_fd_drain(w->efd);
+  w->waited_efd = false;
   w->signalled = false;
   unlist(hc, w);
   DWORD err;
@@ -920,6 +1005,7 @@ DWORD wh_h2_wait(struct wh_h2_stream *s, int lane, enum wh_h2_need need, DWORD t
     if (hc->driver && hc->driver != w)
       break; /* a follower: wait to be woken */
     hc->driver = w;
+    hc->driver_loop = wh_loop_current();
     DWORD perr = pump(hc);
     if (perr != ERROR_SUCCESS)
       conn_kill(hc);
@@ -935,33 +1021,35 @@ DWORD wh_h2_wait(struct wh_h2_stream *s, int lane, enum wh_h2_need need, DWORD t
   } else {
     w->lane = lane;
     w->waker = waker ? *waker : (struct wh_h2_waker){NULL, NULL};
-    if (!w->waker.fn && w->efd < 0 && hc->nefds)
-      w->efd = hc->efds[--hc->nefds]; /* drained when it was cached */
-    if (!w->waker.fn && w->efd < 0)
-      w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    w->efd = w->waker.fn ? -1 : thread_wake_fd();
     if (!w->waker.fn && w->efd < 0) {
       err = ERROR_NOT_ENOUGH_MEMORY;
     } else {
       w->listed = true;
       w->next = hc->waiters;
       hc->waiters = w;
+      w->waited_efd = !w->waker.fn;
       *fd = w->waker.fn ? -1 : w->efd;
       *events = w->waker.fn ? 0 : POLLIN;
       arm(deadline, timeout, limit);
     }
   }
-  pthread_mutex_unlock(&hc->lock);
+  hc_unlock(hc);
   return err;
 }
 
 void wh_h2_leave(struct wh_h2_stream *s, int lane)
 {
   struct wh_h2_conn *hc = s->hc;
+  struct waiter *w = &s->w[lane];
   pthread_mutex_lock(&hc->lock);
-  unlist(hc, &s->w[lane]);
-  if (hc->driver == &s->w[lane])
+  if (w->waited_efd && w->efd == my_wake_fd)
+    wh_cancel_fd_drain(w->efd); /* ended while waiting: leave the thread's eventfd clean */
+  w->waited_efd = false;
+  unlist(hc, w);
+  if (hc->driver == w)
     hand_off(hc);
-  pthread_mutex_unlock(&hc->lock);
+  hc_unlock(hc);
 }
 
 void wh_h2_take_head(struct wh_h2_stream *s, struct wh_resp_head *out, size_t *bytes)
@@ -973,14 +1061,14 @@ void wh_h2_take_head(struct wh_h2_stream *s, struct wh_resp_head *out, size_t *b
   out->version_minor = 0;
   memset(&s->head, 0, sizeof(s->head));
   *bytes = s->head_bytes;
-  pthread_mutex_unlock(&s->hc->lock);
+  hc_unlock(s->hc);
 }
 
 unsigned wh_h2_interim_count(struct wh_h2_stream *s)
 {
   pthread_mutex_lock(&s->hc->lock);
   unsigned n = s->interim;
-  pthread_mutex_unlock(&s->hc->lock);
+  hc_unlock(s->hc);
   return n;
 }
 
@@ -1005,7 +1093,7 @@ size_t wh_h2_take_data(struct wh_h2_stream *s, unsigned char **buf, size_t *cap,
     push_output(hc); /* the WINDOW_UPDATE */
   }
   *ended = s->ended && s->qlen == 0;
-  pthread_mutex_unlock(&hc->lock);
+  hc_unlock(hc);
   return n;
 }
 
@@ -1020,7 +1108,7 @@ void wh_h2_take_trailers(struct wh_h2_stream *s, struct wh_headers *out)
   } else {
     wh_headers_init(out);
   }
-  pthread_mutex_unlock(&s->hc->lock);
+  hc_unlock(s->hc);
 }
 
 uint32_t wh_h2_stream_error(struct wh_h2_stream *s, bool *unprocessed, bool *untouched)
@@ -1029,7 +1117,7 @@ uint32_t wh_h2_stream_error(struct wh_h2_stream *s, bool *unprocessed, bool *unt
   uint32_t e = s->error;
   *unprocessed = s->unprocessed;
   *untouched = !s->got_any;
-  pthread_mutex_unlock(&s->hc->lock);
+  hc_unlock(s->hc);
   return e;
 }
 
@@ -1037,7 +1125,7 @@ bool wh_h2_stream_ended(struct wh_h2_stream *s)
 {
   pthread_mutex_lock(&s->hc->lock);
   bool e = s->ended;
-  pthread_mutex_unlock(&s->hc->lock);
+  hc_unlock(s->hc);
   return e;
 }
 
@@ -1058,7 +1146,7 @@ void wh_h2_stream_cancel(struct wh_h2_stream *s)
     reset_locked(hc, s);
   s->cancelled = true;
   wake(s);
-  pthread_mutex_unlock(&hc->lock);
+  hc_unlock(hc);
 }
 
 void wh_h2_stream_release(struct wh_h2_stream *s)
@@ -1084,17 +1172,7 @@ void wh_h2_stream_release(struct wh_h2_stream *s)
       *pp = s->next;
       break;
     }
-  for (int i = 0; i < 2; i++)
-    if (s->w[i].efd >= 0 && hc->nefds < EFD_CACHE) {
-      if (s->w[i].signalled && !s->w[i].waker.fn)
-        wh_cancel_fd_drain(s->w[i].efd); /* clean for its next user */
-      hc->efds[hc->nefds++] = s->w[i].efd;
-      s->w[i].efd = -1;
-    }
-  pthread_mutex_unlock(&hc->lock);
-  for (int i = 0; i < 2; i++)
-    if (s->w[i].efd >= 0)
-      close(s->w[i].efd);
+  hc_unlock(hc);
   wh_resp_head_free(&s->head);
   wh_headers_free(&s->trailers);
   wh_free(s->q);

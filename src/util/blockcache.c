@@ -2,6 +2,7 @@
 #include "util/blockcache.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "util/mem.h"
@@ -37,6 +38,10 @@ struct cache {
   void *v[CACHE_MAX];
 };
 
+/* The thread's cache lives in its own storage: giving a block back never
+ * allocates (closing a handle needs no memory; tests/unit/test_oom.c). */
+static _Thread_local struct cache tl_cache;
+static _Thread_local bool tl_registered;
 static pthread_key_t key;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -45,7 +50,6 @@ static void cache_free(void *arg)
   struct cache *c = arg;
   while (c->n)
     wh_free(c->v[--c->n]);
-  wh_free(c);
 }
 
 static void make_key(void)
@@ -55,9 +59,8 @@ static void make_key(void)
 
 void *wh_block_calloc(size_t size)
 {
-  pthread_once(&once, make_key);
-  struct cache *c = pthread_getspecific(key);
-  if (c && c->n && c->size == size) {
+  struct cache *c = &tl_cache;
+  if (c->n && c->size == size) {
     void *p = c->v[--c->n];
     memset(p, 0, size);
     return p;
@@ -69,15 +72,15 @@ void wh_block_free(void *p, size_t size)
 {
   if (!p)
     return;
-  pthread_once(&once, make_key);
-  struct cache *c = pthread_getspecific(key);
-  if (!c) {
-    c = wh_calloc(1, sizeof(*c));
-    if (!c || pthread_setspecific(key, c) != 0) {
-      wh_free(c);
+  struct cache *c = &tl_cache;
+  if (!tl_registered) {
+    /* The key's destructor frees the blocks when the thread exits. */
+    pthread_once(&once, make_key);
+    if (pthread_setspecific(key, c) != 0) {
       wh_free(p);
       return;
     }
+    tl_registered = true;
   }
   if (c->size != size) {
     /* Another size: the cache follows the most recent one. */
