@@ -70,7 +70,7 @@ demo: deps build
 bench: deps
 	$(CMAKE) -S . -B $(BUILD)/bench -DCMAKE_BUILD_TYPE=Release -DWH_BUILD_BENCH=ON -DWH_WERROR=OFF \
 	  -DWH_BUILD_TESTS=OFF -DWH_BUILD_EXAMPLES=OFF
-	$(CMAKE) --build $(BUILD)/bench -j $(JOBS) --target bench_sync bench_async bench_scale bench_ws
+	$(CMAKE) --build $(BUILD)/bench -j $(JOBS) --target bench_sync bench_async bench_scale bench_ws bench_threads
 	bench/run.sh $(BUILD)/bench
 
 install: build

@@ -279,6 +279,53 @@ def h2_section(w, runs, cpu):
     return verdicts
 
 
+def threads_section(w, runs, cpu):
+    """Issue 8 §4: N synchronous threads, HTTP/2 against HTTP/1.1; returns [(what, ok)]."""
+    modes = sorted({m for (m, s, c) in runs if m.startswith("threads")})
+    if not modes:
+        return []
+    verdicts = []
+    w("## Synchronous threads: HTTP/2 against HTTP/1.1")
+    w("")
+    w("`bench/bench_threads.c`: N threads of synchronous GETs of the 100-byte file")
+    w("sharing one WinHTTP session and connect handle, on nginx's HTTP/2 port:")
+    w("with `ENABLE_HTTP_PROTOCOL` every request is a stream of one shared")
+    w("connection (the threads take turns reading it); without, each thread")
+    w("has its own kept-alive HTTP/1.1 connection. Bar: HTTP/2 not slower than")
+    w("HTTP/1.1, wall-clock. For reference, the limit tool the same two ways:")
+    w("`h2load -c 1 -m N` (one connection, N streams) and `h2load --h1 -c N`.")
+    w("")
+    w("| what | WinHTTP HTTP/2 | WinHTTP HTTP/1.1 | HTTP/2 / HTTP/1.1 | bar | result | h2load HTTP/2 | h2load HTTP/1.1 | h2load's HTTP/2 / HTTP/1.1 |")
+    w("|------|---------------:|-----------------:|------------------:|----:|--------|--------------:|----------------:|---------------------------:|")
+    for mode in modes:
+        n = mode[len("threads"):]
+        xs = [runs.get((mode, "https", c)) for c in ("winhttp-h2", "winhttp-h1", "h2load-h2", "h2load-h1")]
+        what = f"{n} threads, 100 B, req/s, HTTPS"
+        if not xs[0] or not xs[1]:
+            w(f"| {what} | — | — | — | ≥ 1.0× | not run | — | — | — |")
+            continue
+        m = [statistics.median(x) if x else None for x in xs]
+        ok = m[0] / m[1] >= 1.0
+        verdicts.append((f"HTTP/2 {what} vs HTTP/1.1", ok))
+        ref = (f"{fmt(m[2])} | {fmt(m[3])} | {m[2] / m[3]:.2f}×" if m[2] and m[3] else "— | — | —")
+        w(f"| {what} | {fmt(m[0])} | {fmt(m[1])} | {m[0] / m[1]:.2f}× | ≥ 1.0× | "
+          f"{'**pass**' if ok else '**miss**'} | {ref} |")
+    w("")
+    w("Per second of each client's own CPU time (not a bar):")
+    w("")
+    w("| what | WinHTTP HTTP/2 | WinHTTP HTTP/1.1 | ratio | h2load HTTP/2 | h2load HTTP/1.1 |")
+    w("|------|---------------:|-----------------:|------:|--------------:|----------------:|")
+    for mode in modes:
+        xs = [cpu.get((mode, "https", c)) for c in ("winhttp-h2", "winhttp-h1", "h2load-h2", "h2load-h1")]
+        if not xs[0] or not xs[1]:
+            continue
+        m = [statistics.median(x) if x else None for x in xs]
+        w(f"| {mode[len('threads'):]} threads | {fmt(m[0])} req | {fmt(m[1])} req | {m[0] / m[1]:.2f}× | "
+          f"{fmt(m[2]) + ' req' if m[2] else '—'} | {fmt(m[3]) + ' req' if m[3] else '—'} |")
+    w("")
+    return verdicts
+
+
 def parse_profiles(path):
     prof = {}
     for line in open(path, encoding="utf-8"):
@@ -420,6 +467,7 @@ def main():
                 w("```")
                 w("")
     verdicts += h2_section(w, runs, cpu)
+    verdicts += threads_section(w, runs, cpu)
     scale_section(w, parse_scale(a.results))
     verdicts += ws_section(w, runs, cpu, parse_wsidle(a.results), busy)
     w("Every run (values in the order they ran; runs were interleaved):")
@@ -438,7 +486,7 @@ def main():
     w("")
     w("```sh")
     w(f"cmake -S . -B {a.build} -DCMAKE_BUILD_TYPE=Release -DWH_BUILD_BENCH=ON -DWH_WERROR=OFF")
-    w(f"cmake --build {a.build} -j2 --target bench_sync bench_async bench_scale bench_ws")
+    w(f"cmake --build {a.build} -j2 --target bench_sync bench_async bench_scale bench_ws bench_threads")
     w(a.command)
     w("```")
     w("")

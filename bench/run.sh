@@ -16,7 +16,10 @@
 # h2 is bench_async --http2, INFLIGHT streams over one TLS connection to
 # nginx's HTTP/2 port, against libcurl multi (multiplexing) and h2load, the
 # limit, run the same way: -c 1 -m INFLIGHT for SECS; skipped, with a
-# message, without h2load);
+# message, without h2load; threads is bench_threads, THREADS (8) threads of
+# synchronous GETs sharing one session, over HTTP/2 (one connection) and
+# HTTP/1.1 (a connection each), with h2load the same two ways (-c 1 -m
+# THREADS, and --h1 -c THREADS) for reference);
 # RUNS (5) runs of each (mode x scheme x client), interleaved;
 # SECS (3) seconds per run; OUT (docs/PERFORMANCE.md; "-" for stdout only);
 # SERVER_CPU (0) and CLIENT_CPU (1); HTTP_PORT and HTTPS_PORT (free ones);
@@ -38,7 +41,9 @@ abin=$build/bench/bench_async
 sbin=$build/bench/bench_scale
 wbin=$build/bench/bench_ws
 ebin=$build/bench/ws_echo_server
-MODES=${MODES:-get download async h2 scale ws}
+MODES=${MODES:-get download async h2 threads scale ws}
+THREADS=${THREADS:-8}
+tbin=$build/bench/bench_threads
 COUNTS=${COUNTS:-1000 5000 10000}
 WS_COUNTS=${WS_COUNTS:-1000 5000 10000}
 WS_SOCKETS=${WS_SOCKETS:-64}
@@ -59,7 +64,7 @@ SMALL=100
 
 command_line="RUNS=$RUNS SECS=$SECS${PROFILE:+ PROFILE=$PROFILE} bench/run.sh $*"
 
-for b in "$bin" "$abin" "$sbin"; do
+for b in "$bin" "$abin" "$sbin" "$tbin"; do
   if [ ! -x "$b" ]; then
     echo "run.sh: no $b; build it first (make bench, or cmake -DWH_BUILD_BENCH=ON)" >&2
     exit 2
@@ -74,10 +79,10 @@ case " $MODES " in
     ;;
 esac
 case " $MODES " in
-  *" h2 "*)
+  *" h2 "* | *" threads "*)
     if ! command -v h2load >/dev/null 2>&1; then
-      echo "run.sh: no h2load (Debian nghttp2-client): skipping the h2 mode" >&2
-      MODES=$(echo " $MODES " | sed 's/ h2 / /')
+      echo "run.sh: no h2load (Debian nghttp2-client): skipping the h2 and threads modes" >&2
+      MODES=$(echo " $MODES " | sed 's/ h2 / /; s/ threads / /')
     fi
     ;;
 esac
@@ -209,13 +214,14 @@ one() { # RUN MODE SCHEME CLIENT
 
 # HTTP/2: INFLIGHT streams over one connection. h2load's own CPU time comes
 # from the kernel (RUSAGE_CHILDREN of a Python wrapper that runs it).
-h2_one() { # RUN CLIENT
-  if [ "$2" = h2load ]; then
-    line=$(python3 - "$CLIENT_CPU" "$SECS" "$INFLIGHT" "https://127.0.0.1:$H2_PORT/100b" <<'PY'
+# h2load MODE CLIENT CONNECTIONS STREAMS [--h1]: one result line.
+h2load_line() {
+  python3 - "$CLIENT_CPU" "$SECS" "$1" "$2" "$3" "$4" "https://127.0.0.1:$H2_PORT/100b" ${5:-} <<'PY'
 import re, resource, subprocess, sys
-cpu, secs, inflight, url = sys.argv[1:]
-out = subprocess.run(["taskset", "-c", cpu, "h2load", "-D", secs, "-c", "1", "-m", inflight, url],
-                     capture_output=True, text=True).stdout
+cpu, secs, mode, client, conns, streams, url = sys.argv[1:8]
+extra = sys.argv[8:]
+out = subprocess.run(["taskset", "-c", cpu, "h2load", *extra, "-D", secs, "-c", conns, "-m", streams,
+                      url], capture_output=True, text=True).stdout
 u = resource.getrusage(resource.RUSAGE_CHILDREN)
 used = u.ru_utime + u.ru_stime
 took = float(re.search(r"finished in ([0-9.]+)s", out).group(1))
@@ -223,16 +229,34 @@ ok = int(re.search(r"requests: .* (\d+) succeeded", out).group(1))
 bad = int(re.search(r"succeeded, (\d+) failed", out).group(1))
 if bad:
     sys.exit("h2load: %d requests failed" % bad)
-print("result mode=h2async%s scheme=https client=h2load requests=%d seconds=%.3f cpu_seconds=%.3f "
-      "value=%.1f per_cpu_second=%.1f unit=req/s" % (inflight, ok, took, used, ok / took,
+print("result mode=%s scheme=https client=%s requests=%d seconds=%.3f cpu_seconds=%.3f "
+      "value=%.1f per_cpu_second=%.1f unit=req/s" % (mode, client, ok, took, used, ok / took,
                                                         ok / used if used else 0))
 PY
-)
+}
+
+h2_one() { # RUN CLIENT
+  if [ "$2" = h2load ]; then
+    line=$(h2load_line "h2async$INFLIGHT" h2load 1 "$INFLIGHT")
   else
     line=$(taskset -c "$CLIENT_CPU" "$abin" --client "$2" --https --http2 --port "$H2_PORT" \
       --path /100b --inflight "$INFLIGHT" --expect "$SMALL" --seconds "$SECS" \
       --cafile "$tmp/certs/ca.pem")
   fi
+  echo "$line run=$1" | tee -a "$results" >&2
+}
+
+# THREADS synchronous threads, HTTP/2 against HTTP/1.1, on the HTTP/2 port
+# (nginx answers HTTP/1.1 there to a client that does not offer h2).
+threads_one() { # RUN CLIENT
+  case $2 in
+    h2load-h2) line=$(h2load_line "threads$THREADS" h2load-h2 1 "$THREADS") ;;
+    h2load-h1) line=$(h2load_line "threads$THREADS" h2load-h1 "$THREADS" 1 --h1) ;;
+    winhttp-h2) line=$(taskset -c "$CLIENT_CPU" "$tbin" --port "$H2_PORT" --path /100b \
+      --threads "$THREADS" --expect "$SMALL" --seconds "$SECS" --http2) ;;
+    *) line=$(taskset -c "$CLIENT_CPU" "$tbin" --port "$H2_PORT" --path /100b \
+      --threads "$THREADS" --expect "$SMALL" --seconds "$SECS") ;;
+  esac
   echo "$line run=$1" | tee -a "$results" >&2
 }
 
@@ -258,6 +282,12 @@ while [ "$run" -le "$RUNS" ]; do
     if [ "$mode" = h2 ]; then
       if [ $((run % 2)) = 1 ]; then order="winhttp curl h2load"; else order="h2load curl winhttp"; fi
       for client in $order; do h2_one "$run" "$client"; done
+      continue
+    fi
+    if [ "$mode" = threads ]; then
+      order="winhttp-h2 winhttp-h1 h2load-h2 h2load-h1"
+      [ $((run % 2)) = 0 ] && order="h2load-h1 h2load-h2 winhttp-h1 winhttp-h2"
+      for client in $order; do threads_one "$run" "$client"; done
       continue
     fi
     for scheme in http https; do
