@@ -24,7 +24,6 @@
 #include "api/api.h"
 #include "core/async.h"
 #include "core/exchange.h"
-#include "core/h2_stream.h"
 #include "core/handle.h"
 #include "core/object.h"
 #include "util/mem.h"
@@ -126,12 +125,12 @@ static DWORD fail_exchange(struct wh_request *r, DWORD err)
   if (x->split) {
     if (x->conn)
       wh_conn_shutdown(x->conn);
-    wh_h2x_cancel(x);
+    wh_exchange_cancel_stream(x);
   } else {
     c = x->conn;
     x->conn = NULL;
     x->rpos = x->rend = 0;
-    wh_h2x_drop(x);
+    wh_exchange_drop_stream(x);
   }
   atomic_store(&r->state, WH_RS_FAILED);
   r->send_in_flight = false;
@@ -524,7 +523,7 @@ BOOL WINAPI WinHttpSendRequest(HINTERNET hRequest, LPCWSTR lpszHeaders, DWORD dw
     x->conn = NULL;
   }
   /* An HTTP/2 stream still open is reset; the connection carries on. */
-  wh_h2x_drop(x);
+  wh_exchange_drop_stream(x);
   x->split = false;
   x->rpos = x->rend = 0;
   wh_exchange_reset_response(x);

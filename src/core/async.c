@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include <sys/epoll.h>
 
-#include "core/h2_stream.h"
 #include "core/object.h"
 #include "net/wait.h"
 

@@ -778,6 +778,16 @@ DWORD wh_exchange_write_step(struct wh_request *r, struct wh_io *io)
   return send_pending(r, x, io);
 }
 
+void wh_exchange_drop_stream(struct wh_exchange *x)
+{
+  wh_h2x_drop(x);
+}
+
+void wh_exchange_cancel_stream(struct wh_exchange *x)
+{
+  wh_h2x_cancel(x);
+}
+
 void wh_exchange_restart_send(struct wh_exchange *x)
 {
   x->retried = true;

@@ -268,6 +268,18 @@ DWORD wh_exchange_read_step(struct wh_request *r, struct wh_io *io);
 /* Frees the read buffer, or keeps it as the thread's spare. */
 void wh_exchange_release_rbuf(struct wh_exchange *x);
 
+/* The request's stream on a shared connection (HTTP/2, core/h2_stream.h):
+ * dropped (reset unless it ended; the connection goes on with its other
+ * streams), or reset but kept while a full-duplex request's other side may
+ * still be using it. No-ops for HTTP/1.1, whose connection is x->conn. */
+void wh_exchange_drop_stream(struct wh_exchange *x);
+void wh_exchange_cancel_stream(struct wh_exchange *x);
+
+/* An operation of side |lane| ended, whatever its result: its waits are
+ * over (an HTTP/2 stream hands the driving of its connection to another
+ * side). Both drivers call it (wh_drive_sync, core/async.c). */
+void wh_exchange_op_over(struct wh_exchange *x, int lane);
+
 /* Forgets the previous response (SendRequest again on the same handle). */
 void wh_exchange_reset_response(struct wh_exchange *x);
 

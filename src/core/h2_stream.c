@@ -192,6 +192,7 @@ DWORD wh_h2x_send(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
       return err;
     bool last = !x->chunked_upload && x->opt_len == x->total_len;
     bool body = !(last && x->opt_len == 0);
+    wh_h2_stream_limits(x->h2s, r->settings.max_response_header_size, MAX_RESPONSE_FIELDS);
     /* The body goes first so that nghttp2 finds it when it asks. */
     if (body)
       wh_h2_give_body(x->h2s, x->opt, x->opt_len, last);

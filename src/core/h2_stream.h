@@ -48,7 +48,5 @@ void wh_h2x_drop(struct wh_exchange *x);
 /* Resets the stream but keeps it (a full-duplex request's other side may
  * be using it): that side's next wait fails at once. */
 void wh_h2x_cancel(struct wh_exchange *x);
-/* An operation of side |lane| ended (any result): its waits are over. */
-void wh_exchange_op_over(struct wh_exchange *x, int lane);
 
 #endif

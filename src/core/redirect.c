@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "core/exchange.h"
-#include "core/h2_stream.h"
 #include "core/object.h"
 #include "policy/escape.h"
 #include "util/mem.h"
@@ -235,7 +234,7 @@ DWORD wh_redirect_maybe(struct wh_request *r, struct wh_io *io, bool *again)
     x->conn = NULL;
   }
   x->rpos = x->rend = 0;
-  wh_h2x_drop(x); /* an HTTP/2 stream: reset unless its body ended */
+  wh_exchange_drop_stream(x); /* an HTTP/2 stream: reset unless its body ended */
   wh_exchange_reset_response(x);
 
   /* The application's headers go along, to any origin, Authorization and

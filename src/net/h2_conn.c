@@ -46,6 +46,8 @@ struct wh_h2_stream {
   bool active;               /* counted in hc->active */
   bool headers_sent, closed, ended, got_any, unprocessed;
   bool cancelled;
+  size_t max_header_bytes;   /* the request's own limits on its heads */
+  size_t max_header_count;
   uint32_t error;            /* RST_STREAM / GOAWAY code */
   DWORD head_err;            /* a head this engine refused */
   /* The response head being received, and the final one. */
@@ -215,7 +217,7 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *u
     h = &s->head.headers;
   }
   wh_headers_init(h);
-  wh_headers_set_limits(h, hc->cfg.max_header_bytes, hc->cfg.max_header_count);
+  wh_headers_set_limits(h, s->max_header_bytes, s->max_header_count);
   return 0;
 }
 
@@ -845,6 +847,8 @@ static DWORD stream_attach(struct wh_h2_conn *hc, struct wh_h2_stream **out)
   s->hc = hc;
   atomic_fetch_add(&hc->refs, 1);
   s->w[0].efd = s->w[1].efd = -1;
+  s->max_header_bytes = hc->cfg.max_header_bytes;
+  s->max_header_count = hc->cfg.max_header_count;
   s->w[0].hc = s->w[1].hc = hc;
   wh_headers_init(&s->trailers);
   s->next = hc->streams;
@@ -866,6 +870,14 @@ DWORD wh_h2_stream_open(struct wh_h2_conn *hc, struct wh_h2_stream **out)
 struct wh_h2_conn *wh_h2_stream_conn(struct wh_h2_stream *s)
 {
   return s->hc;
+}
+
+void wh_h2_stream_limits(struct wh_h2_stream *s, size_t max_bytes, size_t max_count)
+{
+  pthread_mutex_lock(&s->hc->lock);
+  s->max_header_bytes = max_bytes;
+  s->max_header_count = max_count;
+  hc_unlock(s->hc);
 }
 
 DWORD wh_h2_submit(struct wh_h2_stream *s, const struct wh_h2_field *f, size_t n, bool body)

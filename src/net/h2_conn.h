@@ -99,6 +99,11 @@ void wh_h2_pool_clear(void);
 /* A new stream on |hc| (not yet sent), referenced for the caller. */
 DWORD wh_h2_stream_open(struct wh_h2_conn *hc, struct wh_h2_stream **out);
 
+/* The limits on the stream's response head and trailers (the request's
+ * MAX_RESPONSE_HEADER_SIZE; the connection's SETTINGS advertise those of
+ * the request that opened it). Call before wh_h2_submit. */
+void wh_h2_stream_limits(struct wh_h2_stream *s, size_t max_bytes, size_t max_count);
+
 /* Submits the request: |nv| (name, value) pairs, pseudo-headers first, as
  * nghttp2 wants them; |body| false ends the stream with the HEADERS frame.
  * The request's body bytes are then given with wh_h2_give_body. */

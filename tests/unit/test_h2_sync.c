@@ -653,6 +653,96 @@ static void test_max_concurrent_streams_queued(void **state)
   WinHttpCloseHandle(s);
 }
 
+/* --- flow control and limits ------------------------------------------------------------ */
+
+/* A stream whose body nobody reads stalls alone: with the smallest stream
+ * window (HTTP2_RECEIVE_WINDOW 65,535), 4 MB waiting on one request do not
+ * keep other requests of the connection from completing; the 4 MB then
+ * arrive intact as they are read (a WINDOW_UPDATE per read). */
+static void test_slow_reader_stalls_only_its_stream(void **state)
+{
+  (void)state;
+  start_h2(NULL);
+  HINTERNET s = session(true), c = connect_port(s, wh_peer_port(&h2));
+  DWORD w = 65534;
+  assert_false(WinHttpSetOption(s, WINHTTP_OPTION_HTTP2_RECEIVE_WINDOW, &w, sizeof(w)));
+  assert_last_error(ERROR_INVALID_PARAMETER);
+  w = 65535;
+  assert_true(WinHttpSetOption(s, WINHTTP_OPTION_HTTP2_RECEIVE_WINDOW, &w, sizeof(w)));
+  unsigned first, again;
+  get_conn(c, &first, NULL);
+  HINTERNET big = request(c, L"GET", L"/ok?len=4000000");
+  assert_true(WinHttpSendRequest(big, NULL, 0, NULL, 0, 0, 0));
+  assert_true(WinHttpReceiveResponse(big, NULL));
+  for (int i = 0; i < 3; i++) {
+    get_conn(c, &again, NULL);
+    assert_int_equal(again, first);
+  }
+  struct outcome o;
+  memset(&o, 0, sizeof(o));
+  read_all(big, &o);
+  expect_ok(&o, "reading the 4 MB body");
+  assert_int_equal(o.len, 4000000);
+  assert_true(is_pattern(o.body, o.len));
+  outcome_free(&o);
+  WinHttpCloseHandle(big);
+  WinHttpCloseHandle(c);
+  WinHttpCloseHandle(s);
+}
+
+/* The server allows one stream at a time. With DISABLE_STREAM_QUEUE a
+ * request that finds the connection's only stream taken opens another
+ * connection instead of waiting for it. */
+static void test_disable_stream_queue(void **state)
+{
+  (void)state;
+  start_h2("--max-streams 1");
+  HINTERNET s = session(true), c = connect_port(s, wh_peer_port(&h2));
+  unsigned first, other;
+  get_conn(c, &first, NULL);
+  HINTERNET held = request(c, L"GET", L"/stall"); /* its stream stays open */
+  assert_true(WinHttpSendRequest(held, NULL, 0, NULL, 0, 0, 0));
+  assert_true(WinHttpReceiveResponse(held, NULL));
+  HINTERNET r = request(c, L"GET", L"/conn");
+  BOOL on = TRUE;
+  assert_true(WinHttpSetOption(r, WINHTTP_OPTION_DISABLE_STREAM_QUEUE, &on, sizeof(on)));
+  struct outcome o;
+  exchange(r, &o);
+  expect_ok(&o, "GET /conn with DISABLE_STREAM_QUEUE");
+  assert_int_equal(o.proto, WINHTTP_PROTOCOL_FLAG_HTTP2);
+  assert_int_equal(sscanf(o.body, "%u", &other), 1);
+  assert_int_not_equal(other, first);
+  outcome_free(&o);
+  WinHttpCloseHandle(r);
+  WinHttpCloseHandle(held);
+  WinHttpCloseHandle(c);
+  WinHttpCloseHandle(s);
+}
+
+/* A response head past the request's MAX_RESPONSE_HEADER_SIZE fails that
+ * request with HEADER_SIZE_OVERFLOW; the connection carries on. */
+static void test_oversized_head(void **state)
+{
+  (void)state;
+  start_h2(NULL);
+  HINTERNET s = session(true), c = connect_port(s, wh_peer_port(&h2));
+  unsigned first, again;
+  get_conn(c, &first, NULL);
+  HINTERNET r = request(c, L"GET", L"/bigheaders?n=400");
+  DWORD max = 8192;
+  assert_true(WinHttpSetOption(r, WINHTTP_OPTION_MAX_RESPONSE_HEADER_SIZE, &max, sizeof(max)));
+  struct outcome o;
+  exchange(r, &o);
+  assert_int_equal(o.stage, ST_RECV);
+  assert_int_equal(o.err, ERROR_WINHTTP_HEADER_SIZE_OVERFLOW);
+  outcome_free(&o);
+  WinHttpCloseHandle(r);
+  get_conn(c, &again, NULL);
+  assert_int_equal(again, first);
+  WinHttpCloseHandle(c);
+  WinHttpCloseHandle(s);
+}
+
 /* --- stream errors and retries ------------------------------------------------------- */
 
 static DWORD stream_error_code(HINTERNET r)
@@ -1207,6 +1297,9 @@ int main(void)
     cmocka_unit_test_teardown(test_multiplex_eight_threads, per_test_teardown),
     cmocka_unit_test_teardown(test_multiplex_cold_start, per_test_teardown),
     cmocka_unit_test_teardown(test_max_concurrent_streams_queued, per_test_teardown),
+    cmocka_unit_test_teardown(test_slow_reader_stalls_only_its_stream, per_test_teardown),
+    cmocka_unit_test_teardown(test_disable_stream_queue, per_test_teardown),
+    cmocka_unit_test_teardown(test_oversized_head, per_test_teardown),
     cmocka_unit_test_teardown(test_rst_before_headers, per_test_teardown),
     cmocka_unit_test_teardown(test_rst_mid_body, per_test_teardown),
     cmocka_unit_test_teardown(test_stream_error_code_zero, per_test_teardown),
