@@ -284,6 +284,14 @@ static DWORD check_http_protocol(struct wh_object *o, DWORD *v)
   return (*v & ~(DWORD)WINHTTP_PROTOCOL_MASK) ? ERROR_INVALID_PARAMETER : ERROR_SUCCESS;
 }
 
+/* HTTP2_KEEPALIVE: 0 (none) or an interval of at least a second (a shorter
+ * one would flood the server with PINGs; Windows documents no bounds). */
+static DWORD check_h2_keepalive(struct wh_object *o, DWORD *v)
+{
+  (void)o;
+  return *v != 0 && *v < 1000 ? ERROR_INVALID_PARAMETER : ERROR_SUCCESS;
+}
+
 /* HTTP2_RECEIVE_WINDOW: a stream window HTTP/2 allows (RFC 9113 §6.9.2:
  * at least the initial 65,535, at most 2^31-1). */
 static DWORD check_h2_window(struct wh_object *o, DWORD *v)
@@ -1023,6 +1031,7 @@ static const struct opt_desc options[] = {
   BL(WINHTTP_OPTION_REQUIRE_STREAM_END, H_S | H_R, require_stream_end),
   DW(WINHTTP_OPTION_HTTP2_RECEIVE_WINDOW, H_S | H_R, 0, F_WO, http2_receive_window,
      check_h2_window),
+  DW(WINHTTP_OPTION_HTTP2_KEEPALIVE, H_S, 0, F_WO, http2_keepalive, check_h2_keepalive),
   BL(WINHTTP_OPTION_DISABLE_STREAM_QUEUE, H_S | H_R, disable_stream_queue),
   BL(WINHTTP_OPTION_IPV6_FAST_FALLBACK, H_S, ipv6_fast_fallback),
   FNF(WINHTTP_OPTION_EXPIRE_CONNECTION, H_R, F_WO, FK_BOOL, expire_connection, s_flag_on),

@@ -35,6 +35,7 @@ DWORD wh_h2x_adopt(struct wh_request *r, struct wh_exchange *x)
                                                         : STREAM_WINDOW_DEFAULT,
       .max_header_bytes = r->settings.max_response_header_size,
       .max_header_count = MAX_RESPONSE_FIELDS,
+      .keepalive_ms = r->settings.http2_keepalive,
   };
   struct wh_h2_conn *hc = NULL;
   struct wh_conn *c = x->conn;

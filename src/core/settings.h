@@ -34,6 +34,7 @@ struct wh_settings {
   DWORD decompression;             /* WINHTTP_DECOMPRESSION_FLAG_* */
   DWORD enable_http_protocol;      /* WINHTTP_PROTOCOL_FLAG_* wanted */
   DWORD http2_receive_window;      /* HTTP2_RECEIVE_WINDOW: stream window, 0 = default */
+  DWORD http2_keepalive;           /* HTTP2_KEEPALIVE: PING interval in ms, 0 = none */
   DWORD autologon_policy;          /* WINHTTP_AUTOLOGON_SECURITY_LEVEL_* */
   DWORD disabled_features;         /* WINHTTP_DISABLE_* bits, OR'ed */
   DWORD enabled_features;          /* WINHTTP_ENABLE_* bits, OR'ed */

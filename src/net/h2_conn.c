@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -88,6 +89,13 @@ struct wh_h2_conn {
   atomic_bool dead, goaway;
   atomic_uint active;     /* streams open (or queued) on it */
   _Atomic int64_t idle_since;
+  /* HTTP2_KEEPALIVE: a timer on a loop thread (it holds a reference while
+   * it runs) sends a PING each interval; one left unanswered for a whole
+   * interval means the peer is gone. */
+  struct wh_loop *ka_loop;
+  struct wh_watch ka_watch;
+  struct wh_task ka_task;
+  bool ping_outstanding;
   struct wh_h2_conn *pool_next; /* under pool_lock */
 };
 
@@ -257,6 +265,11 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 {
   (void)ng;
   struct wh_h2_conn *hc = ud;
+  if (f->hd.type == NGHTTP2_PING) {
+    if (f->hd.flags & NGHTTP2_FLAG_ACK)
+      hc->ping_outstanding = false; /* the keepalive's answer */
+    return 0;
+  }
   if (f->hd.type == NGHTTP2_GOAWAY) {
     /* No new streams on this connection; streams above last_stream_id are
      * closed by nghttp2 with REFUSED_STREAM (unprocessed: sent again). */
@@ -601,6 +614,9 @@ static void setup(void)
   nghttp2_option_set_peer_max_concurrent_streams(opts, 1);
 }
 
+static void ka_tick(struct wh_watch *w, bool timed_out);
+static void ka_start(struct wh_task *t);
+
 DWORD wh_h2_conn_new(struct wh_conn *c, const struct wh_h2_config *cfg, struct wh_h2_conn **out)
 {
   *out = NULL;
@@ -637,9 +653,21 @@ DWORD wh_h2_conn_new(struct wh_conn *c, const struct wh_h2_config *cfg, struct w
         nghttp2_session_set_local_window_size(hc->ng, NGHTTP2_FLAG_NONE, 0, CONN_WINDOW) != 0)
       err = ERROR_NOT_ENOUGH_MEMORY;
   }
+  if (err == ERROR_SUCCESS && cfg->keepalive_ms) {
+    /* Any loop thread: the timer's work is a PING now and then. */
+    hc->ka_loop = wh_loop_pick_for((uint32_t)c->fd);
+    if (!hc->ka_loop)
+      err = ERROR_NOT_ENOUGH_MEMORY;
+  }
   if (err != ERROR_SUCCESS) {
     conn_free(hc);
     return err;
+  }
+  if (hc->ka_loop) {
+    atomic_fetch_add(&hc->refs, 1); /* the timer's */
+    hc->ka_watch.ready = ka_tick;
+    hc->ka_task.run = ka_start;
+    wh_loop_post(hc->ka_loop, &hc->ka_task);
   }
   *out = hc;
   return ERROR_SUCCESS;
@@ -667,6 +695,61 @@ static bool retired(struct wh_h2_conn *hc, int64_t now)
 {
   return atomic_load(&hc->dead) || atomic_load(&hc->goaway) ||
          (atomic_load(&hc->active) == 0 && now - atomic_load(&hc->idle_since) > WH_POOL_IDLE_MS);
+}
+
+/* --- HTTP2_KEEPALIVE ---------------------------------------------------------------- */
+
+static struct wh_h2_conn *of_ka_watch(struct wh_watch *w)
+{
+  return (struct wh_h2_conn *)(void *)((char *)w - offsetof(struct wh_h2_conn, ka_watch));
+}
+
+static struct wh_h2_conn *of_ka_task(struct wh_task *t)
+{
+  return (struct wh_h2_conn *)(void *)((char *)t - offsetof(struct wh_h2_conn, ka_task));
+}
+
+static void ka_arm(struct wh_h2_conn *hc)
+{
+  if (wh_loop_watch(hc->ka_loop, &hc->ka_watch, -1, 0, wh_now_ms() + hc->cfg.keepalive_ms) != 0) {
+    /* Out of memory for the timer: the promise of a checked connection
+     * cannot be kept, so it takes no new streams. */
+    atomic_store(&hc->goaway, true);
+    conn_unref(hc);
+  }
+}
+
+/* On the timer's loop thread, each interval. */
+static void ka_tick(struct wh_watch *w, bool timed_out)
+{
+  (void)timed_out;
+  struct wh_h2_conn *hc = of_ka_watch(w);
+  pthread_mutex_lock(&hc->lock);
+  bool stop = atomic_load(&hc->dead) ||
+              (atomic_load(&hc->active) == 0 && retired(hc, wh_now_ms()));
+  if (!stop) {
+    /* Nobody reading: read what came (the last PING's answer, a GOAWAY). */
+    if (!hc->driver && pump(hc) != ERROR_SUCCESS) {
+      conn_kill(hc);
+      stop = true;
+    } else if (hc->ping_outstanding) {
+      conn_kill(hc); /* no answer for a whole interval: the peer is gone */
+      stop = true;
+    } else if (nghttp2_submit_ping(hc->ng, NGHTTP2_FLAG_NONE, NULL) == 0) {
+      hc->ping_outstanding = true;
+      push_output(hc);
+    }
+  }
+  hc_unlock(hc);
+  if (stop)
+    conn_unref(hc); /* the timer's reference */
+  else
+    ka_arm(hc);
+}
+
+static void ka_start(struct wh_task *t)
+{
+  ka_arm(of_ka_task(t));
 }
 
 /* Unlinks retired connections (under pool_lock) onto |*gone|. */

@@ -57,6 +57,7 @@ struct wh_h2_config {
   uint32_t stream_window;  /* SETTINGS_INITIAL_WINDOW_SIZE (HTTP2_RECEIVE_WINDOW) */
   uint32_t max_header_bytes; /* response header block limit (MAX_RESPONSE_HEADER_SIZE) */
   uint32_t max_header_count;
+  uint32_t keepalive_ms;   /* HTTP2_KEEPALIVE: PING interval, 0 = none */
 };
 
 /* Wraps |c| (TLS with ALPN h2 negotiated; the connection takes it, also on

@@ -117,6 +117,11 @@ arrives.
                     with the body of /conn. A client that retries a request
                     the server did not process succeeds on its new
                     connection.
+/waitping?n=N&ms=M  Holds the response until the connection has received N
+                    PING frames (default 2; h2 acknowledges each), then 200,
+                    body "pings <count>". After M milliseconds (default
+                    10000) without them: 504 "no pings\\n". For a client's
+                    HTTP/2 keepalive (PINGs while a stream waits).
 anything else       404, body "not found\\n".
 """
 
@@ -182,6 +187,8 @@ class Conn:
         self.reader = reader
         self.writer = writer
         self.number = number
+        self.pings = 0             # PING frames received (not ACKs)
+        self.ping_waiters = []     # futures of /waitping streams
         self.barrier_open = 0      # /barrier streams open now
         self.barrier_waiters = []  # [n, future] of the streams still held
         cfg = h2.config.H2Configuration(client_side=False, header_encoding=None)
@@ -324,6 +331,21 @@ class Conn:
             await self.respond(sid, 200, self.conn_body(sid))
         elif path == "/barrier":
             await self.barrier(sid, max(1, iarg("n", 2)), max(0, iarg("ms", 10000)) / 1000.0)
+        elif path == "/waitping":
+            n, timeout = iarg("n", 2), max(0, iarg("ms", 10000)) / 1000.0
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
+            while self.pings < n and loop.time() < deadline:
+                fut = loop.create_future()
+                self.ping_waiters.append(fut)
+                try:
+                    await asyncio.wait_for(fut, deadline - loop.time())
+                except asyncio.TimeoutError:
+                    break
+            if self.pings >= n:
+                await self.respond(sid, 200, b"pings %d" % self.pings)
+            else:
+                await self.respond(sid, 504, b"no pings\n")
         elif path == "/refuse-once":
             if REFUSE_ONCE_CONN == 0:
                 REFUSE_ONCE_CONN = self.number
@@ -435,6 +457,12 @@ class Conn:
             self.window_changed()
         elif isinstance(ev, (h2.events.WindowUpdated, h2.events.RemoteSettingsChanged)):
             self.window_changed()
+        elif isinstance(ev, h2.events.PingReceived):
+            self.pings += 1
+            waiters, self.ping_waiters = self.ping_waiters, []
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
         elif isinstance(ev, h2.events.ConnectionTerminated):
             self.closing = True
             self.window_changed()

@@ -26,6 +26,7 @@
 #include "peers.h"
 
 #include "net/conn.h"
+#include "net/h2_conn.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -743,6 +744,47 @@ static void test_oversized_head(void **state)
   WinHttpCloseHandle(s);
 }
 
+/* HTTP2_KEEPALIVE: while a request waits on its stream, a PING goes out
+ * every interval (the server answers /waitping once it has seen two); with
+ * no keepalive set none does (the server gives up: 504). */
+static void test_keepalive_pings(void **state)
+{
+  (void)state;
+  start_h2(NULL);
+  HINTERNET s = session(true);
+  DWORD ms = 999;
+  assert_false(WinHttpSetOption(s, WINHTTP_OPTION_HTTP2_KEEPALIVE, &ms, sizeof(ms)));
+  assert_last_error(ERROR_INVALID_PARAMETER);
+  ms = 1000;
+  assert_true(WinHttpSetOption(s, WINHTTP_OPTION_HTTP2_KEEPALIVE, &ms, sizeof(ms)));
+  HINTERNET c = connect_port(s, wh_peer_port(&h2));
+  struct outcome o;
+  long t0 = now_ms();
+  get(c, L"/waitping?n=2&ms=9000", &o);
+  expect_ok(&o, "GET /waitping with keepalive");
+  assert_int_equal(o.status, 200);
+  assert_true(strncmp(o.body, "pings ", 6) == 0);
+  long took = now_ms() - t0;
+  assert_true(took >= 1500 && took < 9000);
+  outcome_free(&o);
+  WinHttpCloseHandle(c);
+  WinHttpCloseHandle(s);
+  wh_pool_clear();
+  wh_h2_pool_clear();
+
+  /* A new server, a session without keepalive: no PING at all. */
+  wh_peer_stop(&h2);
+  start_h2(NULL);
+  s = session(true);
+  c = connect_port(s, wh_peer_port(&h2));
+  get(c, L"/waitping?n=1&ms=1500", &o);
+  expect_ok(&o, "GET /waitping without keepalive");
+  assert_int_equal(o.status, 504);
+  outcome_free(&o);
+  WinHttpCloseHandle(c);
+  WinHttpCloseHandle(s);
+}
+
 /* --- stream errors and retries ------------------------------------------------------- */
 
 static DWORD stream_error_code(HINTERNET r)
@@ -1278,6 +1320,7 @@ static int per_test_teardown(void **state)
 {
   (void)state;
   wh_pool_clear();
+  wh_h2_pool_clear();
   wh_peer_stop(&h2);
   wh_peer_stop(&aux);
   return 0;
@@ -1300,6 +1343,7 @@ int main(void)
     cmocka_unit_test_teardown(test_slow_reader_stalls_only_its_stream, per_test_teardown),
     cmocka_unit_test_teardown(test_disable_stream_queue, per_test_teardown),
     cmocka_unit_test_teardown(test_oversized_head, per_test_teardown),
+    cmocka_unit_test_teardown(test_keepalive_pings, per_test_teardown),
     cmocka_unit_test_teardown(test_rst_before_headers, per_test_teardown),
     cmocka_unit_test_teardown(test_rst_mid_body, per_test_teardown),
     cmocka_unit_test_teardown(test_stream_error_code_zero, per_test_teardown),
