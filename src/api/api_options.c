@@ -1029,6 +1029,7 @@ static const struct opt_desc options[] = {
   RO(WINHTTP_OPTION_HTTP_PROTOCOL_USED, H_R, q_protocol_used),
   RO(WINHTTP_OPTION_STREAM_ERROR_CODE, H_R, q_stream_error),
   BL(WINHTTP_OPTION_REQUIRE_STREAM_END, H_S | H_R, require_stream_end),
+  BL(WINHTTP_OPTION_HTTP2_PLUS_TRANSFER_ENCODING, H_S | H_R, http2_plus_te),
   DW(WINHTTP_OPTION_HTTP2_RECEIVE_WINDOW, H_S | H_R, 0, F_WO, http2_receive_window,
      check_h2_window),
   DW(WINHTTP_OPTION_HTTP2_KEEPALIVE, H_S, 0, F_WO, http2_keepalive, check_h2_keepalive),

@@ -339,6 +339,10 @@ DWORD wh_exchange_prepare(struct wh_request *r, const void *optional, DWORD opt_
   }
 
   pthread_mutex_lock(&r->hdr.lock);
+  /* A Transfer-Encoding of the application's own: its bytes carry their
+   * own framing, which only HTTP/1.1 can carry (core/h2_stream.c). */
+  x->app_te = !x->chunked_upload &&
+              wh_headers_find(&r->headers, "Transfer-Encoding", 17, 0) != NULL;
   err = add_send_headers(r, x, agent, total_len);
   wh_buf_reset(&x->out);
   if (err == ERROR_SUCCESS) {

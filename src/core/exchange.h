@@ -89,6 +89,7 @@ struct wh_exchange {
   bool h2_connecting;
   int h2_wait_fd;
   struct wh_conn_key h2_key;
+  bool app_te;              /* the application set Transfer-Encoding itself */
   bool h2_body;
   bool h2_ended;            /* the stream ended: the body ends with the span */
   bool h2_gave;             /* this write's bytes were handed to the stream */

@@ -18,8 +18,13 @@
 
 bool wh_h2x_wanted(const struct wh_request *r, const struct wh_exchange *x)
 {
+  /* A body of unknown length (WINHTTP_FLAG_AUTOMATIC_CHUNKING) goes over
+   * HTTP/1.1, chunked, as Windows sends it, unless the request allows it
+   * over HTTP/2 (HTTP2_PLUS_TRANSFER_ENCODING: END_STREAM ends it). One
+   * the application frames itself (its own Transfer-Encoding) always
+   * does: HTTP/2 forbids the field and would carry the framing as data. */
   return x->secure && (r->settings.enable_http_protocol & WINHTTP_PROTOCOL_FLAG_HTTP2) &&
-         !x->ws_upgrade;
+         !x->ws_upgrade && !x->app_te && (!x->chunked_upload || r->settings.http2_plus_te);
 }
 
 bool wh_h2x_required(const struct wh_request *r)

@@ -14,7 +14,8 @@
 struct wh_request;
 
 /* Whether this send may use HTTP/2: enabled by the request
- * (WINHTTP_PROTOCOL_FLAG_HTTP2), over TLS, not a WebSocket upgrade. */
+ * (WINHTTP_PROTOCOL_FLAG_HTTP2), over TLS, not a WebSocket upgrade, and a
+ * body HTTP/2 can carry (see h2_stream.c). */
 bool wh_h2x_wanted(const struct wh_request *r, const struct wh_exchange *x);
 /* Whether the request insists (WINHTTP_OPTION_HTTP_PROTOCOL_REQUIRED). */
 bool wh_h2x_required(const struct wh_request *r);

@@ -785,6 +785,60 @@ static void test_keepalive_pings(void **state)
   WinHttpCloseHandle(s);
 }
 
+/* A body of unknown length (WINHTTP_FLAG_AUTOMATIC_CHUNKING, no total
+ * length): over HTTP/1.1 by default, as Windows sends it (h2server then
+ * answers its HTTP/1.1 505); over HTTP/2 with HTTP2_PLUS_TRANSFER_ENCODING,
+ * END_STREAM ending it (the echo comes back whole). */
+static void chunked_post(HINTERNET c, bool plus, struct outcome *o)
+{
+  HINTERNET r = WinHttpOpenRequest(c, L"POST", L"/echo", NULL, NULL, NULL,
+                                   WINHTTP_FLAG_SECURE | WINHTTP_FLAG_AUTOMATIC_CHUNKING);
+  assert_non_null(r);
+  DWORD flags = SECURITY_FLAG_IGNORE_UNKNOWN_CA;
+  assert_true(WinHttpSetOption(r, WINHTTP_OPTION_SECURITY_FLAGS, &flags, sizeof(flags)));
+  if (plus) {
+    BOOL on = TRUE;
+    assert_true(WinHttpSetOption(r, WINHTTP_OPTION_HTTP2_PLUS_TRANSFER_ENCODING, &on, sizeof(on)));
+  }
+  memset(o, 0, sizeof(*o));
+  assert_true(WinHttpSendRequest(r, NULL, 0, (void *)"first,", 6,
+                                 WINHTTP_IGNORE_REQUEST_TOTAL_LENGTH, 0));
+  DWORD n = 0;
+  assert_true(WinHttpWriteData(r, "second,", 7, &n));
+  assert_true(WinHttpWriteData(r, "third", 5, &n));
+  assert_true(WinHttpWriteData(r, "", 0, &n)); /* the end */
+  if (!WinHttpReceiveResponse(r, NULL)) {
+    o->stage = ST_RECV;
+    o->err = GetLastError();
+  } else {
+    o->status = status_of(r);
+    o->proto = protocol_used(r);
+    read_all(r, o);
+  }
+  WinHttpCloseHandle(r);
+}
+
+static void test_unknown_length_body(void **state)
+{
+  (void)state;
+  start_h2(NULL);
+  HINTERNET s = session(true), c = connect_port(s, wh_peer_port(&h2));
+  struct outcome o;
+  chunked_post(c, false, &o);
+  expect_ok(&o, "chunked POST without HTTP2_PLUS_TRANSFER_ENCODING");
+  assert_int_equal(o.proto, 0);
+  assert_int_equal(o.status, 505); /* h2server's answer to HTTP/1.1 */
+  outcome_free(&o);
+  chunked_post(c, true, &o);
+  expect_ok(&o, "chunked POST with HTTP2_PLUS_TRANSFER_ENCODING");
+  assert_int_equal(o.proto, WINHTTP_PROTOCOL_FLAG_HTTP2);
+  assert_int_equal(o.status, 200);
+  assert_string_equal(o.body, "first,second,third");
+  outcome_free(&o);
+  WinHttpCloseHandle(c);
+  WinHttpCloseHandle(s);
+}
+
 /* --- stream errors and retries ------------------------------------------------------- */
 
 static DWORD stream_error_code(HINTERNET r)
@@ -1344,6 +1398,7 @@ int main(void)
     cmocka_unit_test_teardown(test_disable_stream_queue, per_test_teardown),
     cmocka_unit_test_teardown(test_oversized_head, per_test_teardown),
     cmocka_unit_test_teardown(test_keepalive_pings, per_test_teardown),
+    cmocka_unit_test_teardown(test_unknown_length_body, per_test_teardown),
     cmocka_unit_test_teardown(test_rst_before_headers, per_test_teardown),
     cmocka_unit_test_teardown(test_rst_mid_body, per_test_teardown),
     cmocka_unit_test_teardown(test_stream_error_code_zero, per_test_teardown),
