@@ -117,6 +117,9 @@ arrives.
                     with the body of /conn. A client that retries a request
                     the server did not process succeeds on its new
                     connection.
+/duplex             Full duplex: 200 HEADERS at once (no content-length),
+                    then each piece of the request body echoed as DATA as
+                    soon as it arrives; END_STREAM once the request's.
 /waitping?n=N&ms=M  Holds the response until the connection has received N
                     PING frames (default 2; h2 acknowledges each), then 200,
                     body "pings <count>". After M milliseconds (default
@@ -177,6 +180,7 @@ class Stream:
         self.headers = headers
         self.body = bytearray()
         self.ended = asyncio.Event()
+        self.more = asyncio.Event()  # request body bytes or its end arrived
         self.task = None
 
 
@@ -331,6 +335,24 @@ class Conn:
             await self.respond(sid, 200, self.conn_body(sid))
         elif path == "/barrier":
             await self.barrier(sid, max(1, iarg("n", 2)), max(0, iarg("ms", 10000)) / 1000.0)
+        elif path == "/duplex":
+            # Full duplex: 200 at once, then each piece of the request body
+            # back as soon as it arrives; the response ends with the request.
+            self.h2.send_headers(sid, [(b":status", b"200")])
+            await self.flush_drain()
+            sent = 0
+            while True:
+                st.more.clear()
+                if len(st.body) > sent:
+                    piece = bytes(st.body[sent:])
+                    sent += len(piece)
+                    await self.send_body(sid, piece, end_stream=False)
+                    continue
+                if st.ended.is_set():
+                    break
+                await st.more.wait()
+            self.h2.end_stream(sid)
+            await self.flush_drain()
         elif path == "/waitping":
             n, timeout = iarg("n", 2), max(0, iarg("ms", 10000)) / 1000.0
             loop = asyncio.get_running_loop()
@@ -442,6 +464,7 @@ class Conn:
             st = self.streams.get(ev.stream_id)
             if st is not None:
                 st.body += ev.data
+                st.more.set()
             try:
                 self.h2.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
             except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
@@ -450,6 +473,7 @@ class Conn:
             st = self.streams.get(ev.stream_id)
             if st is not None:
                 st.ended.set()
+                st.more.set()
         elif isinstance(ev, h2.events.StreamReset):
             st = self.streams.get(ev.stream_id)
             if st is not None and st.task is not None:

@@ -29,6 +29,7 @@
 #include "net/h2_conn.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -839,6 +840,85 @@ static void test_unknown_length_body(void **state)
   WinHttpCloseHandle(s);
 }
 
+/* CONTRACT C10 over HTTP/2: the response is read while the request body is
+ * still being written, on two threads, one stream (h2server's /duplex
+ * echoes each piece as it arrives). The writer sends piece i only after
+ * the reader saw the echo of piece i-1. */
+static const char *const duplex_pieces[] = {"alpha-", "bravo-", "charlie-delta"};
+#define N_DUPLEX (sizeof(duplex_pieces) / sizeof(duplex_pieces[0]))
+
+struct duplex {
+  HINTERNET r;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  size_t echoed; /* pieces the reader has seen back */
+  DWORD write_err;
+};
+
+static void *duplex_writer(void *arg)
+{
+  struct duplex *d = arg;
+  for (size_t i = 1; i < N_DUPLEX; i++) {
+    pthread_mutex_lock(&d->lock);
+    while (d->echoed < i)
+      pthread_cond_wait(&d->cond, &d->lock);
+    pthread_mutex_unlock(&d->lock);
+    DWORD n = 0;
+    if (!WinHttpWriteData(d->r, duplex_pieces[i], (DWORD)strlen(duplex_pieces[i]), &n)) {
+      d->write_err = GetLastError();
+      return NULL;
+    }
+  }
+  return NULL;
+}
+
+static void test_full_duplex(void **state)
+{
+  (void)state;
+  start_h2(NULL);
+  HINTERNET s = session(true), c = connect_port(s, wh_peer_port(&h2));
+  struct duplex d = {.r = request(c, L"POST", L"/duplex")};
+  pthread_mutex_init(&d.lock, NULL);
+  pthread_cond_init(&d.cond, NULL);
+  DWORD total = 0;
+  for (size_t i = 0; i < N_DUPLEX; i++)
+    total += (DWORD)strlen(duplex_pieces[i]);
+  /* The first piece with SendRequest, the rest through WriteData. */
+  assert_true(WinHttpSendRequest(d.r, NULL, 0, (void *)duplex_pieces[0],
+                                 (DWORD)strlen(duplex_pieces[0]), total, 0));
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, duplex_writer, &d), 0);
+  assert_true(WinHttpReceiveResponse(d.r, NULL));
+  assert_int_equal(status_of(d.r), 200);
+  assert_int_equal(protocol_used(d.r), WINHTTP_PROTOCOL_FLAG_HTTP2);
+  for (size_t i = 0; i < N_DUPLEX; i++) {
+    char buf[64];
+    size_t want = strlen(duplex_pieces[i]), got = 0;
+    while (got < want) {
+      DWORD n = 0;
+      assert_true(WinHttpReadData(d.r, buf + got, (DWORD)(want - got), &n));
+      assert_true(n > 0);
+      got += n;
+    }
+    assert_memory_equal(buf, duplex_pieces[i], want);
+    pthread_mutex_lock(&d.lock);
+    d.echoed = i + 1;
+    pthread_cond_broadcast(&d.cond);
+    pthread_mutex_unlock(&d.lock);
+  }
+  pthread_join(t, NULL);
+  assert_int_equal(d.write_err, ERROR_SUCCESS);
+  char end[8];
+  DWORD n = 1;
+  assert_true(WinHttpReadData(d.r, end, sizeof(end), &n));
+  assert_int_equal(n, 0);
+  WinHttpCloseHandle(d.r);
+  pthread_cond_destroy(&d.cond);
+  pthread_mutex_destroy(&d.lock);
+  WinHttpCloseHandle(c);
+  WinHttpCloseHandle(s);
+}
+
 /* --- stream errors and retries ------------------------------------------------------- */
 
 static DWORD stream_error_code(HINTERNET r)
@@ -1399,6 +1479,7 @@ int main(void)
     cmocka_unit_test_teardown(test_oversized_head, per_test_teardown),
     cmocka_unit_test_teardown(test_keepalive_pings, per_test_teardown),
     cmocka_unit_test_teardown(test_unknown_length_body, per_test_teardown),
+    cmocka_unit_test_teardown(test_full_duplex, per_test_teardown),
     cmocka_unit_test_teardown(test_rst_before_headers, per_test_teardown),
     cmocka_unit_test_teardown(test_rst_mid_body, per_test_teardown),
     cmocka_unit_test_teardown(test_stream_error_code_zero, per_test_teardown),
