@@ -13,6 +13,7 @@
 #include "core/object.h"
 #include "core/h2_stream.h"
 #include "core/route.h"
+#include "core/transport.h"
 #include "core/ws_handshake.h"
 #include "net/h2_conn.h"
 #include "net/wait.h"
@@ -34,6 +35,7 @@ void wh_exchange_init(struct wh_exchange *x)
   x->slot_wait_fd = -1;
   x->slot_efd = -1;
   x->h2_wait_fd = -1;
+  x->tp = &wh_h1_transport;
   wh_buf_init(&x->out, HEAD_MAX + COALESCE_MAX);
 }
 
@@ -482,11 +484,13 @@ static DWORD step_acquire(struct wh_request *r, struct wh_exchange *x, struct wh
   bool keep = !(r->settings.disabled_features & WINHTTP_DISABLE_KEEP_ALIVE);
   wh_h2x_drop(x); /* a stream left by a retry or a redirect */
   h2_connect_over(x); /* woken: the connect waited for is over */
+  x->tp = &wh_h1_transport; /* until an HTTP/2 stream is opened */
   if (k.h2 && keep && !x->conn && !x->retried) {
     /* A shared HTTP/2 connection to the origin: a stream on it, no
      * connecting at all. (A retry after a refusal goes to a new one.) */
     x->h2s = wh_h2_pool_join(&k, r->settings.disable_stream_queue);
     if (x->h2s) {
+      x->tp = &wh_h2_transport;
       x->reused = true;
       x->phase = WH_P_SEND;
       return ERROR_SUCCESS;
@@ -668,6 +672,7 @@ static DWORD step_tls(struct wh_request *r, struct wh_exchange *x, struct wh_io 
       err = wh_h2x_adopt(r, x);
       if (err != ERROR_SUCCESS)
         return err;
+      x->tp = &wh_h2_transport;
     }
     h2_connect_over(x); /* those waiting join it, or connect themselves */
     if (!x->h2s && wh_h2x_required(r))
@@ -675,49 +680,6 @@ static DWORD step_tls(struct wh_request *r, struct wh_exchange *x, struct wh_io 
   }
   x->phase = WH_P_SEND;
   return ERROR_SUCCESS;
-}
-
-/* Sends x->out, then the rest of x->opt. */
-static DWORD send_pending(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
-{
-  for (;;) {
-    const char *p;
-    size_t left;
-    if (x->out_off < x->out.len) {
-      p = x->out.p + x->out_off;
-      left = x->out.len - x->out_off;
-    } else if (x->opt_off < x->opt_len) {
-      p = (const char *)x->opt + x->opt_off;
-      left = x->opt_len - x->opt_off;
-    } else if (x->tail_off < x->tail_len) {
-      p = x->tail + x->tail_off;
-      left = x->tail_len - x->tail_off;
-    } else {
-      return ERROR_SUCCESS;
-    }
-    size_t n = 0;
-    short ev = 0;
-    DWORD err = wh_conn_send(x->conn, p, left, &n, &ev);
-    if (err == ERROR_IO_PENDING) {
-      io->fd = x->conn->fd;
-      io->events = ev;
-      if (io->deadline == 0)
-        io->deadline = wh_deadline(r->settings.send_timeout);
-      return ERROR_IO_PENDING;
-    }
-    if (err != ERROR_SUCCESS) {
-      x->last_errno = x->conn->last_errno;
-      return err;
-    }
-    io->deadline = 0; /* progress: the send timeout restarts */
-    if (x->out_off < x->out.len)
-      x->out_off += n;
-    else if (x->opt_off < x->opt_len)
-      x->opt_off += n;
-    else
-      x->tail_off += n;
-    x->sent_total += n;
-  }
 }
 
 static DWORD step_send(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
@@ -729,7 +691,7 @@ static DWORD step_send(struct wh_request *r, struct wh_exchange *x, struct wh_io
     wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_SENDING_REQUEST, NULL, 0);
     io->deadline = 0;
   }
-  DWORD err = x->h2s ? wh_h2x_send(r, x, io) : send_pending(r, x, io);
+  DWORD err = x->tp->send(r, x, io);
   if (err != ERROR_SUCCESS)
     return err;
   DWORD sent = (DWORD)x->sent_total;
@@ -775,11 +737,7 @@ void wh_exchange_prepare_last_chunk(struct wh_exchange *x)
 DWORD wh_exchange_write_step(struct wh_request *r, struct wh_io *io)
 {
   struct wh_exchange *x = &r->x;
-  if (x->h2s)
-    return wh_h2x_write(r, x, io);
-  if (!x->conn)
-    return ERROR_WINHTTP_CONNECTION_ERROR;
-  return send_pending(r, x, io);
+  return x->tp->write(r, x, io);
 }
 
 void wh_exchange_drop_stream(struct wh_exchange *x)
@@ -826,13 +784,9 @@ DWORD wh_exchange_send_step(struct wh_request *r, struct wh_io *io)
       break;
     case WH_P_SEND:
       err = step_send(r, x, io);
-      if (err == ERROR_WINHTTP_CONNECTION_ERROR &&
-          (x->h2s ? wh_h2x_may_retry(r, x)
-                  : x->reused && !x->retried && wh_exchange_resendable(x) &&
-                        wh_method_idempotent(r->verb))) {
-        /* A pooled connection the server had already closed: once more on
-         * a fresh one (the same rule as a dead connection found while
-         * receiving, exchange_recv.c). */
+      if (err == WH_RETRY) {
+        /* The request never reached the server (core/transport.h): once
+         * more on a fresh connection. */
         wh_exchange_restart_send(x);
         err = ERROR_SUCCESS;
       }

@@ -29,6 +29,7 @@
 
 struct wh_request;
 struct wh_h2_stream;
+struct wh_transport;
 
 struct wh_io {
   int fd;
@@ -79,8 +80,11 @@ struct wh_exchange {
   struct wh_addrs *addrs;
   struct wh_connector ktor;
 
+  /* How the bytes travel (core/transport.h): HTTP/1.1 on x->conn, or
+   * HTTP/2 on a stream; chosen when the request gets its connection. */
+  const struct wh_transport *tp;
   /* HTTP/2 (core/h2_stream.h): the request's stream on a shared connection
-   * (NULL for HTTP/1.1); |h2_body| while the response body comes from it.
+   * (NULL for HTTP/1.1).
    * |h2buf| is the private buffer the stream's queued bytes are swapped
    * into (x->span points into it). */
   struct wh_h2_stream *h2s;
@@ -90,7 +94,6 @@ struct wh_exchange {
   int h2_wait_fd;
   struct wh_conn_key h2_key;
   bool app_te;              /* the application set Transfer-Encoding itself */
-  bool h2_body;
   bool h2_ended;            /* the stream ended: the body ends with the span */
   bool h2_gave;             /* this write's bytes were handed to the stream */
   bool used_h2;             /* the last response came over HTTP/2 */

@@ -5,6 +5,7 @@
 
 #include "core/async.h"
 #include "core/object.h"
+#include "core/transport.h"
 #include "net/h2_conn.h"
 #include "net/loop.h"
 #include "net/wait.h"
@@ -148,7 +149,7 @@ static DWORD failed(struct wh_exchange *x, DWORD err)
   return err;
 }
 
-bool wh_h2x_may_retry(const struct wh_request *r, const struct wh_exchange *x)
+static bool wh_h2x_may_retry(const struct wh_request *r, const struct wh_exchange *x)
 {
   if (!x->h2s || x->split || x->retried || !wh_exchange_resendable(x))
     return false;
@@ -187,7 +188,7 @@ static DWORD wait_for(struct wh_request *r, struct wh_exchange *x, struct wh_io 
 
 /* --- sending ---------------------------------------------------------------------------- */
 
-DWORD wh_h2x_send(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
+static DWORD wh_h2x_send(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
 {
   if (!x->h2_gave) {
     struct wh_h2_field *f = NULL;
@@ -224,7 +225,7 @@ DWORD wh_h2x_send(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
   return failed(x, err);
 }
 
-DWORD wh_h2x_write(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
+static DWORD wh_h2x_write(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
 {
   if (!x->h2_gave) {
     bool last = x->ending_upload ||
@@ -241,7 +242,7 @@ DWORD wh_h2x_write(struct wh_request *r, struct wh_exchange *x, struct wh_io *io
 
 /* --- receiving --------------------------------------------------------------------------- */
 
-DWORD wh_h2x_recv_head(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
+static DWORD wh_h2x_recv_head(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
 {
   DWORD err = wait_for(r, x, io, WH_H2_NEED_HEAD, r->settings.receive_timeout, x->head_deadline);
   if (err != ERROR_SUCCESS)
@@ -252,7 +253,6 @@ DWORD wh_h2x_recv_head(struct wh_request *r, struct wh_exchange *x, struct wh_io
   wh_h2_take_head(x->h2s, &x->resp, &bytes);
   x->used_h2 = true;
   x->have_resp = true;
-  x->h2_body = true;
   x->h2_ended = false;
   memset(&x->fr, 0, sizeof(x->fr));
   x->fr.kind = WH_H1_BODY_CLOSE; /* the stream delimits the body */
@@ -262,7 +262,7 @@ DWORD wh_h2x_recv_head(struct wh_request *r, struct wh_exchange *x, struct wh_io
   return ERROR_SUCCESS;
 }
 
-void wh_h2x_peek(struct wh_exchange *x)
+static void wh_h2x_peek(struct wh_exchange *x)
 {
   if (x->span_len > 0 || x->body_done || !x->h2s || x->h2_ended)
     return;
@@ -273,7 +273,7 @@ void wh_h2x_peek(struct wh_exchange *x)
   x->h2_ended = ended;
 }
 
-DWORD wh_h2x_more(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
+static DWORD wh_h2x_more(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
 {
   if (!x->h2s)
     return x->body_done ? ERROR_SUCCESS : ERROR_WINHTTP_CONNECTION_ERROR;
@@ -283,7 +283,7 @@ DWORD wh_h2x_more(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
   return failed(x, err);
 }
 
-void wh_h2x_finish(struct wh_exchange *x)
+static void wh_h2x_finish(struct wh_exchange *x)
 {
   if (!x->h2s)
     return;
@@ -310,3 +310,74 @@ void wh_exchange_op_over(struct wh_exchange *x, int lane)
   if (x->h2s)
     wh_h2_leave(x->h2s, lane);
 }
+
+/* --- the transport table (core/transport.h) ------------------------------------------ */
+
+static DWORD h2_send(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
+{
+  DWORD err = wh_h2x_send(r, x, io);
+  return err == ERROR_WINHTTP_CONNECTION_ERROR && wh_h2x_may_retry(r, x) ? WH_RETRY : err;
+}
+
+static DWORD h2_head(struct wh_request *r, struct wh_exchange *x, struct wh_io *io, bool *final)
+{
+  DWORD err = wh_h2x_recv_head(r, x, io);
+  if (err == ERROR_WINHTTP_CONNECTION_ERROR && wh_h2x_may_retry(r, x))
+    return WH_RETRY;
+  *final = err == ERROR_SUCCESS; /* 1xx never reach the exchange */
+  return err;
+}
+
+/* The stream ended and its last bytes were taken. */
+static void body_end(struct wh_exchange *x)
+{
+  x->body_done = true;
+  wh_h2x_finish(x); /* the connection stays with its other streams */
+}
+
+static DWORD h2_peek(struct wh_request *r, struct wh_exchange *x, const char **p, size_t *n)
+{
+  (void)r;
+  wh_h2x_peek(x);
+  if (x->span_len == 0 && x->h2_ended && !x->body_done)
+    body_end(x);
+  *p = x->span;
+  *n = x->span_len;
+  return ERROR_SUCCESS;
+}
+
+static void h2_consume(struct wh_request *r, struct wh_exchange *x, size_t n)
+{
+  (void)r;
+  if (n == 0)
+    return;
+  x->span += n;
+  x->span_len -= n;
+  if (x->span_len == 0 && x->h2_ended)
+    body_end(x);
+}
+
+static DWORD h2_more(struct wh_request *r, struct wh_exchange *x, struct wh_io *io,
+                     unsigned char *direct, size_t cap, size_t *got)
+{
+  (void)direct;
+  (void)cap;
+  *got = 0; /* the bytes come out of the stream's queue, never straight */
+  return wh_h2x_more(r, x, io);
+}
+
+static size_t h2_buffered(const struct wh_exchange *x)
+{
+  return x->span_len;
+}
+
+const struct wh_transport wh_h2_transport = {
+    .name = "HTTP/2",
+    .send = h2_send,
+    .write = wh_h2x_write,
+    .head = h2_head,
+    .peek = h2_peek,
+    .consume = h2_consume,
+    .more = h2_more,
+    .buffered = h2_buffered,
+};

@@ -1,9 +1,7 @@
-/* The HTTP/2 transport of a request exchange (docs/ARCHITECTURE.md,
- * "HTTP/2"): what core/exchange*.c does for HTTP/1.1 on its own connection
- * (put the request on the wire, receive the head, hand out body bytes),
- * done on a stream of a shared net/h2_conn.h connection. Each function is
- * a resumable step like the rest of the exchange: ERROR_IO_PENDING fills
- * the struct wh_io. */
+/* The HTTP/2 transport of a request exchange (wh_h2_transport,
+ * core/transport.h; docs/ARCHITECTURE.md, "HTTP/2"): the request on a
+ * stream of a shared net/h2_conn.h connection. Besides the table, what
+ * the exchange needs to choose it and to let a stream go. */
 #ifndef WH_CORE_H2_STREAM_H
 #define WH_CORE_H2_STREAM_H
 
@@ -24,26 +22,6 @@ bool wh_h2x_required(const struct wh_request *r);
  * connection (offered to other requests) and the request opens a stream. */
 DWORD wh_h2x_adopt(struct wh_request *r, struct wh_exchange *x);
 
-/* Sends the prepared request on the stream: its HEADERS, then the body
- * given to SendRequest. */
-DWORD wh_h2x_send(struct wh_request *r, struct wh_exchange *x, struct wh_io *io);
-/* Sends the WriteData bytes set up by wh_exchange_prepare_write. */
-DWORD wh_h2x_write(struct wh_request *r, struct wh_exchange *x, struct wh_io *io);
-/* Receives the final head into x->resp. */
-DWORD wh_h2x_recv_head(struct wh_request *r, struct wh_exchange *x, struct wh_io *io);
-/* Makes body bytes available in x->span (or reaches the end): never waits. */
-void wh_h2x_peek(struct wh_exchange *x);
-/* Waits for more body bytes. */
-DWORD wh_h2x_more(struct wh_request *r, struct wh_exchange *x, struct wh_io *io);
-
-/* Whether a failed send may go again on another connection: the server
- * said it never processed it, or a reused connection died before any
- * answer and the method is idempotent. */
-bool wh_h2x_may_retry(const struct wh_request *r, const struct wh_exchange *x);
-
-/* The body ended: the trailers move to x->trailers and the stream is
- * released (the connection stays with its other streams). */
-void wh_h2x_finish(struct wh_exchange *x);
 /* Drops the stream, resetting it if it is still open. */
 void wh_h2x_drop(struct wh_exchange *x);
 /* Resets the stream but keeps it (a full-duplex request's other side may
