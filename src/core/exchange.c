@@ -41,6 +41,8 @@ void wh_exchange_init(struct wh_exchange *x)
 
 static void drop_connect_state(struct wh_exchange *x)
 {
+  wh_free(x->tun); /* a CONNECT of an attempt that will not go on */
+  x->tun = NULL;
   wh_resolve_abandon(x->dns);
   x->dns = NULL;
   wh_connector_abort(&x->ktor);
@@ -93,6 +95,8 @@ void wh_exchange_free(struct wh_exchange *x)
   x->host = NULL;
   wh_free(x->body_copy);
   x->body_copy = NULL;
+  wh_free(x->tun);
+  x->tun = NULL;
   wh_exchange_release_rbuf(x);
   wh_h2x_drop(x);
   wh_free(x->h2buf);
@@ -327,8 +331,16 @@ DWORD wh_exchange_prepare(struct wh_request *r, const void *optional, DWORD opt_
   if (s->agent && !agent)
     return ERROR_NOT_ENOUGH_MEMORY;
 
+  /* The way there, for this send (redirects included: the new target may
+   * be bypassed, or need another proxy). */
+  x->proxy_idx = 0;
+  x->proxy_answered = false;
+  DWORD err = wh_route_pick(r, x->host, x->port, x->secure, &x->route);
+  if (err != ERROR_SUCCESS) {
+    wh_free(agent);
+    return err;
+  }
   char *jar = NULL;
-  DWORD err = ERROR_SUCCESS;
   if (!(r->settings.disabled_features & WINHTTP_DISABLE_COOKIES)) {
     pthread_mutex_lock(&s->hdr.lock);
     err = wh_cookie_jar_header(&s->cookies, x->host, r->path, x->secure, (int64_t)time(NULL),
@@ -350,6 +362,13 @@ DWORD wh_exchange_prepare(struct wh_request *r, const void *optional, DWORD opt_
   if (err == ERROR_SUCCESS) {
     int rc = wh_buf_adds(&x->out, r->verb);
     rc = rc ? rc : wh_buf_addc(&x->out, ' ');
+    if (!rc && x->route.n && !x->secure && r->path[0] == '/') {
+      /* Through an HTTP proxy: the absolute form (RFC 9112 §3.2.2), the
+       * origin written as the Host header has it. */
+      const struct wh_header *h = wh_headers_find(&r->headers, "Host", 4, 0);
+      rc = wh_buf_adds(&x->out, "http://");
+      rc = rc ? rc : h ? wh_buf_add(&x->out, h->value, h->value_len) : wh_buf_adds(&x->out, x->host);
+    }
     rc = rc ? rc : wh_buf_adds(&x->out, r->path);
     rc = rc ? rc : wh_buf_addc(&x->out, ' ');
     rc = rc ? rc : wh_buf_adds(&x->out, r->version);
@@ -422,6 +441,10 @@ static void conn_key(const struct wh_request *r, const struct wh_exchange *x,
   memcpy(k->host, x->host, n < sizeof(k->host) - 1 ? n : sizeof(k->host) - 1);
   k->port = x->port;
   k->secure = x->secure;
+  if (x->route.n) {
+    const struct wh_proxy_server *p = &x->route.via[x->proxy_idx];
+    snprintf(k->proxy, sizeof(k->proxy), "%s:%u", p->host, (unsigned)p->port);
+  }
   if (x->secure) {
     k->security_flags = r->settings.security_flags;
     k->protocols = r->settings.secure_protocols;
@@ -471,10 +494,6 @@ static int wake_fd(const struct wh_request *r, struct wh_exchange *x)
 
 static DWORD step_acquire(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
 {
-  /* Every send, redirects included: the new target may not be bypassed. */
-  DWORD route = wh_route_check(r, x->host, x->port, x->secure);
-  if (route != ERROR_SUCCESS)
-    return route;
   struct wh_conn_key k;
   conn_key(r, x, &k);
   /* HTTP/2 only over TLS (Windows speaks no cleartext HTTP/2), never for a
@@ -565,9 +584,12 @@ static DWORD step_acquire(struct wh_request *r, struct wh_exchange *x, struct wh
     x->reserved = limit != WINHTTP_CONNS_PER_SERVER_UNLIMITED;
     x->reserved_key = k;
   }
-  if (!wh_host_is_literal(x->host))
-    notify_str(r, WINHTTP_CALLBACK_STATUS_RESOLVING_NAME, x->host);
-  DWORD err = wh_resolve_start(x->host, x->port, &x->dns, &x->addrs);
+  /* Where the socket goes: the origin, or the proxy being tried. */
+  const char *host = x->route.n ? x->route.via[x->proxy_idx].host : x->host;
+  uint16_t port = x->route.n ? x->route.via[x->proxy_idx].port : x->port;
+  if (!wh_host_is_literal(host))
+    notify_str(r, WINHTTP_CALLBACK_STATUS_RESOLVING_NAME, host);
+  DWORD err = wh_resolve_start(host, port, &x->dns, &x->addrs);
   if (err != ERROR_SUCCESS)
     return err;
   x->phase = WH_P_RESOLVE;
@@ -590,12 +612,14 @@ static DWORD step_resolve(struct wh_request *r, struct wh_exchange *x, struct wh
     if (err != ERROR_SUCCESS)
       return err;
   }
-  if (!wh_host_is_literal(x->host))
+  if (!wh_host_is_literal(x->route.n ? x->route.via[x->proxy_idx].host : x->host))
     notify_addr(r, WINHTTP_CALLBACK_STATUS_NAME_RESOLVED, &x->addrs->a[0]);
   wh_connector_init(&x->ktor, x->addrs, r->settings.connect_retries);
   x->phase = WH_P_CONNECT;
   return ERROR_SUCCESS;
 }
+
+static DWORD start_tls(struct wh_request *r, struct wh_exchange *x, struct wh_io *io);
 
 static DWORD step_connect(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
 {
@@ -625,21 +649,47 @@ static DWORD step_connect(struct wh_request *r, struct wh_exchange *x, struct wh
     wh_conn_counted(x->conn); /* the reserved slot now belongs to the connection */
     x->reserved = false;
   }
-  if (x->secure) {
-    err = wh_conn_tls_start(x->conn, x->host);
-    if (err == ERROR_WINHTTP_SECURE_FAILURE) {
-      DWORD flags = x->conn->tls_flags;
-      wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_SECURE_FAILURE, &flags, sizeof(flags));
-    }
-    if (err != ERROR_SUCCESS)
-      return err;
-    x->phase = WH_P_TLS;
-    io->deadline = 0;
+  if (x->secure && x->route.n) {
+    x->phase = WH_P_TUNNEL; /* CONNECT first, then TLS to the origin inside */
     return ERROR_SUCCESS;
   }
+  if (x->secure)
+    return start_tls(r, x, io);
   notify_addr(r, WINHTTP_CALLBACK_STATUS_CONNECTED_TO_SERVER, &x->conn->remote);
   x->phase = WH_P_SEND;
   return ERROR_SUCCESS;
+}
+
+/* TLS with the origin (its name for SNI and the certificate check),
+ * directly or inside a proxy's tunnel. */
+static DWORD start_tls(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
+{
+  DWORD err = wh_conn_tls_start(x->conn, x->host);
+  if (err == ERROR_WINHTTP_SECURE_FAILURE) {
+    DWORD flags = x->conn->tls_flags;
+    wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_SECURE_FAILURE, &flags, sizeof(flags));
+  }
+  if (err != ERROR_SUCCESS)
+    return err;
+  x->phase = WH_P_TLS;
+  io->deadline = 0;
+  return ERROR_SUCCESS;
+}
+
+/* The proxy's tunnel (core/h1_stream.c): once it stands, TLS inside it;
+ * when the proxy answered with a response of its own, that response is
+ * the request's, and nothing is sent. */
+static DWORD step_tunnel(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
+{
+  DWORD err = wh_h1_tunnel_step(r, x, io);
+  if (err != ERROR_SUCCESS)
+    return err;
+  io->deadline = 0;
+  if (x->proxy_answered) {
+    x->phase = WH_P_DONE;
+    return ERROR_SUCCESS;
+  }
+  return start_tls(r, x, io);
 }
 
 static DWORD step_tls(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
@@ -779,6 +829,9 @@ DWORD wh_exchange_send_step(struct wh_request *r, struct wh_io *io)
     case WH_P_CONNECT:
       err = step_connect(r, x, io);
       break;
+    case WH_P_TUNNEL:
+      err = step_tunnel(r, x, io);
+      break;
     case WH_P_TLS:
       err = step_tls(r, x, io);
       break;
@@ -796,6 +849,15 @@ DWORD wh_exchange_send_step(struct wh_request *r, struct wh_io *io)
       return ERROR_SUCCESS;
     default:
       return ERROR_WINHTTP_INTERNAL_ERROR;
+    }
+    if ((err == ERROR_WINHTTP_CANNOT_CONNECT || err == ERROR_WINHTTP_NAME_NOT_RESOLVED) &&
+        x->proxy_idx + 1 < x->route.n && !x->conn) {
+      /* That proxy cannot be reached: the next one of the list. */
+      wh_exchange_abort_connect(x);
+      x->proxy_idx++;
+      x->phase = WH_P_ACQUIRE;
+      io->deadline = 0;
+      continue;
     }
     if (err != ERROR_SUCCESS) {
       if (err != ERROR_IO_PENDING)

@@ -21,6 +21,7 @@
 
 #include <winhttp.h>
 
+#include "core/route.h"
 #include "net/conn.h"
 #include "net/resolve.h"
 #include "proto/decode.h"
@@ -55,6 +56,7 @@ enum wh_phase {
   WH_P_ACQUIRE,
   WH_P_RESOLVE,
   WH_P_CONNECT,
+  WH_P_TUNNEL,  /* CONNECT through the proxy (https:// via a proxy) */
   WH_P_TLS,
   WH_P_SEND,
   WH_P_DONE,
@@ -67,6 +69,16 @@ struct wh_exchange {
   char *host;
   uint16_t port;
   bool secure;
+
+  /* Through a proxy (core/route.h): the proxies to try, the one being
+   * tried; the CONNECT request of a tunnel and what is sent of it; and
+   * |proxy_answered| when the proxy refused the tunnel with a response of
+   * its own (407, 403...), which becomes the request's response. */
+  struct wh_route route;
+  unsigned proxy_idx;
+  char *tun;
+  size_t tun_len, tun_off;
+  bool proxy_answered;
 
   /* The connection and how it was obtained. */
   struct wh_conn *conn;
@@ -268,6 +280,14 @@ DWORD wh_exchange_fill_step(struct wh_request *r, struct wh_io *io);
  * body ended. When the body is complete the connection goes back to the
  * pool or is closed (with CLOSING_CONNECTION / CONNECTION_CLOSED). */
 DWORD wh_exchange_read_step(struct wh_request *r, struct wh_io *io);
+
+/* Step (core/h1_stream.c): CONNECT |x->host|:|x->port| on the fresh
+ * connection to the proxy, and its answer. ERROR_SUCCESS once the tunnel
+ * stands, or with x->proxy_answered set when the proxy answered otherwise
+ * (the answer waits in the read buffer as the request's response);
+ * ERROR_WINHTTP_INVALID_SERVER_RESPONSE for anything not HTTP, or a close
+ * before the answer. */
+DWORD wh_h1_tunnel_step(struct wh_request *r, struct wh_exchange *x, struct wh_io *io);
 
 /* Frees the read buffer, or keeps it as the thread's spare. */
 void wh_exchange_release_rbuf(struct wh_exchange *x);

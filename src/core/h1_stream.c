@@ -3,6 +3,7 @@
  * giving the connection back to the pool when the body ends. */
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/exchange.h"
@@ -329,8 +330,11 @@ static DWORD h1_head(struct wh_request *r, struct wh_exchange *x, struct wh_io *
     }
     x->fresh_send = false;
     if (err != ERROR_IO_PENDING) {
-      if (err == ERROR_SUCCESS && *final)
+      if (err == ERROR_SUCCESS && *final) {
+        if (x->proxy_answered)
+          x->fr.keep_alive = false; /* the proxy's refusal: that connection ends here */
         start_body(r, x);
+      }
       return err;
     }
     bool eof = false;
@@ -343,6 +347,92 @@ static DWORD h1_head(struct wh_request *r, struct wh_exchange *x, struct wh_io *
       return WH_RETRY;
     if (err != ERROR_SUCCESS)
       return err;
+  }
+}
+
+/* --- a proxy's tunnel (CONNECT, RFC 9110 §9.3.6) ------------------------------------ */
+
+DWORD wh_h1_tunnel_step(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
+{
+  if (!x->tun) {
+    /* The origin as authority-form, IPv6 literals in brackets. */
+    bool v6 = strchr(x->host, ':') != NULL;
+    char authority[300];
+    int an = snprintf(authority, sizeof(authority), "%s%s%s:%u", v6 ? "[" : "", x->host,
+                      v6 ? "]" : "", (unsigned)x->port);
+    if (an < 0 || (size_t)an >= sizeof(authority))
+      return ERROR_WINHTTP_INVALID_URL;
+    size_t cap = 2 * (size_t)an + 64;
+    x->tun = wh_malloc(cap);
+    if (!x->tun)
+      return ERROR_NOT_ENOUGH_MEMORY;
+    int n = snprintf(x->tun, cap, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", authority, authority);
+    x->tun_len = (size_t)n;
+    x->tun_off = 0;
+    x->rpos = x->rend = 0;
+    x->head_scan = 0;
+  }
+  while (x->tun_off < x->tun_len) {
+    size_t n = 0;
+    short ev = 0;
+    DWORD err = wh_conn_send(x->conn, x->tun + x->tun_off, x->tun_len - x->tun_off, &n, &ev);
+    if (err == ERROR_IO_PENDING) {
+      io->fd = x->conn->fd;
+      io->events = ev;
+      if (io->deadline == 0)
+        io->deadline = wh_deadline(r->settings.send_timeout);
+      return ERROR_IO_PENDING;
+    }
+    if (err != ERROR_SUCCESS) {
+      x->last_errno = x->conn->last_errno;
+      return err;
+    }
+    x->tun_off += n;
+    io->deadline = 0;
+  }
+  size_t max = r->settings.max_response_header_size;
+  for (;;) {
+    size_t end = 0;
+    DWORD err = x->rend > x->rpos ? wh_h1_head_end_from(x->rbuf + x->rpos, x->rend - x->rpos, max,
+                                                        x->head_scan, &end)
+                                  : ERROR_IO_PENDING;
+    if (err == ERROR_IO_PENDING) {
+      if (x->rend > x->rpos)
+        x->head_scan = end;
+      bool eof = false;
+      err = rbuf_fill(x, max + RBUF_MIN, r->settings.receive_timeout, WH_NEVER, io, &eof);
+      if (err == ERROR_SUCCESS && eof)
+        return ERROR_WINHTTP_INVALID_SERVER_RESPONSE; /* closed before its answer */
+      if (err != ERROR_SUCCESS)
+        return err;
+      continue;
+    }
+    if (err != ERROR_SUCCESS)
+      return err == ERROR_WINHTTP_HEADER_SIZE_OVERFLOW ? err
+                                                       : ERROR_WINHTTP_INVALID_SERVER_RESPONSE;
+    x->head_scan = 0;
+    struct wh_resp_head h;
+    memset(&h, 0, sizeof(h));
+    struct wh_h1_limits lim = {.max_count = MAX_RESPONSE_HEADERS, .max_bytes = max};
+    err = wh_h1_parse_head(x->rbuf + x->rpos, end, &lim, &h);
+    unsigned status = h.status;
+    wh_resp_head_free(&h);
+    if (err != ERROR_SUCCESS)
+      return err == ERROR_NOT_ENOUGH_MEMORY ? err : ERROR_WINHTTP_INVALID_SERVER_RESPONSE;
+    wh_free(x->tun);
+    x->tun = NULL;
+    if (status >= 200 && status < 300) {
+      /* The tunnel stands. Nothing may follow the answer: the next bytes
+       * are the origin's, and it speaks only after our TLS hello. */
+      if (x->rend - x->rpos != end)
+        return ERROR_WINHTTP_INVALID_SERVER_RESPONSE;
+      x->rpos = x->rend = 0;
+      return ERROR_SUCCESS;
+    }
+    /* Refused (407, 403, 502...): the proxy's answer, still in the
+     * buffer, becomes the request's response (core/exchange.c). */
+    x->proxy_answered = true;
+    return ERROR_SUCCESS;
   }
 }
 

@@ -1,11 +1,7 @@
-/* Which way a request goes: straight to the origin, or through a proxy.
- *
- * Proxies are not implemented yet (issue 9). Until they are, a request
- * whose configuration says "through a proxy" must not silently go to the
- * origin instead (a program that relies on its proxy for policy, auditing
- * or reachability would be bypassing it): it fails with
- * ERROR_CALL_NOT_IMPLEMENTED. A target its bypass list names goes direct,
- * as it would on Windows. */
+/* Which way a request goes: straight to the origin, or through a proxy
+ * (an HTTP proxy: absolute-form requests for http://, a CONNECT tunnel for
+ * https://; core/exchange.c and core/h1_stream.c). A target its bypass
+ * list names goes direct, as it does on Windows. */
 #ifndef WH_CORE_ROUTE_H
 #define WH_CORE_ROUTE_H
 
@@ -25,15 +21,24 @@ struct wh_request;
  * NULL when nothing is configured. ERROR_NOT_ENOUGH_MEMORY or success. */
 DWORD wh_env_proxy(char **proxy, char **bypass);
 
-/* ERROR_SUCCESS when |r| may connect to |host|:|port| directly; otherwise
- * the error to fail the send with. Looks at the request's own
+#include "policy/proxy_list.h"
+
+/* The proxies to try, in order; none: direct. */
+#define WH_ROUTE_MAX 4
+struct wh_route {
+  unsigned n;
+  struct wh_proxy_server via[WH_ROUTE_MAX];
+};
+
+/* The way |r| goes to |host|:|port|. Looks at the request's own
  * WINHTTP_OPTION_PROXY if it set one, else its session's access type:
  * NAMED_PROXY uses the session's list, DEFAULT_PROXY and AUTOMATIC_PROXY
  * what the environment configured when it opened (nothing to detect
  * beyond that: proxy discovery finds nothing, api/api_proxy.c). A list
  * with no entry for the request's scheme, or a bypass list naming the
  * host, means direct. Takes the request's and the session's locks, one at
- * a time. */
-DWORD wh_route_check(struct wh_request *r, const char *host, uint16_t port, bool secure);
+ * a time. ERROR_SUCCESS, or ERROR_NOT_ENOUGH_MEMORY. */
+DWORD wh_route_pick(struct wh_request *r, const char *host, uint16_t port, bool secure,
+                    struct wh_route *out);
 
 #endif

@@ -219,7 +219,7 @@ static bool key_eq(const struct wh_conn_key *a, const struct wh_conn_key *b)
   return a->port == b->port && a->secure == b->secure &&
          a->security_flags == b->security_flags && a->protocols == b->protocols &&
          a->revocation == b->revocation &&
-         strcmp(a->host, b->host) == 0;
+         strcmp(a->host, b->host) == 0 && strcmp(a->proxy, b->proxy) == 0;
 }
 
 struct wh_conn *wh_pool_take(const struct wh_conn_key *key)

@@ -28,6 +28,8 @@ struct wh_conn_key {
   DWORD security_flags; /* TLS connections verified under other ignore flags are not shared */
   DWORD protocols;      /* WINHTTP_FLAG_SECURE_PROTOCOL_* */
   bool revocation;      /* WINHTTP_ENABLE_SSL_REVOCATION was asked for */
+  char proxy[264];      /* "host:port" of the proxy it goes through ("" direct):
+                           to the proxy for http://, a tunnel for https:// */
   bool h2;              /* ALPN offers "h2" (WINHTTP_PROTOCOL_FLAG_HTTP2): such
                            connections are pooled apart (net/h2_conn.h) */
 };

@@ -7,9 +7,8 @@
  * one without serves every scheme. A request whose scheme no entry serves
  * goes direct.
  *
- * Only the question "is there a proxy for this scheme" is answered here
- * (the engine does not speak to proxies yet: core/route.h); choosing and
- * parsing the server is issue 9's.
+ * wh_proxy_list_serves answers "is there a proxy for this scheme";
+ * wh_proxy_list_pick gives the servers to try, in order (core/route.h).
  *
  * Pure: no allocation, no state; safe from any thread. */
 #ifndef WH_POLICY_PROXY_LIST_H
@@ -22,5 +21,20 @@
  * ("http" or "https", lower case). Empty entries are skipped; an entry
  * naming another scheme ("ftp=...") serves only that one. */
 bool wh_proxy_list_serves(const char *list, size_t len, const char *scheme);
+
+/* A proxy server: a host name or address (IPv6 without brackets) and a
+ * port (80 when the entry gives none, WinHTTP's default). */
+struct wh_proxy_server {
+  char host[256];
+  unsigned short port;
+};
+
+/* The servers of the |len|-byte |list| that serve |scheme|, in the list's
+ * order, into |out| (at most |max|); returns how many. An entry whose host
+ * is empty or too long, or whose port is not 1-65535, is skipped. An
+ * "http://" before the server is accepted and dropped (these are HTTP
+ * proxies); an entry naming another scheme's proxy ("https://...") too. */
+size_t wh_proxy_list_pick(const char *list, size_t len, const char *scheme,
+                          struct wh_proxy_server *out, size_t max);
 
 #endif

@@ -31,6 +31,8 @@ static const char usage_text[] =
   "  -I, --head                send HEAD and write the response head\n"
   "  -v, --verbose             trace notifications and both heads on stderr\n"
   "      --compressed          ask for gzip/deflate and decode the body\n"
+  "  -x, --proxy HOST:PORT     go through this HTTP proxy (Windows' list syntax:\n"
+  "                            'http=HOST:PORT;https=HOST:PORT' per scheme)\n"
   "      --http2               speak HTTP/2 when the https:// server offers it (ALPN\n"
   "                            h2; HTTP/1.1 otherwise); with -Z, requests to one\n"
   "                            origin share one multiplexed connection\n"
@@ -118,6 +120,7 @@ static int set_silent(struct whttp_args *a, const char *v) { (void)v; a->silent 
 static int set_discard(struct whttp_args *a, const char *v) { (void)v; a->discard = true; return 0; }
 static int set_ws(struct whttp_args *a, const char *v) { (void)v; a->websocket = true; return 0; }
 static int set_binary(struct whttp_args *a, const char *v) { (void)v; a->binary = true; return 0; }
+static int set_proxy(struct whttp_args *a, const char *v) { a->proxy = v; return 0; }
 static int set_http2(struct whttp_args *a, const char *v) { (void)v; a->http2 = true; return 0; }
 static int set_ws_deflate(struct whttp_args *a, const char *v) { (void)v; a->ws_deflate = true; return 0; }
 
@@ -300,6 +303,7 @@ static const struct opt options[] = {
   {0, "binary", false, set_binary},
   {0, "ws-deflate", false, set_ws_deflate},
   {0, "http2", false, set_http2},
+  {'x', "proxy", true, set_proxy},
   {'h', "help", false, show_help},
   {'V', "version", false, show_version},
 };

@@ -193,10 +193,7 @@ static void run_loop(struct par *p, struct loop *l)
 
 static int open_session(struct par *p)
 {
-  WCHAR agent[64];
-  swprintf(agent, 64, L"whttp/%s", WHTTP_VERSION);
-  p->session = WinHttpOpen(agent, WINHTTP_ACCESS_TYPE_NO_PROXY, WINHTTP_NO_PROXY_NAME,
-                           WINHTTP_NO_PROXY_BYPASS, WINHTTP_FLAG_ASYNC);
+  p->session = whttp_open_session(p->a, WINHTTP_FLAG_ASYNC);
   if (!p->session) {
     DWORD err = GetLastError();
     fprintf(stderr, "whttp: WinHttpOpen failed: %s (%lu)\n", whttp_error_name(err),

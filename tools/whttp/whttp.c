@@ -166,10 +166,8 @@ static const WCHAR *method_of(const struct whttp_args *a, WCHAR *buf, size_t siz
 
 static int open_handles(struct xfer *x)
 {
-  WCHAR agent[64], method[64];
-  swprintf(agent, 64, L"whttp/%s", WHTTP_VERSION);
-  x->session = WinHttpOpen(agent, WINHTTP_ACCESS_TYPE_NO_PROXY, WINHTTP_NO_PROXY_NAME,
-                           WINHTTP_NO_PROXY_BYPASS, 0);
+  WCHAR method[64];
+  x->session = whttp_open_session(x->a, 0);
   if (!x->session)
     return fail_call(x, "WinHttpOpen");
   whttp_notify_install(x->session, &x->notify);

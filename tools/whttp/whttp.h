@@ -63,6 +63,7 @@ struct whttp_args {
   bool binary;              /* --binary: stdin lines as binary messages */
   bool ws_deflate;          /* --ws-deflate: offer permessage-deflate (winhttp_ext.h) */
   bool http2;               /* --http2: enable HTTP/2 (ALPN h2, HTTP/1.1 fallback) */
+  const char *proxy;        /* -x/--proxy: a named proxy (Windows' list syntax) */
 };
 
 /* Exit status of a --parallel or WebSocket run cut short by SIGINT/SIGTERM
@@ -100,6 +101,8 @@ bool whttp_signals_catch(struct whttp_signals *s);  /* false: errno says why */
 void whttp_signals_release(struct whttp_signals *s); /* safe after a failed catch */
 
 /* text.c: UTF-8 <-> WCHAR (UTF-32), names of errors, exit statuses. */
+/* The session of every mode: through a's proxy (-x) when one is given. */
+HINTERNET whttp_open_session(const struct whttp_args *a, DWORD flags);
 WCHAR *whttp_widen(const char *s, size_t len);   /* NULL on bad UTF-8 or no memory */
 /* whttp_widen, "http://" added when no scheme; ws:// and wss:// become
  * http:// and https:// (WinHttpCrackUrl knows only those). */
