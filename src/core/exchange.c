@@ -584,6 +584,10 @@ static DWORD step_acquire(struct wh_request *r, struct wh_exchange *x, struct wh
     x->reserved = limit != WINHTTP_CONNS_PER_SERVER_UNLIMITED;
     x->reserved_key = k;
   }
+  /* A SOCKS proxy or one spoken over TLS (the environment can name them):
+   * not implemented, and never bypassed silently. */
+  if (x->route.n && x->route.via[x->proxy_idx].unsupported)
+    return ERROR_CALL_NOT_IMPLEMENTED;
   /* Where the socket goes: the origin, or the proxy being tried. */
   const char *host = x->route.n ? x->route.via[x->proxy_idx].host : x->host;
   uint16_t port = x->route.n ? x->route.via[x->proxy_idx].port : x->port;

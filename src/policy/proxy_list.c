@@ -55,7 +55,9 @@ size_t wh_proxy_list_pick(const char *list, size_t len, const char *scheme,
     if (!entry_serves(e, elen, scheme, &s, &slen))
       continue;
     const char *sep = slen >= 3 ? memchr(s, ':', slen) : NULL;
+    bool unsupported = false;
     if (sep && (size_t)(s + slen - sep) >= 3 && sep[1] == '/' && sep[2] == '/') {
+      unsupported = !((size_t)(sep - s) == 4 && wh_casecmp_eq(s, 4, "http", 4));
       slen -= (size_t)(sep + 3 - s); /* "http://server" */
       s = sep + 3;
     }
@@ -102,6 +104,7 @@ size_t wh_proxy_list_pick(const char *list, size_t len, const char *scheme,
     memcpy(out[n].host, host, hlen);
     out[n].host[hlen] = '\0';
     out[n].port = (unsigned short)p;
+    out[n].unsupported = unsupported;
     n++;
   }
   return n;

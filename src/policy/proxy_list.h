@@ -27,13 +27,16 @@ bool wh_proxy_list_serves(const char *list, size_t len, const char *scheme);
 struct wh_proxy_server {
   char host[256];
   unsigned short port;
+  bool unsupported; /* "socks5://...", "https://...": not an HTTP proxy spoken in clear */
 };
 
 /* The servers of the |len|-byte |list| that serve |scheme|, in the list's
  * order, into |out| (at most |max|); returns how many. An entry whose host
  * is empty or too long, or whose port is not 1-65535, is skipped. An
  * "http://" before the server is accepted and dropped (these are HTTP
- * proxies); an entry naming another scheme's proxy ("https://...") too. */
+ * proxies). An entry with another scheme ("socks5://", "https://", as the
+ * environment may give them: policy/proxy_env.h) is kept in its place with
+ * |unsupported| set. */
 size_t wh_proxy_list_pick(const char *list, size_t len, const char *scheme,
                           struct wh_proxy_server *out, size_t max);
 

@@ -5,6 +5,7 @@
 #include "peers.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -506,6 +507,11 @@ int wh_peer_start_h2(struct wh_peer *p, const char *extra_args)
   return start_python(p, WH_PEER_H2, "h2server.py", 1, WH_CERT_GOOD, extra_args);
 }
 
+int wh_peer_start_proxy(struct wh_peer *p, const char *extra_args)
+{
+  return start_python(p, WH_PEER_PROXY, "proxyserver.py", 0, WH_CERT_GOOD, extra_args);
+}
+
 /* --- nginx ------------------------------------------------------------------------ */
 
 /* A port that was free on 127.0.0.1 a moment ago (and on ::1 too when
@@ -676,19 +682,19 @@ static int write_nginx_conf(struct wh_peer *p, int tls)
   return rc;
 }
 
-/* Waits for nginx's pid file (written once every listening socket is bound
- * and listening) or for nginx to exit. 0: ready; 1: exited; -1: timeout. */
-static int wait_nginx(struct wh_peer *p, int ino, int64_t deadline)
+/* Waits for |p|'s pid file |name| in its directory, watched by |ino|: nginx
+ * and tinyproxy write it once every listening socket is bound and
+ * listening. Or for the child to exit (end of file on p->fd, the pipe whose
+ * write end only the child holds). 0: ready; 1: exited; -1: timeout. */
+static int wait_pid_file(struct wh_peer *p, int ino, const char *name, int64_t deadline)
 {
-  char pid_path[512];
-  path_join(pid_path, sizeof(pid_path), p->dir, "nginx.pid");
   for (;;) {
     struct pollfd pfd[2] = {{.fd = ino, .events = POLLIN}, {.fd = p->fd, .events = POLLIN}};
     int r = poll(pfd, 2, remaining_ms(deadline));
     if (r < 0 && errno == EINTR)
       continue;
     if (r <= 0) {
-      complain("nginx not ready before the deadline");
+      complain("%s not written before the deadline", name);
       return -1;
     }
     if (pfd[0].revents & POLLIN) {
@@ -696,7 +702,7 @@ static int wait_nginx(struct wh_peer *p, int ino, int64_t deadline)
       ssize_t n = read(ino, ev, sizeof(ev));
       for (ssize_t off = 0; n > 0 && off < n;) {
         const struct inotify_event *e = (const struct inotify_event *)(void *)(ev + off);
-        if (e->len && strcmp(e->name, "nginx.pid") == 0)
+        if (e->len && strcmp(e->name, name) == 0)
           return 0;
         off += (ssize_t)(sizeof(*e) + e->len);
       }
@@ -747,7 +753,7 @@ int wh_peer_start_nginx(struct wh_peer *p, int tls)
     if (p->pid < 0)
       goto fail;
     p->kind = WH_PEER_NGINX;
-    int r = wait_nginx(p, ino, now_ms() + START_DEADLINE_MS);
+    int r = wait_pid_file(p, ino, "nginx.pid", now_ms() + START_DEADLINE_MS);
     if (r == 0)
       break;
     /* Exited (or hung): a port picked may have been taken meanwhile. */
@@ -768,6 +774,111 @@ int wh_peer_start_nginx(struct wh_peer *p, int tls)
   close(ino);
   p->tls = tls;
   p->port = tls ? p->cert_port[WH_CERT_GOOD] : p->http_port;
+  return 0;
+
+fail:
+  if (ino >= 0)
+    close(ino);
+  wh_peer_stop(p);
+  return -1;
+}
+
+/* --- tinyproxy ---------------------------------------------------------------------- */
+
+static const char *tinyproxy_path(void)
+{
+  const char *tp = getenv("WH_TINYPROXY");
+  if (tp && *tp)
+    return tp;
+  if (access("/usr/sbin/tinyproxy", X_OK) == 0)
+    return "/usr/sbin/tinyproxy";
+  if (access("/usr/bin/tinyproxy", X_OK) == 0)
+    return "/usr/bin/tinyproxy";
+  return "tinyproxy";
+}
+
+/* tinyproxy cannot listen on a port the kernel picks and report it, so the
+ * harness picks a free one (pick_port: bound, then released; another
+ * process may take it in between) and starts again with another port when
+ * tinyproxy exits before it is ready. Readiness: tinyproxy 1.11 binds and
+ * listens, then creates its PidFile (O_EXCL), writes the pid and closes it,
+ * all before it accepts; IN_CLOSE_WRITE on that file is the event, as for
+ * nginx. No ConnectPort line: tinyproxy.conf(5) says that then CONNECT is
+ * allowed to every port (the sample configuration would restrict it to 443
+ * and 563). */
+int wh_peer_start_tinyproxy(struct wh_peer *p)
+{
+  memset(p, 0, sizeof(*p));
+  p->fd = -1;
+  p->pid = -1;
+  int ino = -1;
+  if (make_tempdir(p) != 0)
+    return -1;
+  char conf_path[512], log_path[512], pid_path[512];
+  if (path_join(conf_path, sizeof(conf_path), p->dir, "tinyproxy.conf") != 0 ||
+      path_join(log_path, sizeof(log_path), p->dir, "tinyproxy.log") != 0 ||
+      path_join(pid_path, sizeof(pid_path), p->dir, "tinyproxy.pid") != 0)
+    goto fail;
+  ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (ino < 0 || inotify_add_watch(ino, p->dir, IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
+    complain("inotify: %s", strerror(errno));
+    goto fail;
+  }
+  for (int attempt = 1;; attempt++) {
+    unsigned short port;
+    if (pick_port(&port, NULL) != 0) {
+      complain("no free port for tinyproxy");
+      goto fail;
+    }
+    struct buf conf = {0};
+    buf_printf(&conf,
+               "# written by tests/support/peers.c\n"
+               "Port %u\n"
+               "Listen 127.0.0.1\n"
+               "Timeout 60\n"
+               "MaxClients 64\n"
+               "Allow 127.0.0.1\n"
+               "DisableViaHeader Yes\n"
+               "LogLevel Info\n"
+               "LogFile \"%s\"\n"
+               "PidFile \"%s\"\n",
+               port, log_path, pid_path);
+    int wrc = write_file(conf_path, conf.s, conf.len);
+    free(conf.s);
+    if (wrc != 0)
+      goto fail;
+    unlink(log_path);
+    unlink(pid_path);
+    char *argv[] = {(char *)tinyproxy_path(), (char *)"-d", (char *)"-c", conf_path, NULL};
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+      goto fail;
+    /* As for nginx: the child holds the only write end, as descriptor 3. */
+    p->pid = spawn(argv, fds[1], 3);
+    close(fds[1]);
+    p->fd = fds[0];
+    if (p->pid < 0)
+      goto fail;
+    p->kind = WH_PEER_TINYPROXY;
+    int r = wait_pid_file(p, ino, "tinyproxy.pid", now_ms() + START_DEADLINE_MS);
+    if (r == 0) {
+      p->port = port;
+      break;
+    }
+    kill_and_reap(p->pid, p->fd);
+    close(p->fd);
+    p->fd = -1;
+    p->pid = -1;
+    p->kind = WH_PEER_NONE;
+    if (r < 0 || attempt == NGINX_ATTEMPTS) {
+      char *log = read_file(log_path);
+      complain("tinyproxy (%s) failed to start; its log:\n%s", tinyproxy_path(),
+               log ? log : "(none)");
+      free(log);
+      goto fail;
+    }
+  }
+  close(ino);
   return 0;
 
 fail:
@@ -827,6 +938,88 @@ int wh_peer_connect_port(unsigned short port, int ipv6)
 int wh_peer_connect(const struct wh_peer *p)
 {
   return wh_peer_connect_port(p->port, 0);
+}
+
+static int proxy_report(const struct wh_peer *p, const char *text, char *buf, size_t cap)
+{
+  if (cap == 0)
+    return -1;
+  char req[512];
+  size_t rl = (size_t)snprintf(req, sizeof(req), "GET http://proxy.report/%s", text ? "?wait=" : "");
+  for (const char *t = text; t && *t; t++) {
+    if (rl + 80 >= sizeof(req) || !(isalnum((unsigned char)*t) || strchr("-._~:/ ", *t))) {
+      complain("proxy report: cannot wait for \"%s\"", text);
+      return -1;
+    }
+    req[rl++] = *t == ' ' ? '+' : *t;
+  }
+  /* Less than the socket's 10 s receive timeout. */
+  rl += (size_t)snprintf(req + rl, sizeof(req) - rl,
+                         "%s HTTP/1.1\r\nHost: proxy.report\r\nConnection: close\r\n\r\n",
+                         text ? "&ms=8000" : "");
+  buf[0] = 0;
+  int s = wh_peer_connect(p);
+  if (s < 0) {
+    complain("proxy report: cannot connect to port %u", (unsigned)p->port);
+    return -1;
+  }
+  size_t len = 0, rcap = 65536;
+  char *r = malloc(rcap + 1);
+  if (!r || send(s, req, rl, MSG_NOSIGNAL) != (ssize_t)rl) {
+    complain("proxy report: send failed");
+    free(r);
+    close(s);
+    return -1;
+  }
+  /* Until end of file (the request asked for close; receives time out
+   * after 10 s, see wh_peer_connect_port). */
+  for (;;) {
+    if (len == rcap) {
+      char *nr = realloc(r, rcap * 2 + 1);
+      if (!nr)
+        break;
+      r = nr;
+      rcap *= 2;
+    }
+    ssize_t n = recv(s, r + len, rcap - len, 0);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    len += (size_t)n;
+  }
+  close(s);
+  r[len] = 0;
+  const char *end = strstr(r, "\r\n\r\n");
+  long cl = -1;
+  const char *h = end ? strcasestr(r, "\r\nContent-Length:") : NULL;
+  if (h && h < end)
+    cl = strtol(h + 17, NULL, 10);
+  if (strncmp(r, "HTTP/1.1 200 ", 13) != 0 || !end || cl < 0 ||
+      len - (size_t)(end + 4 - r) != (size_t)cl) {
+    complain("proxy report: unexpected answer (%zu bytes): %.200s", len, r);
+    free(r);
+    return -1;
+  }
+  if ((size_t)cl >= cap) {
+    complain("proxy report: %ld bytes do not fit in %zu", cl, cap);
+    free(r);
+    return -1;
+  }
+  memcpy(buf, end + 4, (size_t)cl);
+  buf[cl] = 0;
+  free(r);
+  return (int)cl;
+}
+
+int wh_peer_proxy_report(const struct wh_peer *p, char *buf, size_t cap)
+{
+  return proxy_report(p, NULL, buf, cap);
+}
+
+int wh_peer_proxy_report_wait(const struct wh_peer *p, const char *text, char *buf, size_t cap)
+{
+  return proxy_report(p, text, buf, cap);
 }
 
 void wh_peer_stop(struct wh_peer *p)

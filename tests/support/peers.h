@@ -18,12 +18,18 @@
  *  - nginx, configured from tests/peers/nginx.conf.in and
  *    tests/peers/nginx-locations.conf: static files, redirects, cookies,
  *    gzip, keep-alive, and with TLS one HTTPS port per test certificate;
+ *  - the scriptable forward proxy, tests/peers/proxyserver.py: forwards
+ *    absolute-form requests and tunnels CONNECT, or fails CONNECT on request
+ *    (mode table at its top), and reports the request lines it received;
+ *  - tinyproxy, a second and independent forward proxy, configured by the
+ *    harness;
  *  - TLS material from tests/peers/gen-certs.sh: a throwaway CA and leaf
  *    certificates (good, expired, wrong host, self-signed, unknown CA).
  *
  * Readiness is an event, never a sleep: the Python peers print "READY
- * <port>" on a pipe after they listen; nginx writes its pid file after it has
- * bound and is listening, which the harness sees through inotify.
+ * <port>" on a pipe after they listen; nginx and tinyproxy write their pid
+ * files after they have bound and are listening, which the harness sees
+ * through inotify.
  *
  * Each peer lives in its own temporary directory (certificates, nginx's
  * configuration, logs and files), removed by wh_peer_stop(). The child gets
@@ -54,7 +60,9 @@ enum wh_peer_kind {
   WH_PEER_NGINX,
   WH_PEER_WS,
   WH_PEER_WS_REF,
-  WH_PEER_H2
+  WH_PEER_H2,
+  WH_PEER_PROXY,
+  WH_PEER_TINYPROXY
 };
 
 struct wh_peer {
@@ -99,6 +107,19 @@ int wh_peer_start_h2(struct wh_peer *p, const char *extra_args);
  * HTTPS on cert_port[each certificate] and h2_port, and the main port is
  * cert_port[WH_CERT_GOOD]; without, the main port is http_port. */
 int wh_peer_start_nginx(struct wh_peer *p, int tls);
+/* The forward proxy (proxyserver.py) on 127.0.0.1 (and [::1] on the same
+ * port when it can), plain HTTP. |extra_args| (NULL, or options separated by
+ * single spaces, no quoting) choose how it answers CONNECT:
+ * "--connect-answer 407", "--connect-garbage", "--connect-close",
+ * "--connect-stall"; by default it tunnels. */
+int wh_peer_start_proxy(struct wh_peer *p, const char *extra_args);
+/* tinyproxy (WH_TINYPROXY, else /usr/sbin/tinyproxy, /usr/bin/tinyproxy or
+ * PATH) in the foreground on 127.0.0.1, with a configuration written to its
+ * own temporary directory: it accepts clients from 127.0.0.1 only, allows
+ * CONNECT to every port, adds no Via header and logs to dir/tinyproxy.log.
+ * The harness picks the port (see pick_port in peers.c) and retries with
+ * another one if tinyproxy exits before it is ready. */
+int wh_peer_start_tinyproxy(struct wh_peer *p);
 
 /* The main port: a Python peer's, or nginx's HTTP or good-HTTPS port. */
 unsigned short wh_peer_port(const struct wh_peer *p);
@@ -125,6 +146,17 @@ int wh_peer_connect(const struct wh_peer *p);
  * "none". The peer answers once what |query| waits for has happened (by
  * default: the connection is over), or after ms= (10 s) with "timeout=1". */
 int wh_peer_ws_report(const struct wh_peer *p, const char *query, char *buf, size_t cap);
+
+/* Asks the proxy peer (proxyserver.py) for its report, "GET
+ * http://proxy.report/ HTTP/1.1" on a new plain connection: one line per
+ * request received, "conn=<n> <request line> host=<Host>" (format at the top
+ * of proxyserver.py). Copies the body, NUL-terminated, to |buf| and returns
+ * its length; -1 (after printing why) on failure or when it does not fit. */
+int wh_peer_proxy_report(const struct wh_peer *p, char *buf, size_t cap);
+/* The same, answered once a recorded line contains |text| (only letters,
+ * digits and "-._~:/" or spaces, which are sent as "+"), or after 8 s, when
+ * the body ends with "timeout=1" (and the function still succeeds). */
+int wh_peer_proxy_report_wait(const struct wh_peer *p, const char *text, char *buf, size_t cap);
 
 /* Kills the child (SIGTERM, then SIGKILL if it has not exited within two
  * seconds), reaps it and removes its temporary directory. Idempotent. */
