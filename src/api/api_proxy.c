@@ -57,12 +57,13 @@ static DWORD global_wide(const char *s, LPWSTR *out)
 }
 
 /* The configured proxy list and bypass list as GlobalAlloc'd WCHAR strings
- * (NULL when not configured). All or nothing. */
-static DWORD env_proxy_wide(LPWSTR *proxy, LPWSTR *bypass)
+ * (NULL when not configured): the process-wide default when |with_default|
+ * and one was set, else the environment's. All or nothing. */
+static DWORD config_proxy_wide(bool with_default, LPWSTR *proxy, LPWSTR *bypass)
 {
   char *p, *b;
   *proxy = *bypass = NULL;
-  DWORD err = wh_env_proxy(&p, &b);
+  DWORD err = with_default ? wh_default_proxy(&p, &b) : wh_env_proxy(&p, &b);
   if (err != ERROR_SUCCESS)
     return err;
   err = global_wide(p, proxy);
@@ -87,7 +88,7 @@ BOOL WINAPI WinHttpGetDefaultProxyConfiguration(WINHTTP_PROXY_INFO *pProxyInfo)
   if (!pProxyInfo)
     return wh_fail(ERROR_INVALID_PARAMETER);
   LPWSTR proxy, bypass;
-  DWORD err = env_proxy_wide(&proxy, &bypass);
+  DWORD err = config_proxy_wide(true, &proxy, &bypass);
   if (err != ERROR_SUCCESS)
     return wh_fail(err);
   /* Microsoft: NAMED_PROXY when a list of proxy servers is configured,
@@ -99,6 +100,41 @@ BOOL WINAPI WinHttpGetDefaultProxyConfiguration(WINHTTP_PROXY_INFO *pProxyInfo)
   return wh_ok();
 }
 
+/* COMPAT: Windows writes its machine-wide WinHTTP setting (the registry,
+ * administrators only, read by every program). The Linux equivalent is the
+ * environment, which a library cannot change for other processes, and a
+ * file of our own would be read by nothing else: the setting lives for the
+ * process. WinHttpGetDefaultProxyConfiguration reports it, and sessions
+ * opened with DEFAULT_PROXY or AUTOMATIC_PROXY afterwards use it, in place
+ * of the environment. */
+BOOL WINAPI WinHttpSetDefaultProxyConfiguration(WINHTTP_PROXY_INFO *pProxyInfo)
+{
+  if (!pProxyInfo)
+    return wh_fail(ERROR_INVALID_PARAMETER);
+  DWORD access = pProxyInfo->dwAccessType;
+  if (access != WINHTTP_ACCESS_TYPE_NO_PROXY && access != WINHTTP_ACCESS_TYPE_NAMED_PROXY)
+    return wh_fail(ERROR_INVALID_PARAMETER);
+  if (access == WINHTTP_ACCESS_TYPE_NAMED_PROXY &&
+      (!pProxyInfo->lpszProxy || !pProxyInfo->lpszProxy[0]))
+    return wh_fail(ERROR_INVALID_PARAMETER);
+  char *proxy = NULL, *bypass = NULL;
+  size_t n;
+  DWORD err = ERROR_SUCCESS;
+  if (access == WINHTTP_ACCESS_TYPE_NAMED_PROXY) {
+    if (wh_utf8_from_wide(pProxyInfo->lpszProxy, wcslen(pProxyInfo->lpszProxy), &proxy, &n) != 0)
+      err = ERROR_NOT_ENOUGH_MEMORY;
+    else if (pProxyInfo->lpszProxyBypass &&
+             wh_utf8_from_wide(pProxyInfo->lpszProxyBypass, wcslen(pProxyInfo->lpszProxyBypass),
+                               &bypass, &n) != 0)
+      err = ERROR_NOT_ENOUGH_MEMORY;
+  }
+  if (err == ERROR_SUCCESS)
+    err = wh_default_proxy_set(proxy, bypass);
+  wh_free(proxy);
+  wh_free(bypass);
+  return err == ERROR_SUCCESS ? wh_ok() : wh_fail(err);
+}
+
 BOOL WINAPI WinHttpGetIEProxyConfigForCurrentUser(WINHTTP_CURRENT_USER_IE_PROXY_CONFIG *pProxyConfig)
 {
   /* Wine's test_WinHttpGetIEProxyConfigForCurrentUser: NULL gives
@@ -106,7 +142,7 @@ BOOL WINAPI WinHttpGetIEProxyConfigForCurrentUser(WINHTTP_CURRENT_USER_IE_PROXY_
   if (!pProxyConfig)
     return wh_fail(ERROR_INVALID_PARAMETER);
   LPWSTR proxy, bypass;
-  DWORD err = env_proxy_wide(&proxy, &bypass);
+  DWORD err = config_proxy_wide(false, &proxy, &bypass);
   if (err != ERROR_SUCCESS)
     return wh_fail(err);
   /* COMPAT: fAutoDetect is FALSE. Windows' out-of-the-box setting is TRUE

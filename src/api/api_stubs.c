@@ -50,12 +50,6 @@ VOID WINAPI WinHttpFreeQueryConnectionGroupResult(WINHTTP_QUERY_CONNECTION_GROUP
 
 /* ---- Proxy configuration and auto-proxy (the rest: api_proxy.c) ---- */
 
-BOOL WINAPI WinHttpSetDefaultProxyConfiguration(WINHTTP_PROXY_INFO *pProxyInfo)
-{
-  UNUSED(pProxyInfo);
-  return wh_fail(NOT_IMPLEMENTED);
-}
-
 /* WinHttpGetProxyResult cannot produce a result yet (api_proxy.c), so there
  * is nothing to free. */
 VOID WINAPI WinHttpFreeProxyResult(WINHTTP_PROXY_RESULT *pProxyResult)

@@ -9,6 +9,8 @@
 #include "policy/bypass.h"
 #include "policy/proxy_env.h"
 #include "policy/proxy_list.h"
+#include "util/mem.h"
+#include "util/str.h"
 
 static const char *env_either(const char *lower, const char *upper)
 {
@@ -24,6 +26,58 @@ DWORD wh_env_proxy(char **proxy, char **bypass)
     .no_proxy = env_either("no_proxy", "NO_PROXY"),
   };
   return wh_proxy_env_map(&env, proxy, bypass);
+}
+
+/* The process-wide default of WinHttpSetDefaultProxyConfiguration. */
+static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool default_set;
+static char *default_proxy, *default_bypass;
+
+static char *dup_or_null(const char *s, bool *failed)
+{
+  if (!s)
+    return NULL;
+  char *d = wh_strndup(s, strlen(s));
+  if (!d)
+    *failed = true;
+  return d;
+}
+
+DWORD wh_default_proxy(char **proxy, char **bypass)
+{
+  pthread_mutex_lock(&default_lock);
+  bool set = default_set, failed = false;
+  *proxy = set ? dup_or_null(default_proxy, &failed) : NULL;
+  *bypass = set ? dup_or_null(default_bypass, &failed) : NULL;
+  pthread_mutex_unlock(&default_lock);
+  if (failed) {
+    wh_free(*proxy);
+    wh_free(*bypass);
+    *proxy = *bypass = NULL;
+    return ERROR_NOT_ENOUGH_MEMORY;
+  }
+  return set ? ERROR_SUCCESS : wh_env_proxy(proxy, bypass);
+}
+
+DWORD wh_default_proxy_set(const char *proxy, const char *bypass)
+{
+  bool failed = false;
+  char *p = dup_or_null(proxy, &failed);
+  char *b = proxy ? dup_or_null(bypass, &failed) : NULL;
+  if (failed) {
+    wh_free(p);
+    wh_free(b);
+    return ERROR_NOT_ENOUGH_MEMORY;
+  }
+  pthread_mutex_lock(&default_lock);
+  char *old_p = default_proxy, *old_b = default_bypass;
+  default_proxy = p;
+  default_bypass = b;
+  default_set = true;
+  pthread_mutex_unlock(&default_lock);
+  wh_free(old_p);
+  wh_free(old_b);
+  return ERROR_SUCCESS;
 }
 
 /* The proxies a configuration of |access| sends a request for |host|

@@ -23,6 +23,15 @@ DWORD wh_env_proxy(char **proxy, char **bypass);
 
 #include "policy/proxy_list.h"
 
+/* The process-wide default (WinHttpSetDefaultProxyConfiguration) when one
+ * was set, otherwise the environment's (wh_env_proxy): what
+ * WinHttpGetDefaultProxyConfiguration reports and what DEFAULT_PROXY and
+ * AUTOMATIC_PROXY sessions use. Same contract as wh_env_proxy. */
+DWORD wh_default_proxy(char **proxy, char **bypass);
+/* Sets the process-wide default: |proxy| NULL means "no proxy" (which then
+ * overrides the environment too). Copies the strings. */
+DWORD wh_default_proxy_set(const char *proxy, const char *bypass);
+
 /* The proxies to try, in order; none: direct. */
 #define WH_ROUTE_MAX 4
 struct wh_route {

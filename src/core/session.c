@@ -53,7 +53,7 @@ DWORD wh_session_new(char *agent, DWORD access_type, char *proxy, char *bypass,
   DWORD err = ERROR_SUCCESS;
   if (access_type == WINHTTP_ACCESS_TYPE_DEFAULT_PROXY ||
       access_type == WINHTTP_ACCESS_TYPE_AUTOMATIC_PROXY)
-    err = wh_env_proxy(&s->env_proxy, &s->env_bypass);
+    err = wh_default_proxy(&s->env_proxy, &s->env_bypass);
   if (err == ERROR_SUCCESS)
     err = wh_handle_alloc(&s->hdr, out);
   if (err != ERROR_SUCCESS)

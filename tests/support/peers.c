@@ -947,11 +947,14 @@ static int proxy_report(const struct wh_peer *p, const char *text, char *buf, si
   char req[512];
   size_t rl = (size_t)snprintf(req, sizeof(req), "GET http://proxy.report/%s", text ? "?wait=" : "");
   for (const char *t = text; t && *t; t++) {
-    if (rl + 80 >= sizeof(req) || !(isalnum((unsigned char)*t) || strchr("-._~:/ ", *t))) {
+    if (rl + 80 >= sizeof(req)) {
       complain("proxy report: cannot wait for \"%s\"", text);
       return -1;
     }
-    req[rl++] = *t == ' ' ? '+' : *t;
+    if (isalnum((unsigned char)*t))
+      req[rl++] = *t;
+    else
+      rl += (size_t)snprintf(req + rl, sizeof(req) - rl, "%%%02X", (unsigned char)*t);
   }
   /* Less than the socket's 10 s receive timeout. */
   rl += (size_t)snprintf(req + rl, sizeof(req) - rl,

@@ -153,9 +153,9 @@ int wh_peer_ws_report(const struct wh_peer *p, const char *query, char *buf, siz
  * of proxyserver.py). Copies the body, NUL-terminated, to |buf| and returns
  * its length; -1 (after printing why) on failure or when it does not fit. */
 int wh_peer_proxy_report(const struct wh_peer *p, char *buf, size_t cap);
-/* The same, answered once a recorded line contains |text| (only letters,
- * digits and "-._~:/" or spaces, which are sent as "+"), or after 8 s, when
- * the body ends with "timeout=1" (and the function still succeeds). */
+/* The same, answered once a recorded line contains |text| (any text of a
+ * few hundred bytes; sent percent-encoded), or after 8 s, when the body ends
+ * with "timeout=1" (and the function still succeeds). */
 int wh_peer_proxy_report_wait(const struct wh_peer *p, const char *text, char *buf, size_t cap);
 
 /* Kills the child (SIGTERM, then SIGKILL if it has not exited within two

@@ -5,7 +5,9 @@
  * failure here points at the peer, not the library.
  *
  * One fault server and one nginx (with TLS) serve most tests; they are
- * started by the group setups and stopped by the group teardowns. */
+ * started by the group setups and stopped by the group teardowns. The
+ * proxies (proxyserver.py in each mode, tinyproxy) are started by their
+ * tests, in front of a fault server of their own group. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -842,6 +844,267 @@ static void test_nginx_plain_only(void **state)
   assert_int_equal(wh_peer_connect_port(port, 0), -1);
 }
 
+/* --- the proxies ------------------------------------------------------------------ */
+
+static struct wh_peer origin; /* the fault server behind the proxies */
+
+static int proxy_setup(void **state)
+{
+  (void)state;
+  return wh_peer_start_fault(&origin) == 0 ? 0 : -1;
+}
+
+static int proxy_teardown(void **state)
+{
+  (void)state;
+  wh_peer_stop(&origin);
+  return 0;
+}
+
+/* Sends CONNECT for the origin on |fd|. */
+static void send_connect(int fd, unsigned short port)
+{
+  char req[160];
+  snprintf(req, sizeof(req), "CONNECT 127.0.0.1:%u HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n\r\n", port,
+           port);
+  send_str(fd, req);
+}
+
+/* Absolute-form requests are forwarded (keep-alive on both sides: the
+ * origin's /count says the upstream connection is reused) and reported. */
+static void test_proxy_forward_and_report(void **state)
+{
+  (void)state;
+  struct wh_peer px;
+  assert_int_equal(wh_peer_start_proxy(&px, NULL), 0);
+  assert_int_equal(px.kind, WH_PEER_PROXY);
+  char report[2048];
+  assert_int_equal(wh_peer_proxy_report(&px, report, sizeof(report)), 0);
+  unsigned short op = wh_peer_port(&origin);
+  char req[256], buf[1024];
+  size_t off;
+  int fd = wh_peer_connect(&px);
+  assert_true(fd >= 0);
+  snprintf(req, sizeof(req),
+           "GET http://127.0.0.1:%u/ok?n=30 HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+           "Proxy-Connection: keep-alive\r\n\r\n",
+           op, op);
+  send_str(fd, req);
+  size_t n = recv_response(fd, buf, sizeof(buf), &off);
+  assert_memory_equal(buf, "HTTP/1.1 200 OK\r\n", 17);
+  assert_int_equal(n - off, 30);
+  assert_true(is_pattern(buf + off, 30, 0));
+  snprintf(req, sizeof(req),
+           "GET http://127.0.0.1:%u/chunked?n=50 HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n\r\n", op, op);
+  send_str(fd, req);
+  n = recv_response(fd, buf, sizeof(buf) - 1, &off);
+  assert_non_null(find_mem(buf, off, "\r\nTransfer-Encoding: chunked\r\n"));
+  assert_int_equal(dechunk(buf + off, n - off), 50);
+  assert_true(is_pattern(buf + off, 50, 0));
+  snprintf(req, sizeof(req), "GET http://127.0.0.1:%u/count HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n\r\n",
+           op, op);
+  send_str(fd, req);
+  n = recv_response(fd, buf, sizeof(buf), &off);
+  assert_int_equal(n - off, 1);
+  assert_memory_equal(buf + off, "3", 1); /* one upstream connection */
+  close(fd);
+
+  int len = wh_peer_proxy_report(&px, report, sizeof(report));
+  char want[512];
+  snprintf(want, sizeof(want),
+           "conn=1 GET http://127.0.0.1:%u/ok?n=30 HTTP/1.1 host=127.0.0.1:%u\n"
+           "conn=1 GET http://127.0.0.1:%u/chunked?n=50 HTTP/1.1 host=127.0.0.1:%u\n"
+           "conn=1 GET http://127.0.0.1:%u/count HTTP/1.1 host=127.0.0.1:%u\n",
+           op, op, op, op, op, op);
+  assert_int_equal(len, (int)strlen(want));
+  assert_string_equal(report, want);
+
+  /* An origin that refuses: 502 from the proxy; a new connection is
+   * numbered 2. */
+  fd = wh_peer_connect(&px);
+  assert_true(fd >= 0);
+  send_str(fd, "GET http://127.0.0.1:1/x HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n");
+  n = recv_response(fd, buf, sizeof(buf), &off);
+  assert_memory_equal(buf, "HTTP/1.1 502 ", 13);
+  close(fd);
+  assert_true(wh_peer_proxy_report(&px, report, sizeof(report)) > 0);
+  assert_non_null(strstr(report, "\nconn=2 GET http://127.0.0.1:1/x HTTP/1.1 host=127.0.0.1:1\n"));
+  wh_peer_stop(&px);
+}
+
+/* CONNECT opens a tunnel to the origin. */
+static void test_proxy_connect_tunnel(void **state)
+{
+  (void)state;
+  struct wh_peer px;
+  assert_int_equal(wh_peer_start_proxy(&px, NULL), 0);
+  int fd = wh_peer_connect(&px);
+  assert_true(fd >= 0);
+  send_connect(fd, wh_peer_port(&origin));
+  static const char est[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+  char buf[512];
+  size_t got = 0;
+  while (got < sizeof(est) - 1) {
+    ssize_t r = recv(fd, buf + got, sizeof(est) - 1 - got, 0);
+    assert_true(r > 0);
+    got += (size_t)r;
+  }
+  assert_memory_equal(buf, est, sizeof(est) - 1);
+  send_str(fd, "GET /ok?n=5 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  int err;
+  size_t n = recv_all(fd, buf, sizeof(buf), &err);
+  close(fd);
+  static const char want[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                             "Content-Length: 5\r\n\r\nabcde";
+  assert_int_equal(err, 0);
+  assert_int_equal(n, sizeof(want) - 1);
+  assert_memory_equal(buf, want, n);
+  char report[512], line[200];
+  assert_true(wh_peer_proxy_report(&px, report, sizeof(report)) > 0);
+  snprintf(line, sizeof(line), "conn=1 CONNECT 127.0.0.1:%u HTTP/1.1 host=127.0.0.1:%u\n",
+           wh_peer_port(&origin), wh_peer_port(&origin));
+  assert_string_equal(report, line);
+  wh_peer_stop(&px);
+}
+
+/* The failing CONNECT modes, byte for byte. */
+static void test_proxy_connect_modes(void **state)
+{
+  (void)state;
+  unsigned short op = wh_peer_port(&origin);
+  char buf[1024], report[512];
+  size_t off;
+  int err;
+  struct wh_peer px;
+
+  /* 407: an answer with a body, and the connection stays open. */
+  assert_int_equal(wh_peer_start_proxy(&px, "--connect-answer 407"), 0);
+  int fd = wh_peer_connect(&px);
+  assert_true(fd >= 0);
+  send_connect(fd, op);
+  size_t n = recv_response(fd, buf, sizeof(buf), &off);
+  assert_memory_equal(buf, "HTTP/1.1 407 Proxy Authentication Required\r\n", 44);
+  assert_non_null(find_mem(buf, off, "\r\nProxy-Authenticate: Basic realm=\"test\"\r\n"));
+  assert_int_equal(n - off, 14);
+  assert_memory_equal(buf + off, "proxy says 407", 14);
+  send_connect(fd, op);
+  n = recv_response(fd, buf, sizeof(buf), &off);
+  assert_memory_equal(buf, "HTTP/1.1 407 ", 13);
+  close(fd);
+  assert_true(wh_peer_proxy_report(&px, report, sizeof(report)) > 0);
+  assert_non_null(strstr(report, "conn=1 CONNECT"));
+  assert_null(strstr(report, "conn=2"));
+  wh_peer_stop(&px);
+
+  /* 403 */
+  assert_int_equal(wh_peer_start_proxy(&px, "--connect-answer 403"), 0);
+  fd = wh_peer_connect(&px);
+  assert_true(fd >= 0);
+  send_connect(fd, op);
+  n = recv_response(fd, buf, sizeof(buf), &off);
+  assert_memory_equal(buf, "HTTP/1.1 403 Forbidden\r\n", 24);
+  assert_null(find_mem(buf, off, "Proxy-Authenticate"));
+  assert_int_equal(n - off, 14);
+  assert_memory_equal(buf + off, "proxy says 403", 14);
+  close(fd);
+  wh_peer_stop(&px);
+
+  /* garbage, then end of file */
+  assert_int_equal(wh_peer_start_proxy(&px, "--connect-garbage"), 0);
+  fd = wh_peer_connect(&px);
+  assert_true(fd >= 0);
+  send_connect(fd, op);
+  n = recv_all(fd, buf, sizeof(buf), &err);
+  assert_int_equal(err, 0);
+  assert_int_equal(n, 11);
+  assert_memory_equal(buf, "garbage\r\n\r\n", 11);
+  close(fd);
+  wh_peer_stop(&px);
+
+  /* close: end of file without a byte */
+  assert_int_equal(wh_peer_start_proxy(&px, "--connect-close"), 0);
+  fd = wh_peer_connect(&px);
+  assert_true(fd >= 0);
+  send_connect(fd, op);
+  n = recv_all(fd, buf, sizeof(buf), &err);
+  assert_int_equal(n, 0);
+  close(fd);
+  assert_true(wh_peer_proxy_report(&px, report, sizeof(report)) > 0);
+  assert_non_null(strstr(report, "conn=1 CONNECT 127.0.0.1:"));
+  wh_peer_stop(&px);
+
+  /* stall: once the report shows the CONNECT arrived, nothing has come
+   * back and the connection is open. A wait for what never comes ends with
+   * "timeout=1". */
+  assert_int_equal(wh_peer_start_proxy(&px, "--connect-stall"), 0);
+  fd = wh_peer_connect(&px);
+  assert_true(fd >= 0);
+  send_connect(fd, op);
+  assert_true(wh_peer_proxy_report_wait(&px, "conn=1 CONNECT", report, sizeof(report)) > 0);
+  assert_null(strstr(report, "timeout=1"));
+  assert_non_null(strstr(report, "conn=1 CONNECT"));
+  struct pollfd pfd = {.fd = fd, .events = POLLIN};
+  assert_int_equal(poll(&pfd, 1, 0), 0);
+  close(fd);
+  assert_true(wh_peer_proxy_report_wait(&px, "conn=2", report, sizeof(report)) > 0);
+  assert_non_null(strstr(report, "\ntimeout=1\n"));
+  wh_peer_stop(&px);
+}
+
+/* tinyproxy forwards and tunnels too (to any port: no ConnectPort), and
+ * stops without leaving its directory behind. */
+static void test_tinyproxy(void **state)
+{
+  (void)state;
+  struct wh_peer tp;
+  assert_int_equal(wh_peer_start_tinyproxy(&tp), 0);
+  assert_int_equal(tp.kind, WH_PEER_TINYPROXY);
+  unsigned short op = wh_peer_port(&origin);
+  char req[256], buf[1024];
+  size_t off;
+  int fd = wh_peer_connect(&tp);
+  assert_true(fd >= 0);
+  snprintf(req, sizeof(req),
+           "GET http://127.0.0.1:%u/ok?n=30 HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n\r\n", op, op);
+  send_str(fd, req);
+  size_t n = recv_response(fd, buf, sizeof(buf), &off);
+  assert_memory_equal(buf, "HTTP/1.1 200 OK\r\n", 17);
+  assert_int_equal(n - off, 30);
+  assert_true(is_pattern(buf + off, 30, 0));
+  close(fd);
+
+  fd = wh_peer_connect(&tp);
+  assert_true(fd >= 0);
+  send_connect(fd, op);
+  /* tinyproxy's answer has headers: read up to the empty line, byte by
+   * byte so that nothing of the tunnel is consumed. */
+  size_t got = 0;
+  while (!find_mem(buf, got, "\r\n\r\n")) {
+    assert_true(got < sizeof(buf));
+    ssize_t r = recv(fd, buf + got, 1, 0);
+    assert_true(r > 0);
+    got += (size_t)r;
+  }
+  assert_memory_equal(buf, "HTTP/1.", 7);
+  assert_memory_equal(buf + 8, " 200 ", 5);
+  send_str(fd, "GET /ok?n=5 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  int err;
+  n = recv_all(fd, buf, sizeof(buf), &err);
+  close(fd);
+  static const char want[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                             "Content-Length: 5\r\n\r\nabcde";
+  assert_int_equal(n, sizeof(want) - 1);
+  assert_memory_equal(buf, want, n);
+
+  char dir[sizeof(tp.dir)];
+  strcpy(dir, wh_peer_dir(&tp));
+  unsigned short port = wh_peer_port(&tp);
+  wh_peer_stop(&tp);
+  struct stat st;
+  assert_int_not_equal(stat(dir, &st), 0);
+  assert_int_equal(wh_peer_connect_port(port, 0), -1);
+}
+
 int main(void)
 {
   const struct CMUnitTest fault_tests[] = {
@@ -869,8 +1132,15 @@ int main(void)
       cmocka_unit_test(test_nginx_https_good),
       cmocka_unit_test(test_nginx_https_bad_certs),
   };
+  const struct CMUnitTest proxy_tests[] = {
+      cmocka_unit_test(test_proxy_forward_and_report),
+      cmocka_unit_test(test_proxy_connect_tunnel),
+      cmocka_unit_test(test_proxy_connect_modes),
+      cmocka_unit_test(test_tinyproxy),
+  };
   int failed = cmocka_run_group_tests_name("fault", fault_tests, fault_setup, fault_teardown);
   failed += cmocka_run_group_tests_name("nginx", nginx_tests, nginx_setup, nginx_teardown);
   failed += cmocka_run_group_tests_name("lifecycle", own_tests, NULL, NULL);
+  failed += cmocka_run_group_tests_name("proxy", proxy_tests, proxy_setup, proxy_teardown);
   return failed;
 }

@@ -757,6 +757,51 @@ static void test_autoproxy_example(void **state)
 }
 #endif
 
+/* WinHttpSetDefaultProxyConfiguration: process-wide (COMPAT.md). What
+ * WinHttpGetDefaultProxyConfiguration reports from then on, in place of the
+ * environment; the current user's configuration stays the environment's.
+ * Runs last: the setting cannot be undone for the process. */
+static void test_set_default(void **state)
+{
+  (void)state;
+  WINHTTP_PROXY_INFO info = {WINHTTP_ACCESS_TYPE_DEFAULT_PROXY, NULL, NULL};
+  SetLastError(0xdeadbeef);
+  assert_false(WinHttpSetDefaultProxyConfiguration(NULL));
+  assert_last_error(ERROR_INVALID_PARAMETER);
+  assert_false(WinHttpSetDefaultProxyConfiguration(&info));
+  assert_last_error(ERROR_INVALID_PARAMETER);
+  info.dwAccessType = WINHTTP_ACCESS_TYPE_NAMED_PROXY;
+  assert_false(WinHttpSetDefaultProxyConfiguration(&info)); /* no list */
+  assert_last_error(ERROR_INVALID_PARAMETER);
+  /* Nothing set yet: the environment. */
+  setenv("http_proxy", "env.example:1", 1);
+  expect_config(L"http=env.example:1", NULL);
+  info.lpszProxy = (LPWSTR)L"set.example:8080";
+  info.lpszProxyBypass = (LPWSTR)L"<local>";
+  assert_true(WinHttpSetDefaultProxyConfiguration(&info));
+  WINHTTP_PROXY_INFO got;
+  assert_true(WinHttpGetDefaultProxyConfiguration(&got));
+  assert_int_equal(got.dwAccessType, WINHTTP_ACCESS_TYPE_NAMED_PROXY);
+  wide_equal(got.lpszProxy, L"set.example:8080");
+  wide_equal(got.lpszProxyBypass, L"<local>");
+  GlobalFree(got.lpszProxy);
+  GlobalFree(got.lpszProxyBypass);
+  WINHTTP_CURRENT_USER_IE_PROXY_CONFIG cfg;
+  assert_true(WinHttpGetIEProxyConfigForCurrentUser(&cfg));
+  wide_equal(cfg.lpszProxy, L"http=env.example:1");
+  GlobalFree(cfg.lpszAutoConfigUrl);
+  GlobalFree(cfg.lpszProxy);
+  GlobalFree(cfg.lpszProxyBypass);
+  /* NO_PROXY: no proxy, whatever the environment says; strings ignored. */
+  info.dwAccessType = WINHTTP_ACCESS_TYPE_NO_PROXY;
+  assert_true(WinHttpSetDefaultProxyConfiguration(&info));
+  memset(&got, 0xA5, sizeof(got));
+  assert_true(WinHttpGetDefaultProxyConfiguration(&got));
+  assert_int_equal(got.dwAccessType, WINHTTP_ACCESS_TYPE_NO_PROXY);
+  assert_null(got.lpszProxy);
+  assert_null(got.lpszProxyBypass);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -773,6 +818,7 @@ int main(void)
 #ifdef WH_AUTOPROXY_EXAMPLE
     cmocka_unit_test_setup(test_autoproxy_example, env_setup),
 #endif
+    cmocka_unit_test_setup(test_set_default, env_setup), /* last: process-wide */
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
