@@ -21,7 +21,9 @@
  * Each test starts its own h2server, so its connections count from 1. Every
  * peer has its own throwaway CA, so the requests ignore unknown-CA errors
  * (the host name is still checked). No sleeps: threads meet on barriers and
- * wait on condition variables with deadlines. */
+ * wait on condition variables with deadlines.
+ * In the concurrency suite: its threaded cases (sharing, duplex, cancel)
+ * run under ThreadSanitizer in CI. */
 #include "wh_test.h"
 #include "peers.h"
 
