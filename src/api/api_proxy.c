@@ -15,6 +15,7 @@
  * test_WinHttpDetectAutoProxyConfigUrl, test_WinHttpGetIEProxyConfigForCurrentUser
  * and test_WinHttpGetProxyForUrl (argument checks, run on Windows). */
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
@@ -23,6 +24,8 @@
 #include "core/handle.h"
 #include "core/resolver.h"
 #include "core/route.h"
+#include "policy/bypass.h"
+#include "policy/proxy_list.h"
 #include "policy/url.h"
 #include "util/mem.h"
 #include "util/utf.h"
@@ -211,13 +214,14 @@ static DWORD check_lookup(LPCWSTR url, const WINHTTP_AUTOPROXY_OPTIONS *o, bool 
  * nothing here, and running a PAC script is issue 9. */
 static DWORD lookup(const WINHTTP_AUTOPROXY_OPTIONS *o)
 {
-  /* ALLOW_STATIC asks for the static configuration to take part, which here
-   * is the environment: with a proxy configured there, answering "nothing
-   * found" would send the program past it. How the two combine is decided
-   * with the rest of proxy support (issue 9). */
+  /* ALLOW_STATIC asks for the static configuration to take part (the
+   * process default or the environment): with a proxy configured there,
+   * answering "nothing found" would send the program past it.
+   * WinHttpGetProxyForUrl answers from it (static_answer); the resolver
+   * family has no results to give yet. */
   if (o->dwFlags & WINHTTP_AUTOPROXY_ALLOW_STATIC) {
     char *p, *b;
-    DWORD err = wh_env_proxy(&p, &b);
+    DWORD err = wh_default_proxy(&p, &b);
     bool configured = p != NULL;
     wh_free(p);
     wh_free(b);
@@ -229,6 +233,68 @@ static DWORD lookup(const WINHTTP_AUTOPROXY_OPTIONS *o)
   if (o->dwFlags & WINHTTP_AUTOPROXY_CONFIG_URL)
     return ERROR_CALL_NOT_IMPLEMENTED;
   return ERROR_WINHTTP_AUTODETECTION_FAILED;
+}
+
+/* WINHTTP_AUTOPROXY_ALLOW_STATIC with a static configuration (the process
+ * default or the environment, core/route.h): the answer for |url| as a
+ * request would be routed. *found false when nothing is configured. */
+static DWORD static_answer(LPCWSTR url, WINHTTP_PROXY_INFO *out, bool *found)
+{
+  *found = false;
+  char *list, *bypass;
+  DWORD err = wh_default_proxy(&list, &bypass);
+  if (err != ERROR_SUCCESS || !list) {
+    wh_free(bypass);
+    return err;
+  }
+  *found = true;
+  struct wh_url_parts u;
+  err = wh_url_split(url, wcslen(url), false, &u);
+  char *host = NULL;
+  size_t hlen = 0;
+  if (err == ERROR_SUCCESS) {
+    /* The host without an IPv6 literal's brackets, as bypass lists see it. */
+    size_t off = u.host.off, len = u.host.len;
+    if (len >= 2 && url[off] == L'[') {
+      off++;
+      len -= 2;
+    }
+    if (wh_utf8_from_wide(url + off, len, &host, &hlen) != 0)
+      err = ERROR_NOT_ENOUGH_MEMORY;
+  }
+  bool secure = u.scheme == INTERNET_SCHEME_HTTPS;
+  struct wh_proxy_server via[WH_ROUTE_MAX];
+  size_t n = 0;
+  if (err == ERROR_SUCCESS) {
+    int scheme = secure ? WH_BYPASS_SCHEME_HTTPS : WH_BYPASS_SCHEME_HTTP;
+    bool bypassed = bypass && wh_bypass_match(bypass, strlen(bypass), host, hlen, scheme, u.port);
+    if (!bypassed)
+      n = wh_proxy_list_pick(list, strlen(list), secure ? "https" : "http", via, WH_ROUTE_MAX);
+  }
+  /* "host:port;host:port" for the proxies to try; none: direct. */
+  char joined[WH_ROUTE_MAX * 264];
+  size_t jl = 0;
+  for (size_t i = 0; i < n && err == ERROR_SUCCESS; i++) {
+    if (via[i].unsupported) {
+      err = ERROR_CALL_NOT_IMPLEMENTED; /* a SOCKS or TLS proxy: not one we speak */
+      break;
+    }
+    bool v6 = strchr(via[i].host, ':') != NULL;
+    jl += (size_t)snprintf(joined + jl, sizeof(joined) - jl, "%s%s%s%s:%u", i ? ";" : "",
+                           v6 ? "[" : "", via[i].host, v6 ? "]" : "", (unsigned)via[i].port);
+  }
+  LPWSTR proxy = NULL;
+  if (err == ERROR_SUCCESS && n)
+    err = global_wide(joined, &proxy);
+  if (err == ERROR_SUCCESS) {
+    out->dwAccessType = n ? WINHTTP_ACCESS_TYPE_NAMED_PROXY : WINHTTP_ACCESS_TYPE_NO_PROXY;
+    out->lpszProxy = proxy;
+    out->lpszProxyBypass = NULL;
+  }
+  wh_free(host);
+  wh_free(list);
+  wh_free(bypass);
+  return err;
 }
 
 BOOL WINAPI WinHttpGetProxyForUrl(HINTERNET hSession, LPCWSTR lpcwszUrl,
@@ -243,11 +309,17 @@ BOOL WINAPI WinHttpGetProxyForUrl(HINTERNET hSession, LPCWSTR lpcwszUrl,
   if (err != ERROR_SUCCESS)
     return wh_fail(err);
   err = check_lookup(lpcwszUrl, pAutoProxyOptions, pProxyInfo != NULL);
-  if (err == ERROR_SUCCESS)
+  bool found = false;
+  /* Nothing is detected here (no WPAD) and PAC scripts are not run yet,
+   * so with ALLOW_STATIC the static configuration answers when there is
+   * one: the proxies a request for the URL would go through, or NO_PROXY
+   * when it would go direct. */
+  if (err == ERROR_SUCCESS && (pAutoProxyOptions->dwFlags & WINHTTP_AUTOPROXY_ALLOW_STATIC))
+    err = static_answer(lpcwszUrl, pProxyInfo, &found);
+  if (err == ERROR_SUCCESS && !found)
     err = lookup(pAutoProxyOptions);
   wh_handle_put(o);
-  /* Every outcome is a failure for now; |*pProxyInfo| is left alone. */
-  return wh_fail(err);
+  return err == ERROR_SUCCESS ? wh_ok() : wh_fail(err);
 }
 
 /* --- the resolver family --------------------------------------------------------- */

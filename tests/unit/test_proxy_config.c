@@ -429,12 +429,34 @@ static void test_get_proxy_for_url(void **state)
   o = opts(PAC, DNS, L"http://wpad/wpad.dat"); /* an unused detection type */
   expect_lookup(ses, URL, &o, ERROR_CALL_NOT_IMPLEMENTED);
 
-  /* ALLOW_STATIC takes the environment in: with a proxy there, "nothing
-   * found" would be a lie, so the call is not implemented yet (issue 9). */
+  /* ALLOW_STATIC takes the static configuration in (here the environment):
+   * the answer is the proxy a request for the URL would go through, or
+   * NO_PROXY when it would go direct. */
   o = opts(AUTO | WINHTTP_AUTOPROXY_ALLOW_STATIC, DNS, NULL);
   expect_lookup(ses, URL, &o, ERROR_WINHTTP_AUTODETECTION_FAILED);
   setenv("http_proxy", "proxy:3128", 1);
+  WINHTTP_PROXY_INFO pi;
+  memset(&pi, 0xA5, sizeof(pi));
+  assert_true(WinHttpGetProxyForUrl(ses, URL, &o, &pi));
+  assert_int_equal(pi.dwAccessType, WINHTTP_ACCESS_TYPE_NAMED_PROXY);
+  wide_equal(pi.lpszProxy, L"proxy:3128");
+  assert_null(pi.lpszProxyBypass);
+  GlobalFree(pi.lpszProxy);
+  /* An https:// URL has no proxy there: direct. */
+  memset(&pi, 0xA5, sizeof(pi));
+  assert_true(WinHttpGetProxyForUrl(ses, L"https://winehq.org/", &o, &pi));
+  assert_int_equal(pi.dwAccessType, WINHTTP_ACCESS_TYPE_NO_PROXY);
+  assert_null(pi.lpszProxy);
+  /* Bypassed: direct. */
+  setenv("no_proxy", "winehq.org", 1);
+  memset(&pi, 0xA5, sizeof(pi));
+  assert_true(WinHttpGetProxyForUrl(ses, URL, &o, &pi));
+  assert_int_equal(pi.dwAccessType, WINHTTP_ACCESS_TYPE_NO_PROXY);
+  unsetenv("no_proxy");
+  /* A SOCKS proxy is not spoken: not implemented, never "direct". */
+  setenv("http_proxy", "socks5://proxy:1080", 1);
   expect_lookup(ses, URL, &o, ERROR_CALL_NOT_IMPLEMENTED);
+  setenv("http_proxy", "proxy:3128", 1);
   /* Plain auto-detection is WPAD only: the environment does not answer it. */
   o = opts(AUTO, DNS, NULL);
   expect_lookup(ses, URL, &o, ERROR_WINHTTP_AUTODETECTION_FAILED);
