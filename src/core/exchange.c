@@ -362,7 +362,7 @@ DWORD wh_exchange_prepare(struct wh_request *r, const void *optional, DWORD opt_
   if (err == ERROR_SUCCESS) {
     int rc = wh_buf_adds(&x->out, r->verb);
     rc = rc ? rc : wh_buf_addc(&x->out, ' ');
-    if (!rc && x->route.n && !x->secure && r->path[0] == '/') {
+    if (!rc && x->route.n && !x->secure && !x->ws_upgrade && r->path[0] == '/') {
       /* Through an HTTP proxy: the absolute form (RFC 9112 §3.2.2), the
        * origin written as the Host header has it. */
       const struct wh_header *h = wh_headers_find(&r->headers, "Host", 4, 0);
@@ -442,8 +442,12 @@ static void conn_key(const struct wh_request *r, const struct wh_exchange *x,
   k->port = x->port;
   k->secure = x->secure;
   if (x->route.n) {
+    /* A tunnel (https://, ws://) serves only its origin; a connection
+     * for absolute-form requests is not one: they are never mixed. */
     const struct wh_proxy_server *p = &x->route.via[x->proxy_idx];
-    snprintf(k->proxy, sizeof(k->proxy), "%s:%u", p->host, (unsigned)p->port);
+    bool tunnel = x->secure || x->ws_upgrade;
+    snprintf(k->proxy, sizeof(k->proxy), "%s%s:%u", tunnel ? "tunnel " : "", p->host,
+             (unsigned)p->port);
   }
   if (x->secure) {
     k->security_flags = r->settings.security_flags;
@@ -653,8 +657,10 @@ static DWORD step_connect(struct wh_request *r, struct wh_exchange *x, struct wh
     wh_conn_counted(x->conn); /* the reserved slot now belongs to the connection */
     x->reserved = false;
   }
-  if (x->secure && x->route.n) {
-    x->phase = WH_P_TUNNEL; /* CONNECT first, then TLS to the origin inside */
+  if (x->route.n && (x->secure || x->ws_upgrade)) {
+    /* CONNECT first, then TLS to the origin inside. A ws:// upgrade takes
+     * a tunnel too: proxies seldom pass an Upgrade along. */
+    x->phase = WH_P_TUNNEL;
     return ERROR_SUCCESS;
   }
   if (x->secure)
@@ -693,7 +699,11 @@ static DWORD step_tunnel(struct wh_request *r, struct wh_exchange *x, struct wh_
     x->phase = WH_P_DONE;
     return ERROR_SUCCESS;
   }
-  return start_tls(r, x, io);
+  if (x->secure)
+    return start_tls(r, x, io);
+  notify_addr(r, WINHTTP_CALLBACK_STATUS_CONNECTED_TO_SERVER, &x->conn->remote);
+  x->phase = WH_P_SEND;
+  return ERROR_SUCCESS;
 }
 
 static DWORD step_tls(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
