@@ -521,6 +521,19 @@ static DWORD q_protocol_used(struct wh_object *o, const struct opt_desc *d, void
               : ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
 }
 
+/* TRUE when the response is the proxy's answer to a tunnel's CONNECT
+ * (core/h1_stream.c), not the origin's. */
+static DWORD q_is_proxy_connect(struct wh_object *o, const struct opt_desc *d, void *buf,
+                                DWORD *len)
+{
+  (void)d;
+  pthread_mutex_lock(&o->lock);
+  bool sent = wh_request_of(o)->facts.sent;
+  bool answer = wh_request_of(o)->facts.proxy_answer;
+  pthread_mutex_unlock(&o->lock);
+  return sent ? put_dword(buf, len, answer ? TRUE : FALSE) : ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
+}
+
 /* The error code of the RST_STREAM (or GOAWAY) that ended the request's
  * HTTP/2 stream; 0 when none did. */
 static DWORD q_stream_error(struct wh_object *o, const struct opt_desc *d, void *buf, DWORD *len)
@@ -1028,6 +1041,8 @@ static const struct opt_desc options[] = {
      check_http_protocol),
   RO(WINHTTP_OPTION_HTTP_PROTOCOL_USED, H_R, q_protocol_used),
   RO(WINHTTP_OPTION_STREAM_ERROR_CODE, H_R, q_stream_error),
+  RO(WINHTTP_OPTION_IS_PROXY_CONNECT_RESPONSE, H_R, q_is_proxy_connect),
+  BL(WINHTTP_OPTION_RECEIVE_PROXY_CONNECT_RESPONSE, H_R, receive_proxy_connect_response),
   BL(WINHTTP_OPTION_REQUIRE_STREAM_END, H_S | H_R, require_stream_end),
   BL(WINHTTP_OPTION_HTTP2_PLUS_TRANSFER_ENCODING, H_S | H_R, http2_plus_te),
   DW(WINHTTP_OPTION_HTTP2_RECEIVE_WINDOW, H_S | H_R, 0, F_WO, http2_receive_window,

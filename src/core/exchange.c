@@ -127,6 +127,7 @@ void wh_request_publish_facts(struct wh_request *r)
   f->sent = true;
   f->last_errno = x->last_errno;
   f->h2 = x->used_h2;
+  f->proxy_answer = x->proxy_answered;
   if (x->host) {
     size_t n = strlen(x->host);
     if (n >= sizeof(f->host))

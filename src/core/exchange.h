@@ -211,6 +211,7 @@ struct wh_req_facts {
   struct wh_blob *cert;    /* the server's leaf certificate (DER), a reference */
   uint64_t conn_id;        /* the connection the certificate came from */
   bool h2;                 /* WINHTTP_OPTION_HTTP_PROTOCOL_USED: HTTP/2 */
+  bool proxy_answer;       /* IS_PROXY_CONNECT_RESPONSE: the proxy refused the tunnel */
   int last_errno;          /* WINHTTP_OPTION_EXTENDED_ERROR */
 };
 

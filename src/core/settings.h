@@ -56,6 +56,7 @@ struct wh_settings {
   bool reject_userpwd_in_url;      /* REJECT_USERPWD_IN_URL */
   bool expire_connection;          /* EXPIRE_CONNECTION: never reuse */
   bool require_stream_end;         /* REQUIRE_STREAM_END: always in effect over HTTP/2 */
+  bool receive_proxy_connect_response; /* always in effect (COMPAT.md) */
   bool http2_plus_te;              /* HTTP2_PLUS_TRANSFER_ENCODING: unknown-length bodies over HTTP/2 */
   bool upgrade_to_websocket;       /* UPGRADE_TO_WEB_SOCKET */
   bool no_client_cert;             /* CLIENT_CERT_CONTEXT set to "none" */

@@ -452,6 +452,10 @@ static void test_https_via_proxy(void **state)
   assert_true(WinHttpQueryHeaders(q.r, WINHTTP_QUERY_STATUS_CODE | WINHTTP_QUERY_FLAG_NUMBER,
                                   NULL, &status, &size, NULL));
   assert_int_equal(status, 200);
+  BOOL is_proxy = TRUE;
+  size = sizeof(is_proxy);
+  assert_true(WinHttpQueryOption(q.r, WINHTTP_OPTION_IS_PROXY_CONNECT_RESPONSE, &is_proxy, &size));
+  assert_false(is_proxy); /* the origin's */
   read_all(q.r, &o);
   expect_ok(&o, "https:// body");
   assert_int_equal(o.len, 100);
@@ -495,6 +499,11 @@ static void connect_answered(const char *args, DWORD code)
   exchange(q.r, &o);
   expect_ok(&o, args);
   assert_int_equal(o.status, code);
+  /* The response says whose it is. */
+  BOOL is_proxy = FALSE;
+  DWORD blen = sizeof(is_proxy);
+  assert_true(WinHttpQueryOption(q.r, WINHTTP_OPTION_IS_PROXY_CONNECT_RESPONSE, &is_proxy, &blen));
+  assert_true(is_proxy);
   char want[32];
   snprintf(want, sizeof(want), "proxy says %lu", (unsigned long)code);
   assert_string_equal(o.body, want);
