@@ -101,6 +101,12 @@ size_t wh_proxy_list_pick(const char *list, size_t len, const char *scheme,
     }
     if (hlen == 0 || hlen >= sizeof(out[n].host))
       continue;
+    bool bad = false; /* NUL, controls, "/" or "@" (a path or credentials) */
+    for (size_t k = 0; k < hlen; k++)
+      if ((unsigned char)host[k] < 0x21 || host[k] == 0x7f || host[k] == '/' || host[k] == '@')
+        bad = true;
+    if (bad)
+      continue;
     memcpy(out[n].host, host, hlen);
     out[n].host[hlen] = '\0';
     out[n].port = (unsigned short)p;

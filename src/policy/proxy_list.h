@@ -32,7 +32,8 @@ struct wh_proxy_server {
 
 /* The servers of the |len|-byte |list| that serve |scheme|, in the list's
  * order, into |out| (at most |max|); returns how many. An entry whose host
- * is empty or too long, or whose port is not 1-65535, is skipped. An
+ * is empty, too long or holds a control byte, '/' or '@', or whose port is
+ * not 1-65535, is skipped. An
  * "http://" before the server is accepted and dropped (these are HTTP
  * proxies). An entry with another scheme ("socks5://", "https://", as the
  * environment may give them: policy/proxy_env.h) is kept in its place with
