@@ -17,8 +17,9 @@ demo_server_pid=""
 silent=""
 accepting=""
 dripping=""
+pids=""
 cleanup() {
-  for p in $demo_server_pid $silent $accepting $dripping; do
+  for p in $demo_server_pid $silent $accepting $dripping $pids; do
     kill -TERM "$p" 2>/dev/null
     wait "$p" 2>/dev/null
   done
@@ -180,6 +181,26 @@ w "HTTPS without the CA" 35 "$S/hello.txt" && check "HTTPS without the CA: INVAL
   grep -q "INVALID_CA" "$tmp/err"
 w "HTTPS -k" 0 -k "$S/hello.txt" && check "-k: the body despite the unknown CA" \
   cmp -s "$tmp/out" "$DEMO_ROOT/hello.txt"
+
+# --- through a proxy (-x): tests/peers/proxyserver.py ---
+python=${python:-python3}
+start_py_peer "$(dirname "$0")/../peers/proxyserver.py" proxy_port
+P="127.0.0.1:$proxy_port"
+w "-x http://" 0 -x "$P" "$H/hello.txt" && check "-x: the body, through the proxy" \
+  cmp -s "$tmp/out" "$DEMO_ROOT/hello.txt"
+export SSL_CERT_FILE="$DEMO_CA"
+w "-x https://" 0 -x "$P" "$S/hello.txt" && check "-x https://: the body, through a tunnel" \
+  cmp -s "$tmp/out" "$DEMO_ROOT/hello.txt"
+w "-x -Z" 0 -x "$P" -Z --discard "$H/hello.txt" "$S/1m.bin" "$H/index.html" &&
+  check "-x -Z: three transfers through the proxy" grep -q "^whttp: 3 transfers: 3 ok" "$tmp/err"
+unset SSL_CERT_FILE
+curl -s --max-time 10 -x "http://$P" http://proxy.report/ >"$tmp/report"
+check "the proxy saw the absolute-form GET and the CONNECT" \
+  sh -c 'grep -q "GET $1/hello.txt HTTP/1.1" "$3" && grep -q "CONNECT ${2#https://} HTTP/1.1" "$3"' \
+  - "$H" "$S" "$tmp/report"
+w "-x unreachable" 7 -x 127.0.0.1:1 "$H/hello.txt" && check "-x unreachable: CANNOT_CONNECT named" \
+  grep -q "ERROR_WINHTTP_CANNOT_CONNECT" "$tmp/err"
+w "-x list" 0 -x "127.0.0.1:1;$P" "$H/hello.txt" && ok "-x with a list: the second proxy carries it"
 
 # --- parallel (-Z): the asynchronous API ---
 export SSL_CERT_FILE="$DEMO_CA"
