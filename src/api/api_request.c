@@ -23,6 +23,7 @@
 
 #include "api/api.h"
 #include "core/async.h"
+#include "core/credentials.h"
 #include "core/exchange.h"
 #include "core/handle.h"
 #include "core/object.h"
@@ -536,6 +537,7 @@ BOOL WINAPI WinHttpSendRequest(HINTERNET hRequest, LPCWSTR lpszHeaders, DWORD dw
     err = ERROR_WINHTTP_HTTP_PROTOCOL_MISMATCH;
   pthread_mutex_unlock(&r->hdr.lock);
   x->redirect_count = 0;
+  wh_cred_send_begins(r);
   x->retried = false;
 
   if (err == ERROR_SUCCESS)

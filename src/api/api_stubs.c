@@ -18,14 +18,6 @@ static HINTERNET null_handle(void)
 
 /* ---- Authentication ---- */
 
-BOOL WINAPI WinHttpSetCredentials(HINTERNET hRequest, DWORD AuthTargets, DWORD AuthScheme,
-                                  LPCWSTR pwszUserName, LPCWSTR pwszPassword, LPVOID pAuthParams)
-{
-  UNUSED(hRequest), UNUSED(AuthTargets), UNUSED(AuthScheme), UNUSED(pwszUserName);
-  UNUSED(pwszPassword), UNUSED(pAuthParams);
-  return wh_fail(NOT_IMPLEMENTED);
-}
-
 BOOL WINAPI WinHttpQueryAuthParams(HINTERNET hRequest, DWORD AuthScheme, LPVOID *pAuthParams)
 {
   UNUSED(hRequest), UNUSED(AuthScheme), UNUSED(pAuthParams);

@@ -2,6 +2,7 @@
  * exchange_recv.c. */
 #include "core/exchange.h"
 
+#include <openssl/crypto.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <wchar.h>
 
 #include "core/object.h"
+#include "core/credentials.h"
 #include "core/h2_stream.h"
 #include "core/route.h"
 #include "core/transport.h"
@@ -41,7 +43,7 @@ void wh_exchange_init(struct wh_exchange *x)
 
 static void drop_connect_state(struct wh_exchange *x)
 {
-  wh_free(x->tun); /* a CONNECT of an attempt that will not go on */
+  wh_secret_free(x->tun); /* a CONNECT of an attempt that will not go on */
   x->tun = NULL;
   wh_resolve_abandon(x->dns);
   x->dns = NULL;
@@ -90,12 +92,14 @@ void wh_exchange_free(struct wh_exchange *x)
   if (x->slot_efd >= 0)
     close(x->slot_efd);
   x->slot_efd = -1;
+  if (x->cred_sent && x->out.p)
+    OPENSSL_cleanse(x->out.p, x->out.cap); /* the credentials of its heads */
   wh_buf_free(&x->out);
   wh_free(x->host);
   x->host = NULL;
   wh_free(x->body_copy);
   x->body_copy = NULL;
-  wh_free(x->tun);
+  wh_secret_free(x->tun);
   x->tun = NULL;
   wh_exchange_release_rbuf(x);
   wh_h2x_drop(x);
@@ -382,6 +386,22 @@ DWORD wh_exchange_prepare(struct wh_request *r, const void *optional, DWORD opt_
   pthread_mutex_unlock(&r->hdr.lock);
   wh_free(agent);
   wh_free(jar);
+  /* Credentials go in the head of this send only (never into the request
+   * headers, so QueryHeaders and -v never show them). */
+  for (int t = 0; t < 2 && err == ERROR_SUCCESS; t++) {
+    if (t == WH_CRED_PROXY && !(x->route.n && !x->secure && !x->ws_upgrade))
+      continue; /* a tunnel's CONNECT carries the proxy's */
+    char *cred = NULL;
+    err = wh_cred_header(r, t, &cred);
+    if (err == ERROR_SUCCESS && cred) {
+      const char *name = t == WH_CRED_PROXY ? "Proxy-Authorization: " : "Authorization: ";
+      if (wh_buf_adds(&x->out, name) != 0 || wh_buf_adds(&x->out, cred) != 0 ||
+          wh_buf_add(&x->out, "\r\n", 2) != 0)
+        err = ERROR_NOT_ENOUGH_MEMORY;
+      x->cred_sent = true;
+    }
+    wh_secret_free(cred);
+  }
   if (err == ERROR_SUCCESS && wh_buf_add(&x->out, "\r\n", 2) != 0)
     err = ERROR_NOT_ENOUGH_MEMORY;
   if (err != ERROR_SUCCESS)

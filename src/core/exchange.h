@@ -80,6 +80,12 @@ struct wh_exchange {
   size_t tun_len, tun_off;
   bool proxy_answered;
 
+  /* Credentials (core/credentials.h), server and proxy: Basic sent on
+   * this send; already sent or answered once in this SendRequest. */
+  bool cred_basic[2];
+  bool cred_tried[2];
+  bool cred_sent;           /* |out| has held credentials: wiped when freed */
+
   /* The connection and how it was obtained. */
   struct wh_conn *conn;
   bool reused;

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/credentials.h"
 #include "core/exchange.h"
 #include "core/transport.h"
 #include "core/object.h"
@@ -149,6 +150,13 @@ DWORD wh_exchange_recv_step(struct wh_request *r, struct wh_io *io)
       continue; /* a 1xx: RECEIVING_RESPONSE again, then the next head */
     store_cookies(r, x);
     bool again = false;
+    /* A 401/407 answered with credentials at hand: the request goes again
+     * (core/credentials.h). */
+    err = wh_cred_maybe_resend(r, io, &again);
+    if (err != ERROR_SUCCESS)
+      return err;
+    if (again)
+      continue;
     /* A full-duplex response is the answer to a body still being sent:
      * it cannot be redirected (the body would have to go again). */
     err = x->split ? ERROR_SUCCESS : wh_redirect_maybe(r, io, &again);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/credentials.h"
 #include "core/exchange.h"
 #include "core/object.h"
 #include "core/transport.h"
@@ -362,12 +363,21 @@ DWORD wh_h1_tunnel_step(struct wh_request *r, struct wh_exchange *x, struct wh_i
                       v6 ? "]" : "", (unsigned)x->port);
     if (an < 0 || (size_t)an >= sizeof(authority))
       return ERROR_WINHTTP_INVALID_URL;
-    size_t cap = 2 * (size_t)an + 64;
+    char *cred = NULL;
+    DWORD cerr = wh_cred_header(r, WH_CRED_PROXY, &cred);
+    if (cerr != ERROR_SUCCESS)
+      return cerr;
+    size_t cap = 2 * (size_t)an + 64 + (cred ? strlen(cred) + 32 : 0);
     x->tun = wh_malloc(cap);
-    if (!x->tun)
+    if (!x->tun) {
+      wh_secret_free(cred);
       return ERROR_NOT_ENOUGH_MEMORY;
-    int n = snprintf(x->tun, cap, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", authority, authority);
+    }
+    int n = snprintf(x->tun, cap, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s%s%s\r\n", authority,
+                     authority, cred ? "Proxy-Authorization: " : "", cred ? cred : "",
+                     cred ? "\r\n" : "");
     x->tun_len = (size_t)n;
+    wh_secret_free(cred);
     x->tun_off = 0;
     x->rpos = x->rend = 0;
     x->head_scan = 0;
@@ -419,7 +429,7 @@ DWORD wh_h1_tunnel_step(struct wh_request *r, struct wh_exchange *x, struct wh_i
     wh_resp_head_free(&h);
     if (err != ERROR_SUCCESS)
       return err == ERROR_NOT_ENOUGH_MEMORY ? err : ERROR_WINHTTP_INVALID_SERVER_RESPONSE;
-    wh_free(x->tun);
+    wh_secret_free(x->tun);
     x->tun = NULL;
     if (status >= 200 && status < 300) {
       /* The tunnel stands. Nothing may follow the answer: the next bytes

@@ -54,6 +54,8 @@ DWORD wh_request_opts_copy(struct wh_request_opts *dst, const struct wh_request_
 {
   memset(dst, 0, sizeof(*dst));
   dst->has_proxy = src->has_proxy;
+  dst->cred_scheme[0] = src->cred_scheme[0];
+  dst->cred_scheme[1] = src->cred_scheme[1];
   dst->proxy_access = src->proxy_access;
   DWORD err = dup_opt(&dst->username, src->username);
   if (err == ERROR_SUCCESS)

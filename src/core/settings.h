@@ -79,6 +79,7 @@ struct wh_request_opts {
   DWORD proxy_access;   /* its dwAccessType */
   char *proxy;          /* its lpszProxy */
   char *proxy_bypass;   /* its lpszProxyBypass */
+  DWORD cred_scheme[2]; /* WinHttpSetCredentials' scheme, server and proxy (0: none) */
 };
 
 /* Deep copy; |dst| is overwritten (not freed first). Returns

@@ -1,0 +1,259 @@
+/* Credentials (issue 10, Basic): WinHttpSetCredentials and the credential
+ * options against the fault server's /auth and /proxy-auth scenarios,
+ * which answer 200 "authorized" only to "Basic base64(user:pass)" and
+ * otherwise challenge (401 WWW-Authenticate / 407 Proxy-Authenticate) with
+ * the schemes of ?schemes=. For /proxy-auth the fault server plays an HTTP
+ * proxy: the session names it, the request goes to it in absolute form. */
+#include "wh_test.h"
+#include "peers.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "net/conn.h"
+
+static struct wh_peer fault;
+
+static int setup(void **state)
+{
+  (void)state;
+  return wh_peer_start_fault(&fault);
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  wh_pool_clear();
+  wh_peer_stop(&fault);
+  return 0;
+}
+
+struct h3 {
+  HINTERNET s, c, r;
+};
+
+static void open3(struct h3 *h, const wchar_t *host, const wchar_t *path, DWORD session_flags)
+{
+  h->s = WinHttpOpen(L"creds", WINHTTP_ACCESS_TYPE_NO_PROXY, NULL, NULL, session_flags);
+  assert_non_null(h->s);
+  h->c = WinHttpConnect(h->s, host, wh_peer_port(&fault), 0);
+  assert_non_null(h->c);
+  h->r = WinHttpOpenRequest(h->c, L"GET", path, NULL, NULL, NULL, 0);
+  assert_non_null(h->r);
+}
+
+static void close3(struct h3 *h)
+{
+  WinHttpCloseHandle(h->r);
+  WinHttpCloseHandle(h->c);
+  WinHttpCloseHandle(h->s);
+}
+
+/* Sends, receives, reads the body into |body|; returns the status (0 and
+ * a cmocka failure if a call fails). */
+static DWORD run(HINTERNET r, char *body, size_t cap)
+{
+  if (!WinHttpSendRequest(r, NULL, 0, NULL, 0, 0, 0))
+    fail_msg("SendRequest: %lu", (unsigned long)GetLastError());
+  if (!WinHttpReceiveResponse(r, NULL))
+    fail_msg("ReceiveResponse: %lu", (unsigned long)GetLastError());
+  DWORD status = 0, len = sizeof(status);
+  assert_true(WinHttpQueryHeaders(r, WINHTTP_QUERY_STATUS_CODE | WINHTTP_QUERY_FLAG_NUMBER, NULL,
+                                  &status, &len, NULL));
+  size_t n = 0;
+  for (;;) {
+    DWORD got = 0;
+    assert_true(WinHttpReadData(r, body + n, (DWORD)(cap - 1 - n), &got));
+    if (got == 0)
+      break;
+    n += got;
+  }
+  body[n] = '\0';
+  return status;
+}
+
+static void set_opt_str(HINTERNET r, DWORD opt, const wchar_t *v)
+{
+  assert_true(WinHttpSetOption(r, opt, (void *)v, (DWORD)wcslen(v)));
+}
+
+#define AUTH L"/auth?schemes=basic&user=alice&pass=s3cret"
+
+static void test_no_credentials_401(void **state)
+{
+  (void)state;
+  struct h3 h;
+  open3(&h, L"127.0.0.1", AUTH, 0);
+  char body[256];
+  assert_int_equal(run(h.r, body, sizeof(body)), 401);
+  assert_string_equal(body, "unauthorized");
+  close3(&h);
+}
+
+/* SetCredentials for Basic: sent with the first send (no challenge needed). */
+static void test_set_credentials_first(void **state)
+{
+  (void)state;
+  struct h3 h;
+  open3(&h, L"127.0.0.1", AUTH, 0);
+  assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_BASIC,
+                                    L"alice", L"s3cret", NULL));
+  char body[256];
+  assert_int_equal(run(h.r, body, sizeof(body)), 200);
+  assert_string_equal(body, "authorized");
+  /* Never part of the request headers the application can read. */
+  WCHAR raw[2048];
+  DWORD len = sizeof(raw);
+  assert_true(WinHttpQueryHeaders(h.r, WINHTTP_QUERY_RAW_HEADERS_CRLF |
+                                  WINHTTP_QUERY_FLAG_REQUEST_HEADERS, NULL, raw, &len, NULL));
+  assert_null(wcsstr(raw, L"Authorization"));
+  close3(&h);
+}
+
+/* The documented loop: 401, QueryAuthSchemes, SetCredentials, send again. */
+static void test_documented_loop(void **state)
+{
+  (void)state;
+  struct h3 h;
+  open3(&h, L"127.0.0.1", AUTH, 0);
+  char body[256];
+  assert_int_equal(run(h.r, body, sizeof(body)), 401);
+  DWORD supported = 0, first = 0, target = 99;
+  assert_true(WinHttpQueryAuthSchemes(h.r, &supported, &first, &target));
+  assert_true(supported & WINHTTP_AUTH_SCHEME_BASIC);
+  assert_int_equal(target, WINHTTP_AUTH_TARGET_SERVER);
+  assert_true(WinHttpSetCredentials(h.r, target, WINHTTP_AUTH_SCHEME_BASIC, L"alice", L"s3cret",
+                                    NULL));
+  assert_int_equal(run(h.r, body, sizeof(body)), 200);
+  assert_string_equal(body, "authorized");
+  close3(&h);
+}
+
+/* USERNAME/PASSWORD set beforehand: the 401 offering Basic is answered
+ * automatically; wrong ones are tried once, then the 401 is the answer. */
+static void test_options_answer_challenge(void **state)
+{
+  (void)state;
+  struct h3 h;
+  char body[256];
+  open3(&h, L"127.0.0.1", AUTH, 0);
+  set_opt_str(h.r, WINHTTP_OPTION_USERNAME, L"alice");
+  set_opt_str(h.r, WINHTTP_OPTION_PASSWORD, L"s3cret");
+  assert_int_equal(run(h.r, body, sizeof(body)), 200);
+  assert_string_equal(body, "authorized");
+  close3(&h);
+
+  open3(&h, L"127.0.0.1", AUTH, 0);
+  set_opt_str(h.r, WINHTTP_OPTION_USERNAME, L"alice");
+  set_opt_str(h.r, WINHTTP_OPTION_PASSWORD, L"wrong");
+  assert_int_equal(run(h.r, body, sizeof(body)), 401);
+  close3(&h);
+
+  /* A challenge without Basic is left to the application. */
+  open3(&h, L"127.0.0.1", L"/auth?schemes=ntlm,negotiate&user=alice&pass=s3cret", 0);
+  set_opt_str(h.r, WINHTTP_OPTION_USERNAME, L"alice");
+  set_opt_str(h.r, WINHTTP_OPTION_PASSWORD, L"s3cret");
+  assert_int_equal(run(h.r, body, sizeof(body)), 401);
+  close3(&h);
+
+  /* WINHTTP_DISABLE_AUTHENTICATION: never answered. */
+  open3(&h, L"127.0.0.1", AUTH, 0);
+  set_opt_str(h.r, WINHTTP_OPTION_USERNAME, L"alice");
+  set_opt_str(h.r, WINHTTP_OPTION_PASSWORD, L"s3cret");
+  DWORD off = WINHTTP_DISABLE_AUTHENTICATION;
+  assert_true(WinHttpSetOption(h.r, WINHTTP_OPTION_DISABLE_FEATURE, &off, sizeof(off)));
+  assert_int_equal(run(h.r, body, sizeof(body)), 401);
+  close3(&h);
+}
+
+/* A redirect to another origin takes no credentials along. */
+static void test_not_sent_to_another_origin(void **state)
+{
+  (void)state;
+  wchar_t path[256];
+  swprintf(path, 256, L"/redirect?to=http://localhost:%u" AUTH, wh_peer_port(&fault));
+  struct h3 h;
+  open3(&h, L"127.0.0.1", path, 0);
+  assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_BASIC,
+                                    L"alice", L"s3cret", NULL));
+  char body[256];
+  assert_int_equal(run(h.r, body, sizeof(body)), 401);
+  close3(&h);
+}
+
+static void test_set_credentials_arguments(void **state)
+{
+  (void)state;
+  struct h3 h;
+  open3(&h, L"127.0.0.1", AUTH, 0);
+  SetLastError(0xdeadbeef);
+  assert_false(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_BASIC,
+                                     NULL, NULL, NULL));
+  assert_last_error(ERROR_INVALID_PARAMETER);
+  assert_false(WinHttpSetCredentials(h.r, 7, WINHTTP_AUTH_SCHEME_BASIC, L"a", L"b", NULL));
+  assert_last_error(ERROR_INVALID_PARAMETER);
+  assert_false(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, 3, L"a", L"b", NULL));
+  assert_last_error(ERROR_INVALID_PARAMETER);
+  assert_false(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_NTLM,
+                                     L"a", L"b", NULL));
+  assert_last_error(ERROR_CALL_NOT_IMPLEMENTED);
+  assert_false(WinHttpSetCredentials(h.c, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_BASIC,
+                                     L"a", L"b", NULL));
+  assert_last_error(ERROR_WINHTTP_INCORRECT_HANDLE_TYPE);
+  assert_false(WinHttpSetCredentials(NULL, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_BASIC,
+                                     L"a", L"b", NULL));
+  assert_last_error(ERROR_INVALID_HANDLE);
+  /* A user with no password is a user with an empty one. */
+  assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_BASIC,
+                                    L"alice", NULL, NULL));
+  close3(&h);
+}
+
+/* Proxy credentials, with the fault server as the HTTP proxy: a 407
+ * offering Basic is answered with Proxy-Authorization. */
+static void test_proxy_basic(void **state)
+{
+  (void)state;
+  wchar_t proxy[64];
+  swprintf(proxy, 64, L"127.0.0.1:%u", wh_peer_port(&fault));
+  HINTERNET s = WinHttpOpen(L"creds", WINHTTP_ACCESS_TYPE_NAMED_PROXY, proxy, NULL, 0);
+  assert_non_null(s);
+  HINTERNET c = WinHttpConnect(s, L"origin.invalid", 80, 0);
+  assert_non_null(c);
+  char body[256];
+  HINTERNET r = WinHttpOpenRequest(c, L"GET", L"/proxy-auth?schemes=basic&user=bob&pass=pw",
+                                   NULL, NULL, NULL, 0);
+  assert_int_equal(run(r, body, sizeof(body)), 407);
+  DWORD supported = 0, first = 0, target = 99;
+  assert_true(WinHttpQueryAuthSchemes(r, &supported, &first, &target));
+  assert_int_equal(target, WINHTTP_AUTH_TARGET_PROXY);
+  assert_true(WinHttpSetCredentials(r, WINHTTP_AUTH_TARGET_PROXY, WINHTTP_AUTH_SCHEME_BASIC,
+                                    L"bob", L"pw", NULL));
+  assert_int_equal(run(r, body, sizeof(body)), 200);
+  assert_string_equal(body, "authorized");
+  WinHttpCloseHandle(r);
+  /* The options, answered automatically. */
+  r = WinHttpOpenRequest(c, L"GET", L"/proxy-auth?schemes=basic&user=bob&pass=pw", NULL, NULL,
+                         NULL, 0);
+  set_opt_str(r, WINHTTP_OPTION_PROXY_USERNAME, L"bob");
+  set_opt_str(r, WINHTTP_OPTION_PROXY_PASSWORD, L"pw");
+  assert_int_equal(run(r, body, sizeof(body)), 200);
+  WinHttpCloseHandle(r);
+  WinHttpCloseHandle(c);
+  WinHttpCloseHandle(s);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_no_credentials_401),
+      cmocka_unit_test(test_set_credentials_first),
+      cmocka_unit_test(test_documented_loop),
+      cmocka_unit_test(test_options_answer_challenge),
+      cmocka_unit_test(test_not_sent_to_another_origin),
+      cmocka_unit_test(test_set_credentials_arguments),
+      cmocka_unit_test(test_proxy_basic),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
