@@ -202,6 +202,20 @@ w "-x unreachable" 7 -x 127.0.0.1:1 "$H/hello.txt" && check "-x unreachable: CAN
   grep -q "ERROR_WINHTTP_CANNOT_CONNECT" "$tmp/err"
 w "-x list" 0 -x "127.0.0.1:1;$P" "$H/hello.txt" && ok "-x with a list: the second proxy carries it"
 
+# --- credentials (-u): the fault server's /auth, Basic ---
+start_py_peer "$(dirname "$0")/../peers/faultserver.py" fault_port
+A="http://127.0.0.1:$fault_port/auth?schemes=basic&user=alice&pass=s3cret"
+w "-u" 0 -u alice:s3cret "$A" && check "-u: the challenge answered" grep -qx "authorized" "$tmp/out"
+printf 's3cret\n' >"$tmp/pw"
+w "-u --password-file" 0 -u alice --password-file "$tmp/pw" "$A" &&
+  check "-u USER --password-file: the password from the file" grep -qx "authorized" "$tmp/out"
+w "-u --basic" 0 -u alice:s3cret --basic "$A" && check "--basic: sent at once" grep -qx "authorized" "$tmp/out"
+w "-u wrong -f" 22 -f -u alice:nope "$A" && ok "-u with a wrong password: the 401 stands (-f: exit 22)"
+w "--ntlm" 2 --ntlm -u alice:s3cret "$A" && ok "--ntlm: not implemented yet, refused"
+setsid -w "$whttp" -u alice "$A" >"$tmp/out" 2>"$tmp/err" </dev/null
+status_is "-u without a password or a terminal" $? 2 && check "-u USER alone off a terminal: the way to give one is named" \
+  grep -q "password-file" "$tmp/err"
+
 # --- parallel (-Z): the asynchronous API ---
 export SSL_CERT_FILE="$DEMO_CA"
 w "-Z: three URLs, -o with #1" 0 -Z 2 -o "$tmp/par#1" "$H/hello.txt" "$S/1m.bin" "$H/index.html" &&

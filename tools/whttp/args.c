@@ -33,6 +33,12 @@ static const char usage_text[] =
   "      --compressed          ask for gzip/deflate and decode the body\n"
   "  -x, --proxy HOST:PORT     go through this HTTP proxy (Windows' list syntax:\n"
   "                            'http=HOST:PORT;https=HOST:PORT' per scheme)\n"
+  "  -u, --user USER[:PASS]    credentials for the server (Basic, when it asks;\n"
+  "                            without :PASS the password comes from\n"
+  "                            --password-file or is asked on the terminal)\n"
+  "      --proxy-user USER[:PASS]  the same for the proxy (-x)\n"
+  "      --password-file FILE  the password (its first line) for -u / --proxy-user\n"
+  "      --basic               send Basic credentials at once, before any challenge\n"
   "      --http2               speak HTTP/2 when the https:// server offers it (ALPN\n"
   "                            h2; HTTP/1.1 otherwise); with -Z, requests to one\n"
   "                            origin share one multiplexed connection\n"
@@ -121,6 +127,15 @@ static int set_discard(struct whttp_args *a, const char *v) { (void)v; a->discar
 static int set_ws(struct whttp_args *a, const char *v) { (void)v; a->websocket = true; return 0; }
 static int set_binary(struct whttp_args *a, const char *v) { (void)v; a->binary = true; return 0; }
 static int set_proxy(struct whttp_args *a, const char *v) { a->proxy = v; return 0; }
+static int set_user(struct whttp_args *a, const char *v) { a->user_spec = v; return 0; }
+static int set_proxy_user(struct whttp_args *a, const char *v) { a->proxy_user_spec = v; return 0; }
+static int set_password_file(struct whttp_args *a, const char *v) { a->password_file = v; return 0; }
+static int set_basic(struct whttp_args *a, const char *v) { (void)v; a->basic = true; return 0; }
+static int refuse_scheme(struct whttp_args *a, const char *v)
+{
+  (void)a, (void)v;
+  return usage_error("only Basic authentication is implemented so far", NULL);
+}
 static int set_http2(struct whttp_args *a, const char *v) { (void)v; a->http2 = true; return 0; }
 static int set_ws_deflate(struct whttp_args *a, const char *v) { (void)v; a->ws_deflate = true; return 0; }
 
@@ -304,6 +319,13 @@ static const struct opt options[] = {
   {0, "ws-deflate", false, set_ws_deflate},
   {0, "http2", false, set_http2},
   {'x', "proxy", true, set_proxy},
+  {'u', "user", true, set_user},
+  {0, "proxy-user", true, set_proxy_user},
+  {0, "password-file", true, set_password_file},
+  {0, "basic", false, set_basic},
+  {0, "digest", false, refuse_scheme},
+  {0, "ntlm", false, refuse_scheme},
+  {0, "negotiate", false, refuse_scheme},
   {'h', "help", false, show_help},
   {'V', "version", false, show_version},
 };
@@ -437,7 +459,10 @@ static int check_args(struct whttp_args *a)
     return usage_error("-o and -O cannot be combined", NULL);
   if (a->head && (a->data || a->upload))
     return usage_error("-I cannot send a body", NULL);
-  return a->parallel ? check_parallel(a) : 0;
+  if (a->proxy_user_spec && !a->proxy)
+    return usage_error("--proxy-user needs -x", NULL);
+  int rc = a->parallel ? check_parallel(a) : 0;
+  return rc ? rc : whttp_credentials_resolve(a);
 }
 
 static int parse_word(int argc, char **argv, int *i, bool *options_done, struct whttp_args *a)
@@ -473,6 +498,7 @@ int whttp_parse_args(int argc, char **argv, struct whttp_args *a)
 
 void whttp_free_args(struct whttp_args *a)
 {
+  whttp_credentials_free(a);
   free(a->headers);
   free(a->data);
   free(a->urls);

@@ -197,6 +197,10 @@ static bool set_up(struct par_xfer *x)
       (a->http2 &&
        !set_dword(x, WINHTTP_OPTION_ENABLE_HTTP_PROTOCOL, WINHTTP_PROTOCOL_FLAG_HTTP2)))
     return false;
+  if (!whttp_credentials_apply(x->request, a)) {
+    par_end_call(x, "credentials (-u / --proxy-user)", GetLastError());
+    return false;
+  }
   for (size_t i = 0; i < a->n_headers; i++)
     if (!add_header(x, a->headers[i], WINHTTP_ADDREQ_FLAG_ADD))
       return false;

@@ -202,6 +202,8 @@ static int set_options(struct xfer *x)
   if (!rc && x->a->compressed)
     rc = set_dword(x, WINHTTP_OPTION_DECOMPRESSION, WINHTTP_DECOMPRESSION_FLAG_ALL,
                    "WinHttpSetOption(DECOMPRESSION)");
+  if (!rc && !whttp_credentials_apply(x->request, x->a))
+    rc = fail_call(x, "credentials (-u / --proxy-user)");
   if (!rc && x->a->http2)
     rc = set_dword(x, WINHTTP_OPTION_ENABLE_HTTP_PROTOCOL, WINHTTP_PROTOCOL_FLAG_HTTP2,
                    "WinHttpSetOption(ENABLE_HTTP_PROTOCOL)");

@@ -64,6 +64,12 @@ struct whttp_args {
   bool ws_deflate;          /* --ws-deflate: offer permessage-deflate (winhttp_ext.h) */
   bool http2;               /* --http2: enable HTTP/2 (ALPN h2, HTTP/1.1 fallback) */
   const char *proxy;        /* -x/--proxy: a named proxy (Windows' list syntax) */
+  const char *user_spec;    /* -u USER[:PASS] */
+  const char *proxy_user_spec; /* --proxy-user USER[:PASS] */
+  const char *password_file;   /* --password-file: the password(s) not on the line */
+  bool basic;               /* --basic: send Basic at once (WinHttpSetCredentials) */
+  char *user, *password;    /* resolved (credentials.c); the password is wiped */
+  char *proxy_user, *proxy_password;
 };
 
 /* Exit status of a --parallel or WebSocket run cut short by SIGINT/SIGTERM
@@ -101,6 +107,12 @@ bool whttp_signals_catch(struct whttp_signals *s);  /* false: errno says why */
 void whttp_signals_release(struct whttp_signals *s); /* safe after a failed catch */
 
 /* text.c: UTF-8 <-> WCHAR (UTF-32), names of errors, exit statuses. */
+/* -u / --proxy-user: passwords from the line, --password-file or the
+ * terminal (credentials.c); applied to each request. */
+int whttp_credentials_resolve(struct whttp_args *a);
+void whttp_credentials_free(struct whttp_args *a);
+BOOL whttp_credentials_apply(HINTERNET request, const struct whttp_args *a);
+
 /* The session of every mode: through a's proxy (-x) when one is given. */
 HINTERNET whttp_open_session(const struct whttp_args *a, DWORD flags);
 WCHAR *whttp_widen(const char *s, size_t len);   /* NULL on bad UTF-8 or no memory */
