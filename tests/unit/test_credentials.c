@@ -7,6 +7,7 @@
 #include "wh_test.h"
 #include "peers.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <wchar.h>
@@ -244,6 +245,72 @@ static void test_proxy_basic(void **state)
   WinHttpCloseHandle(s);
 }
 
+/* Asynchronously: the 401 answered from the options, then the body. */
+struct async_wait {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  DWORD last;  /* the last completion seen */
+  DWORD error; /* REQUEST_ERROR's */
+  DWORD read;  /* READ_COMPLETE's byte count */
+};
+
+static void CALLBACK async_cb(HINTERNET h, DWORD_PTR ctx, DWORD status, LPVOID info, DWORD len)
+{
+  (void)h;
+  struct async_wait *w = (struct async_wait *)ctx;
+  if (!w)
+    return;
+  pthread_mutex_lock(&w->lock);
+  if (status == WINHTTP_CALLBACK_STATUS_REQUEST_ERROR)
+    w->error = ((WINHTTP_ASYNC_RESULT *)info)->dwError;
+  if (status == WINHTTP_CALLBACK_STATUS_READ_COMPLETE)
+    w->read = len;
+  if (status == WINHTTP_CALLBACK_STATUS_SENDREQUEST_COMPLETE ||
+      status == WINHTTP_CALLBACK_STATUS_HEADERS_AVAILABLE ||
+      status == WINHTTP_CALLBACK_STATUS_READ_COMPLETE ||
+      status == WINHTTP_CALLBACK_STATUS_REQUEST_ERROR) {
+    w->last = status;
+    pthread_cond_signal(&w->cond);
+  }
+  pthread_mutex_unlock(&w->lock);
+}
+
+static DWORD async_wait_for(struct async_wait *w)
+{
+  pthread_mutex_lock(&w->lock);
+  while (!w->last)
+    pthread_cond_wait(&w->cond, &w->lock);
+  DWORD got = w->last;
+  w->last = 0;
+  pthread_mutex_unlock(&w->lock);
+  return got;
+}
+
+static void test_async_options(void **state)
+{
+  (void)state;
+  struct async_wait w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0};
+  struct h3 h;
+  open3(&h, L"127.0.0.1", AUTH, WINHTTP_FLAG_ASYNC);
+  WinHttpSetStatusCallback(h.r, async_cb, WINHTTP_CALLBACK_FLAG_ALL_COMPLETIONS, 0);
+  set_opt_str(h.r, WINHTTP_OPTION_USERNAME, L"alice");
+  set_opt_str(h.r, WINHTTP_OPTION_PASSWORD, L"s3cret");
+  assert_true(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, (DWORD_PTR)&w));
+  assert_int_equal(async_wait_for(&w), WINHTTP_CALLBACK_STATUS_SENDREQUEST_COMPLETE);
+  assert_true(WinHttpReceiveResponse(h.r, NULL));
+  assert_int_equal(async_wait_for(&w), WINHTTP_CALLBACK_STATUS_HEADERS_AVAILABLE);
+  DWORD status = 0, len = sizeof(status);
+  assert_true(WinHttpQueryHeaders(h.r, WINHTTP_QUERY_STATUS_CODE | WINHTTP_QUERY_FLAG_NUMBER,
+                                  NULL, &status, &len, NULL));
+  assert_int_equal(status, 200);
+  char buf[64];
+  assert_true(WinHttpReadData(h.r, buf, sizeof(buf), NULL));
+  assert_int_equal(async_wait_for(&w), WINHTTP_CALLBACK_STATUS_READ_COMPLETE);
+  assert_int_equal(w.read, 10);
+  assert_memory_equal(buf, "authorized", 10);
+  close3(&h);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -254,6 +321,7 @@ int main(void)
       cmocka_unit_test(test_not_sent_to_another_origin),
       cmocka_unit_test(test_set_credentials_arguments),
       cmocka_unit_test(test_proxy_basic),
+      cmocka_unit_test(test_async_options),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
