@@ -73,8 +73,8 @@ BOOL WINAPI WinHttpSetCredentials(HINTERNET hRequest, DWORD AuthTargets, DWORD A
   if ((AuthTargets != WINHTTP_AUTH_TARGET_SERVER && AuthTargets != WINHTTP_AUTH_TARGET_PROXY) ||
       !known || pAuthParams)
     err = ERROR_INVALID_PARAMETER;
-  else if (AuthScheme != WINHTTP_AUTH_SCHEME_BASIC)
-    err = ERROR_CALL_NOT_IMPLEMENTED; /* Digest, NTLM, Negotiate: issue 10 */
+  else if (AuthScheme != WINHTTP_AUTH_SCHEME_BASIC && AuthScheme != WINHTTP_AUTH_SCHEME_DIGEST)
+    err = ERROR_CALL_NOT_IMPLEMENTED; /* NTLM, Negotiate, Passport: issue 10 */
   else if (!pwszUserName)
     err = ERROR_INVALID_PARAMETER; /* Basic has no default credentials (Wine's test) */
   char *user = NULL, *pass = NULL;

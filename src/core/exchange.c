@@ -101,6 +101,10 @@ void wh_exchange_free(struct wh_exchange *x)
   x->body_copy = NULL;
   wh_secret_free(x->tun);
   x->tun = NULL;
+  for (int t = 0; t < 2; t++) {
+    wh_free(x->digest[t]);
+    x->digest[t] = NULL;
+  }
   wh_exchange_release_rbuf(x);
   wh_h2x_drop(x);
   wh_free(x->h2buf);
@@ -392,7 +396,17 @@ DWORD wh_exchange_prepare(struct wh_request *r, const void *optional, DWORD opt_
     if (t == WH_CRED_PROXY && !(x->route.n && !x->secure && !x->ws_upgrade))
       continue; /* a tunnel's CONNECT carries the proxy's */
     char *cred = NULL;
-    err = wh_cred_header(r, t, &cred);
+    /* Digest signs the request line's target (absolute form through a
+     * proxy). */
+    const char *target = x->out.p + strlen(r->verb) + 1;
+    const char *sp = memchr(target, ' ', x->out.len - (size_t)(target - x->out.p));
+    char *tgt = sp ? wh_strndup(target, (size_t)(sp - target)) : NULL;
+    if (!tgt) {
+      err = ERROR_NOT_ENOUGH_MEMORY;
+      break;
+    }
+    err = wh_cred_header(r, t, r->verb, tgt, &cred);
+    wh_free(tgt);
     if (err == ERROR_SUCCESS && cred) {
       const char *name = t == WH_CRED_PROXY ? "Proxy-Authorization: " : "Authorization: ";
       if (wh_buf_adds(&x->out, name) != 0 || wh_buf_adds(&x->out, cred) != 0 ||

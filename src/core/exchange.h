@@ -31,6 +31,7 @@
 struct wh_request;
 struct wh_h2_stream;
 struct wh_transport;
+struct wh_digest_challenge;
 
 struct wh_io {
   int fd;
@@ -80,10 +81,16 @@ struct wh_exchange {
   size_t tun_len, tun_off;
   bool proxy_answered;
 
-  /* Credentials (core/credentials.h), server and proxy: Basic sent on
-   * this send; already sent or answered once in this SendRequest. */
-  bool cred_basic[2];
+  /* Credentials (core/credentials.h), server and proxy: the scheme to send
+   * them with on this send (0: none, WINHTTP_AUTH_SCHEME_BASIC or _DIGEST);
+   * already sent or answered once in this SendRequest; a stale Digest
+   * nonce already renewed once; the Digest challenge being answered and
+   * its nonce count. */
+  DWORD cred_kind[2];
   bool cred_tried[2];
+  bool cred_stale_tried[2];
+  struct wh_digest_challenge *digest[2];
+  unsigned digest_nc[2];
   bool cred_sent;           /* |out| has held credentials: wiped when freed */
 
   /* The connection and how it was obtained. */

@@ -364,7 +364,7 @@ DWORD wh_h1_tunnel_step(struct wh_request *r, struct wh_exchange *x, struct wh_i
     if (an < 0 || (size_t)an >= sizeof(authority))
       return ERROR_WINHTTP_INVALID_URL;
     char *cred = NULL;
-    DWORD cerr = wh_cred_header(r, WH_CRED_PROXY, &cred);
+    DWORD cerr = wh_cred_header(r, WH_CRED_PROXY, "CONNECT", authority, &cred);
     if (cerr != ERROR_SUCCESS)
       return cerr;
     size_t cap = 2 * (size_t)an + 64 + (cred ? strlen(cred) + 32 : 0);

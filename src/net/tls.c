@@ -390,26 +390,26 @@ DWORD wh_conn_peer_cert(struct wh_conn *c, struct wh_blob **cert)
 {
   if (!c->ssl)
     return ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
+  /* Encoded once, under the transport's lock: a full-duplex request's
+   * other side may be in SSL_read, and the requests sharing an HTTP/2
+   * connection publish their facts from their own threads. */
+  DWORD err = ERROR_SUCCESS;
+  pthread_mutex_lock(&c->ssl_lock);
   if (!c->cert) {
-    /* Encoded once; a full-duplex request's other side may be in SSL_read. */
-    pthread_mutex_lock(&c->ssl_lock);
     X509 *peer = SSL_get1_peer_certificate(c->ssl);
-    pthread_mutex_unlock(&c->ssl_lock);
-    if (!peer)
-      return ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
-    int n = i2d_X509(peer, NULL);
+    int n = peer ? i2d_X509(peer, NULL) : 0;
     struct wh_blob *b = n > 0 ? wh_blob_alloc((size_t)n) : NULL;
     if (b) {
       unsigned char *q = b->bytes;
       i2d_X509(peer, &q);
       c->cert = b;
     }
+    err = !peer ? ERROR_WINHTTP_INCORRECT_HANDLE_STATE : !b ? ERROR_NOT_ENOUGH_MEMORY : err;
     X509_free(peer);
-    if (!b)
-      return ERROR_NOT_ENOUGH_MEMORY;
   }
   *cert = c->cert;
-  return ERROR_SUCCESS;
+  pthread_mutex_unlock(&c->ssl_lock);
+  return err;
 }
 
 size_t wh_conn_pending(const struct wh_conn *c)

@@ -220,7 +220,12 @@ Authentication
 auth           401 with WWW-Authenticate for each of ?schemes=
                basic,digest,ntlm,negotiate (also: bearer), one header each,
                body "unauthorized"; 200 "authorized" when the request has
-               "Authorization: Basic" for ?user=user&pass=pass
+               "Authorization: Basic" for ?user=user&pass=pass, or a Digest
+               answer (RFC 7616, realm "openwinhttp", qop auth) checked
+               against them; ?algorithm=MD5 (default), MD5-sess, SHA-256
+               or SHA-256-sess for the Digest challenge; ?stale=1: a right
+               Digest answer to the first nonce gets 401 stale=true with a
+               second nonce, which the next answer must use
 proxy-auth     the same with 407, Proxy-Authenticate and Proxy-Authorization
 
 Anything else: 404 with body "unknown scenario".
@@ -228,7 +233,9 @@ Anything else: 404 with body "unknown scenario".
 
 import asyncio
 import base64
+import hashlib
 import os
+import re
 import socket
 import struct
 import sys
@@ -1120,16 +1127,69 @@ CHALLENGES = {
 }
 
 
+DIGEST_NONCE = "dcd98b7102dd2f0e8b11d0f600bfb0c093"
+DIGEST_NONCE2 = "a7c1f0b6e39d42e8b5cafe0f00d51a2b"
+
+
+def digest_params(value):
+    """The auth-params of a "Digest ..." credentials value, as a dict."""
+    out = {}
+    rest = value[len("Digest"):]
+    for m in re.finditer(r'\s*([A-Za-z0-9_-]+)=("((?:[^"\\]|\\.)*)"|[^,\s]*)\s*,?', rest):
+        v = m.group(3) if m.group(3) is not None else m.group(2)
+        out[m.group(1).lower()] = re.sub(r"\\(.)", r"\1", v)
+    return out
+
+
+def digest_ok(req, value, user, password, nonce):
+    """Whether |value| answers the challenge for |nonce| (RFC 7616)."""
+    p = digest_params(value)
+    alg = p.get("algorithm", "MD5")
+    h = {"MD5": hashlib.md5, "MD5-sess": hashlib.md5, "SHA-256": hashlib.sha256,
+         "SHA-256-sess": hashlib.sha256}.get(alg)
+    if h is None or p.get("username") != user or p.get("nonce") != nonce or \
+            p.get("realm") != "openwinhttp" or p.get("uri") != req.target:
+        return False
+    H = lambda s: h(s.encode()).hexdigest()  # noqa: E731
+    ha1 = H("%s:openwinhttp:%s" % (user, password))
+    if alg.endswith("-sess"):
+        ha1 = H("%s:%s:%s" % (ha1, nonce, p.get("cnonce", "")))
+    ha2 = H("%s:%s" % (req.method, p["uri"]))
+    if p.get("qop") == "auth":
+        want = H(":".join([ha1, nonce, p.get("nc", ""), p.get("cnonce", ""), "auth", ha2]))
+    else:
+        want = H("%s:%s:%s" % (ha1, nonce, ha2))
+    return p.get("response") == want
+
+
+def digest_challenge(alg, nonce, stale):
+    return ('Digest realm="openwinhttp", qop="auth", nonce="%s", '
+            'opaque="5ccc069c403ebaf9f0171e9517f40e41", algorithm=%s%s'
+            % (nonce, alg, ", stale=true" if stale else ""))
+
+
 def auth_scenario(code, reason, challenge_header, credentials_header):
     async def h(c, req):
         user = req.arg("user", "user")
         password = req.arg("pass", "pass")
         want = "Basic " + base64.b64encode(
             ("%s:%s" % (user, password)).encode()).decode()
-        if req.header(credentials_header) == want:
+        got = req.header(credentials_header) or ""
+        if got == want:
             return await respond(c, req, 200, "OK", [], b"authorized")
+        alg = req.arg("algorithm", "MD5")
+        stale_first = req.arg("stale", "0") == "1"
+        if got.startswith("Digest "):
+            if digest_ok(req, got, user, password, DIGEST_NONCE2 if stale_first else DIGEST_NONCE):
+                return await respond(c, req, 200, "OK", [], b"authorized")
+            if stale_first and digest_ok(req, got, user, password, DIGEST_NONCE):
+                # Right credentials, expired nonce: stale=true and a new one.
+                hs = [(challenge_header, digest_challenge(alg, DIGEST_NONCE2, True)),
+                      ("Content-Type", "text/plain")]
+                return await respond(c, req, code, reason, hs, b"unauthorized")
         schemes = req.arg("schemes", "basic,digest,ntlm,negotiate").split(",")
-        hs = [(challenge_header, CHALLENGES[s.strip().lower()])
+        hs = [(challenge_header, digest_challenge(alg, DIGEST_NONCE, False)
+               if s.strip().lower() == "digest" else CHALLENGES[s.strip().lower()])
               for s in schemes if s.strip().lower() in CHALLENGES]
         hs.append(("Content-Type", "text/plain"))
         return await respond(c, req, code, reason, hs, b"unauthorized")

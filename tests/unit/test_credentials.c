@@ -199,6 +199,9 @@ static void test_set_credentials_arguments(void **state)
   assert_false(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_NTLM,
                                      L"a", L"b", NULL));
   assert_last_error(ERROR_CALL_NOT_IMPLEMENTED);
+  assert_false(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER,
+                                     WINHTTP_AUTH_SCHEME_NEGOTIATE, L"a", L"b", NULL));
+  assert_last_error(ERROR_CALL_NOT_IMPLEMENTED);
   assert_false(WinHttpSetCredentials(h.c, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_BASIC,
                                      L"a", L"b", NULL));
   assert_last_error(ERROR_WINHTTP_INCORRECT_HANDLE_TYPE);
@@ -243,6 +246,44 @@ static void test_proxy_basic(void **state)
   WinHttpCloseHandle(r);
   WinHttpCloseHandle(c);
   WinHttpCloseHandle(s);
+}
+
+/* Digest (RFC 7616): preferred to Basic when both are offered; MD5 and
+ * SHA-256 (and their -sess forms); a stale nonce renewed without asking
+ * the application; wrong credentials refused once. */
+static void digest_case(const wchar_t *path, const wchar_t *pass, DWORD want)
+{
+  struct h3 h;
+  char body[256];
+  open3(&h, L"127.0.0.1", path, 0);
+  set_opt_str(h.r, WINHTTP_OPTION_USERNAME, L"alice");
+  set_opt_str(h.r, WINHTTP_OPTION_PASSWORD, pass);
+  if (run(h.r, body, sizeof(body)) != want)
+    fail_msg("%ls: not %lu", path, (unsigned long)want);
+  close3(&h);
+}
+
+static void test_digest(void **state)
+{
+  (void)state;
+  digest_case(L"/auth?schemes=digest&user=alice&pass=s3cret", L"s3cret", 200);
+  digest_case(L"/auth?schemes=basic,digest&user=alice&pass=s3cret", L"s3cret", 200);
+  digest_case(L"/auth?schemes=digest&algorithm=SHA-256&user=alice&pass=s3cret", L"s3cret", 200);
+  digest_case(L"/auth?schemes=digest&algorithm=MD5-sess&user=alice&pass=s3cret", L"s3cret", 200);
+  digest_case(L"/auth?schemes=digest&algorithm=SHA-256-sess&user=alice&pass=s3cret", L"s3cret",
+              200);
+  digest_case(L"/auth?schemes=digest&stale=1&user=alice&pass=s3cret", L"s3cret", 200);
+  digest_case(L"/auth?schemes=digest&user=alice&pass=s3cret", L"wrong", 401);
+  /* WinHttpSetCredentials with DIGEST answers the challenge (the loop). */
+  struct h3 h;
+  char body[256];
+  open3(&h, L"127.0.0.1", L"/auth?schemes=digest&user=alice&pass=s3cret", 0);
+  assert_int_equal(run(h.r, body, sizeof(body)), 401);
+  assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_DIGEST,
+                                    L"alice", L"s3cret", NULL));
+  assert_int_equal(run(h.r, body, sizeof(body)), 200);
+  assert_string_equal(body, "authorized");
+  close3(&h);
 }
 
 /* Asynchronously: the 401 answered from the options, then the body. */
@@ -322,6 +363,7 @@ int main(void)
       cmocka_unit_test(test_set_credentials_arguments),
       cmocka_unit_test(test_proxy_basic),
       cmocka_unit_test(test_async_options),
+      cmocka_unit_test(test_digest),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
