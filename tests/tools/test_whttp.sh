@@ -212,6 +212,9 @@ w "-u --password-file" 0 -u alice --password-file "$tmp/pw" "$A" &&
 w "-u --basic" 0 -u alice:s3cret --basic "$A" && check "--basic: sent at once" grep -qx "authorized" "$tmp/out"
 w "-u wrong -f" 22 -f -u alice:nope "$A" && ok "-u with a wrong password: the 401 stands (-f: exit 22)"
 w "--ntlm" 2 --ntlm -u alice:s3cret "$A" && ok "--ntlm: not implemented yet, refused"
+D="http://127.0.0.1:$fault_port/auth?schemes=digest&algorithm=SHA-256&user=alice&pass=s3cret"
+w "-u Digest" 0 -u alice:s3cret "$D" && check "-u: a Digest challenge answered" grep -qx "authorized" "$tmp/out"
+w "--digest" 0 --digest -u alice:s3cret "$D" && check "--digest: answered" grep -qx "authorized" "$tmp/out"
 setsid -w "$whttp" -u alice "$A" >"$tmp/out" 2>"$tmp/err" </dev/null
 status_is "-u without a password or a terminal" $? 2 && check "-u USER alone off a terminal: the way to give one is named" \
   grep -q "password-file" "$tmp/err"

@@ -39,6 +39,7 @@ static const char usage_text[] =
   "      --proxy-user USER[:PASS]  the same for the proxy (-x)\n"
   "      --password-file FILE  the password (its first line) for -u / --proxy-user\n"
   "      --basic               send Basic credentials at once, before any challenge\n"
+  "      --digest              answer only a Digest challenge (RFC 7616)\n"
   "      --http2               speak HTTP/2 when the https:// server offers it (ALPN\n"
   "                            h2; HTTP/1.1 otherwise); with -Z, requests to one\n"
   "                            origin share one multiplexed connection\n"
@@ -131,10 +132,11 @@ static int set_user(struct whttp_args *a, const char *v) { a->user_spec = v; ret
 static int set_proxy_user(struct whttp_args *a, const char *v) { a->proxy_user_spec = v; return 0; }
 static int set_password_file(struct whttp_args *a, const char *v) { a->password_file = v; return 0; }
 static int set_basic(struct whttp_args *a, const char *v) { (void)v; a->basic = true; return 0; }
+static int set_digest(struct whttp_args *a, const char *v) { (void)v; a->digest = true; return 0; }
 static int refuse_scheme(struct whttp_args *a, const char *v)
 {
   (void)a, (void)v;
-  return usage_error("only Basic authentication is implemented so far", NULL);
+  return usage_error("only Basic and Digest authentication are implemented so far (answered when the server asks)", NULL);
 }
 static int set_http2(struct whttp_args *a, const char *v) { (void)v; a->http2 = true; return 0; }
 static int set_ws_deflate(struct whttp_args *a, const char *v) { (void)v; a->ws_deflate = true; return 0; }
@@ -323,7 +325,8 @@ static const struct opt options[] = {
   {0, "proxy-user", true, set_proxy_user},
   {0, "password-file", true, set_password_file},
   {0, "basic", false, set_basic},
-  {0, "digest", false, refuse_scheme},
+  
+  {0, "digest", false, set_digest},
   {0, "ntlm", false, refuse_scheme},
   {0, "negotiate", false, refuse_scheme},
   {'h', "help", false, show_help},
@@ -461,6 +464,8 @@ static int check_args(struct whttp_args *a)
     return usage_error("-I cannot send a body", NULL);
   if (a->proxy_user_spec && !a->proxy)
     return usage_error("--proxy-user needs -x", NULL);
+  if (a->basic && a->digest)
+    return usage_error("--basic and --digest cannot be combined", NULL);
   int rc = a->parallel ? check_parallel(a) : 0;
   return rc ? rc : whttp_credentials_resolve(a);
 }

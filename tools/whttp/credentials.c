@@ -117,14 +117,15 @@ void whttp_credentials_free(struct whttp_args *a)
   a->user = a->proxy_user = a->password = a->proxy_password = NULL;
 }
 
-/* One target's credentials: with --basic through WinHttpSetCredentials
- * (sent at once), otherwise through the options (sent when challenged). */
-static BOOL apply(HINTERNET r, bool basic, DWORD target, const char *user, const char *pass)
+/* One target's credentials: with --basic or --digest through
+ * WinHttpSetCredentials (Basic at once, Digest when challenged), otherwise
+ * through the options (the best scheme the challenge offers). */
+static BOOL apply(HINTERNET r, DWORD scheme, DWORD target, const char *user, const char *pass)
 {
   WCHAR *u = whttp_widen(user, strlen(user)), *p = whttp_widen(pass, strlen(pass));
   BOOL ok = u && p;
-  if (ok && basic)
-    ok = WinHttpSetCredentials(r, target, WINHTTP_AUTH_SCHEME_BASIC, u, p, NULL);
+  if (ok && scheme)
+    ok = WinHttpSetCredentials(r, target, scheme, u, p, NULL);
   else if (ok)
     ok = WinHttpSetOption(r, target ? WINHTTP_OPTION_PROXY_USERNAME : WINHTTP_OPTION_USERNAME, u,
                           (DWORD)wcslen(u)) &&
@@ -142,10 +143,11 @@ static BOOL apply(HINTERNET r, bool basic, DWORD target, const char *user, const
 
 BOOL whttp_credentials_apply(HINTERNET request, const struct whttp_args *a)
 {
-  if (a->user && !apply(request, a->basic, WINHTTP_AUTH_TARGET_SERVER, a->user, a->password))
+  DWORD scheme = a->basic ? WINHTTP_AUTH_SCHEME_BASIC : a->digest ? WINHTTP_AUTH_SCHEME_DIGEST : 0;
+  if (a->user && !apply(request, scheme, WINHTTP_AUTH_TARGET_SERVER, a->user, a->password))
     return FALSE;
   if (a->proxy_user &&
-      !apply(request, a->basic, WINHTTP_AUTH_TARGET_PROXY, a->proxy_user, a->proxy_password))
+      !apply(request, scheme, WINHTTP_AUTH_TARGET_PROXY, a->proxy_user, a->proxy_password))
     return FALSE;
   return TRUE;
 }

@@ -68,6 +68,7 @@ struct whttp_args {
   const char *proxy_user_spec; /* --proxy-user USER[:PASS] */
   const char *password_file;   /* --password-file: the password(s) not on the line */
   bool basic;               /* --basic: send Basic at once (WinHttpSetCredentials) */
+  bool digest;              /* --digest: answer Digest only (WinHttpSetCredentials) */
   char *user, *password;    /* resolved (credentials.c); the password is wiped */
   char *proxy_user, *proxy_password;
 };
