@@ -117,7 +117,7 @@ bool wh_digest_parse(const char *v, size_t len, struct wh_digest_challenge *out)
         have_realm = true;
       } else if (eq(t, tl, "nonce") && strlen(buf) < sizeof(out->nonce)) {
         strcpy(out->nonce, buf);
-        have_nonce = true;
+        have_nonce = buf[0] != '\0'; /* an empty nonce answers nothing */
       } else if (eq(t, tl, "opaque") && strlen(buf) < sizeof(out->opaque)) {
         strcpy(out->opaque, buf);
         out->has_opaque = true;
