@@ -13,6 +13,7 @@
 
 #include "core/object.h"
 #include "core/credentials.h"
+#include "core/gss_auth.h"
 #include "core/h2_stream.h"
 #include "core/route.h"
 #include "core/transport.h"
@@ -104,6 +105,12 @@ void wh_exchange_free(struct wh_exchange *x)
   for (int t = 0; t < 2; t++) {
     wh_free(x->digest[t]);
     x->digest[t] = NULL;
+    wh_gss_free(x->gss[t]);
+    x->gss[t] = NULL;
+    wh_secret_free(x->gss_next[t]);
+    x->gss_next[t] = NULL;
+    wh_free(x->spn_used[t]);
+    x->spn_used[t] = NULL;
   }
   wh_exchange_release_rbuf(x);
   wh_h2x_drop(x);

@@ -92,6 +92,17 @@ struct wh_exchange {
   struct wh_digest_challenge *digest[2];
   unsigned digest_nc[2];
   bool cred_sent;           /* |out| has held credentials: wiped when freed */
+  /* NTLM and Negotiate (core/gss_auth.h): the handshake in progress per
+   * target and the header value its next leg sends; the 401/407 body being
+   * drained so that the next leg goes on the same connection (h1_stream.c
+   * keeps a refusal's connection out of the pool); HTTP/1.1 from then on
+   * (HTTP/2 cannot carry a connection-bound handshake, RFC 7540 §8.1.2). */
+  struct wh_gss *gss[2];
+  char *gss_next[2];
+  char *spn_used[2];        /* "HTTP/host": SERVER_SPN_USED, PROXY_SPN_USED */
+  bool auth_drain;
+  size_t auth_drained;
+  bool auth_h1;
 
   /* The connection and how it was obtained. */
   struct wh_conn *conn;

@@ -223,7 +223,15 @@ static void body_finished(struct wh_request *r, struct wh_exchange *x)
   bool keep = x->fr.keep_alive && x->rend == x->rpos && wh_conn_pending(x->conn) == 0 &&
               !r->settings.expire_connection &&
               !(r->settings.disabled_features & WINHTTP_DISABLE_KEEP_ALIVE);
-  if (keep) {
+  /* A refusal (401, 407) keeps its connection on the handle: the next leg
+   * of an NTLM or Negotiate handshake, whether the engine answers it or the
+   * application does after WinHttpSetCredentials, must go on this very
+   * connection (core/credentials.c). Not a refused tunnel: that connection
+   * is the proxy's, before any CONNECT succeeded. */
+  bool hold = (x->resp.status == 401 || x->resp.status == 407) && !x->proxy_answered;
+  if (keep && hold) {
+    x->rpos = x->rend = 0;
+  } else if (keep) {
     struct wh_conn *c = x->conn;
     x->conn = NULL;
     x->rpos = x->rend = 0;

@@ -25,7 +25,7 @@ bool wh_h2x_wanted(const struct wh_request *r, const struct wh_exchange *x)
    * the application frames itself (its own Transfer-Encoding) always
    * does: HTTP/2 forbids the field and would carry the framing as data. */
   return x->secure && (r->settings.enable_http_protocol & WINHTTP_PROTOCOL_FLAG_HTTP2) &&
-         !x->ws_upgrade && !x->app_te && (!x->chunked_upload || r->settings.http2_plus_te);
+         !x->ws_upgrade && !x->auth_h1 && !x->app_te && (!x->chunked_upload || r->settings.http2_plus_te);
 }
 
 bool wh_h2x_required(const struct wh_request *r)

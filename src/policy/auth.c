@@ -68,3 +68,30 @@ void wh_auth_parse_challenges(const char *value, size_t len, DWORD *supported, D
     i = end + 1;
   }
 }
+
+bool wh_auth_find_token(const char *value, size_t len, const char *scheme, const char **token,
+                        size_t *token_len)
+{
+  for (size_t i = 0; i < len;) {
+    size_t end = element_end(value, len, i);
+    size_t p = i;
+    while (p < end && wh_is_ows(value[p]))
+      p++;
+    size_t t = p;
+    while (t < end && wh_is_tchar((unsigned char)value[t]))
+      t++;
+    if (t > p && (t == end || wh_is_ows(value[t])) && wh_casecmp_eqz(value + p, t - p, scheme)) {
+      size_t a = t;
+      while (a < end && wh_is_ows(value[a]))
+        a++;
+      size_t b = end;
+      while (b > a && wh_is_ows(value[b - 1]))
+        b--;
+      *token = value + a;
+      *token_len = b - a;
+      return true;
+    }
+    i = end + 1;
+  }
+  return false;
+}

@@ -196,11 +196,16 @@ static void test_set_credentials_arguments(void **state)
   assert_last_error(ERROR_INVALID_PARAMETER);
   assert_false(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, 3, L"a", L"b", NULL));
   assert_last_error(ERROR_INVALID_PARAMETER);
-  assert_false(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_NTLM,
-                                     L"a", L"b", NULL));
-  assert_last_error(ERROR_CALL_NOT_IMPLEMENTED);
+  assert_false(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_DIGEST,
+                                     NULL, L"b", NULL));
+  assert_last_error(ERROR_INVALID_PARAMETER);
+  /* NTLM and Negotiate take a user, or none: the default credentials. */
+  assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_NTLM,
+                                    L"a", L"b", NULL));
+  assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER,
+                                    WINHTTP_AUTH_SCHEME_NEGOTIATE, NULL, NULL, NULL));
   assert_false(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER,
-                                     WINHTTP_AUTH_SCHEME_NEGOTIATE, L"a", L"b", NULL));
+                                     WINHTTP_AUTH_SCHEME_PASSPORT, L"a", L"b", NULL));
   assert_last_error(ERROR_CALL_NOT_IMPLEMENTED);
   assert_false(WinHttpSetCredentials(h.c, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_BASIC,
                                      L"a", L"b", NULL));
