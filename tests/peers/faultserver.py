@@ -227,6 +227,16 @@ auth           401 with WWW-Authenticate for each of ?schemes=
                Digest answer to the first nonce gets 401 stale=true with a
                second nonce, which the next answer must use
 proxy-auth     the same with 407, Proxy-Authenticate and Proxy-Authorization
+ntlm           A connection-bound NTLM handshake whose tokens are not checked,
+               only where they arrive: a request without "Authorization:
+               NTLM" gets 401 "WWW-Authenticate: NTLM"; a negotiate message
+               (type 1) gets 401 with a challenge message (type 2) the client's
+               NTLM mechanism can answer; the authenticate message (type 3)
+               gets 200 "authorized" when it came on the connection of the
+               type 1, else 401 "wrong connection". Every 401 carries a body
+               of ?n=10240 pattern bytes (?chunked=1: chunked). ?garbage=1:
+               the type 2 is not an NTLM message; ?endless=1: the type 3 is
+               answered with yet another type 2, for ever.
 
 Anything else: 404 with body "unknown scenario".
 """
@@ -238,6 +248,7 @@ import os
 import re
 import socket
 import struct
+import time
 import sys
 import urllib.parse
 import zlib
@@ -1196,6 +1207,57 @@ def auth_scenario(code, reason, challenge_header, credentials_header):
     return h
 
 
+def ntlm_challenge():
+    """An NTLM challenge message (MS-NLMP 2.2.1.2) with target information,
+    which NTLMv2 needs: domain WINHTTP, server FAULT, a timestamp."""
+    def av(kind, value):
+        return struct.pack("<HH", kind, len(value)) + value
+    target = "WINHTTP".encode("utf-16-le")
+    info = (av(2, target) + av(1, "FAULT".encode("utf-16-le")) +
+            av(7, struct.pack("<Q", int((time.time() + 11644473600) * 10000000))) + av(0, b""))
+    flags = (0x00000001 | 0x00000004 | 0x00000200 | 0x00008000 | 0x00010000 |
+             0x00080000 | 0x00800000 | 0x02000000 | 0x20000000 | 0x80000000)
+    base = 56
+    msg = (b"NTLMSSP\0" + struct.pack("<I", 2) +
+           struct.pack("<HHI", len(target), len(target), base) +
+           struct.pack("<I", flags) + os.urandom(8) + b"\0" * 8 +
+           struct.pack("<HHI", len(info), len(info), base + len(target)) +
+           bytes([6, 1, 0xb1, 0x1d, 0, 0, 0, 15]) + target + info)
+    return base64.b64encode(msg).decode()
+
+
+async def s_ntlm(c, req):
+    got = req.header("Authorization") or ""
+    n = int(req.arg("n", "10240"))
+    kind = 0
+    if got.startswith("NTLM "):
+        try:
+            raw = base64.b64decode(got[5:], validate=True)
+            if raw[:8] == b"NTLMSSP\0":
+                kind = struct.unpack("<I", raw[8:12])[0]
+        except (ValueError, struct.error):
+            kind = -1
+    if kind == 3 and req.arg("endless", "0") != "1":
+        if getattr(c, "ntlm_type1", False):
+            return await respond(c, req, 200, "OK", [], b"authorized")
+        return await respond(c, req, 401, "Unauthorized", [], b"wrong connection")
+    if kind in (1, 3):
+        c.ntlm_type1 = True
+        token = "AAAAAAAA" if req.arg("garbage", "0") == "1" else ntlm_challenge()
+        hs = [("WWW-Authenticate", "NTLM " + token)]
+    else:
+        hs = [("WWW-Authenticate", "NTLM")]
+    body = pattern(n)
+    if req.arg("chunked", "0") == "1":
+        await read_body(c, req)
+        hs.append(("Transfer-Encoding", "chunked"))
+        await c.send(head_bytes("HTTP/1.1 401 Unauthorized", hs))
+        if req.method != "HEAD":
+            await c.send(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+        return KEEP
+    return await respond(c, req, 401, "Unauthorized", hs, body)
+
+
 async def s_not_found(c, req):
     return await respond(c, req, 404, "Not Found", [("Content-Type", "text/plain")],
                          b"unknown scenario")
@@ -1304,6 +1366,7 @@ SCENARIOS = {
     "bomb": s_bomb,
     # authentication
     "auth": auth_scenario(401, "Unauthorized", "WWW-Authenticate", "Authorization"),
+    "ntlm": s_ntlm,
     "proxy-auth": auth_scenario(407, "Proxy Authentication Required",
                                 "Proxy-Authenticate", "Proxy-Authorization"),
 }
