@@ -15,9 +15,14 @@
 #include "policy/digest.h"
 #include "util/mem.h"
 
-static bool conn_based(DWORD scheme)
+bool wh_cred_conn_based(DWORD scheme)
 {
   return scheme == WINHTTP_AUTH_SCHEME_NTLM || scheme == WINHTTP_AUTH_SCHEME_NEGOTIATE;
+}
+
+static bool conn_based(DWORD scheme)
+{
+  return wh_cred_conn_based(scheme);
 }
 
 void wh_cred_send_begins(struct wh_request *r)

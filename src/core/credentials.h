@@ -30,6 +30,9 @@ struct wh_io;
 
 enum { WH_CRED_SERVER = 0, WH_CRED_PROXY = 1 };
 
+/* NTLM and Negotiate: schemes that authenticate the connection. */
+bool wh_cred_conn_based(DWORD scheme);
+
 /* At WinHttpSendRequest: which targets get Basic credentials from the
  * start (those WinHttpSetCredentials gave with BASIC). */
 void wh_cred_send_begins(struct wh_request *r);

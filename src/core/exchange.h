@@ -80,6 +80,10 @@ struct wh_exchange {
   char *tun;
   size_t tun_len, tun_off;
   bool proxy_answered;
+  /* x->conn is a proxy connection whose CONNECT was refused with a 407 and
+   * kept for the next leg of an NTLM or Negotiate handshake: it may only
+   * carry another CONNECT, never the request itself. */
+  bool pretunnel;
 
   /* Credentials (core/credentials.h), server and proxy: the scheme to send
    * them with on this send (0: none, WINHTTP_AUTH_SCHEME_BASIC or _DIGEST);
@@ -102,6 +106,7 @@ struct wh_exchange {
   char *spn_used[2];        /* "HTTP/host": SERVER_SPN_USED, PROXY_SPN_USED */
   bool auth_drain;
   size_t auth_drained;
+  bool auth_in_head;        /* the prepared head carries an NTLM or Negotiate leg */
   bool auth_h1;
 
   /* The connection and how it was obtained. */

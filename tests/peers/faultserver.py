@@ -248,7 +248,6 @@ import os
 import re
 import socket
 import struct
-import time
 import sys
 import urllib.parse
 import zlib
@@ -1207,43 +1206,17 @@ def auth_scenario(code, reason, challenge_header, credentials_header):
     return h
 
 
-def ntlm_challenge():
-    """An NTLM challenge message (MS-NLMP 2.2.1.2) with target information,
-    which NTLMv2 needs: domain WINHTTP, server FAULT, a timestamp."""
-    def av(kind, value):
-        return struct.pack("<HH", kind, len(value)) + value
-    target = "WINHTTP".encode("utf-16-le")
-    info = (av(2, target) + av(1, "FAULT".encode("utf-16-le")) +
-            av(7, struct.pack("<Q", int((time.time() + 11644473600) * 10000000))) + av(0, b""))
-    flags = (0x00000001 | 0x00000004 | 0x00000200 | 0x00008000 | 0x00010000 |
-             0x00080000 | 0x00800000 | 0x02000000 | 0x20000000 | 0x80000000)
-    base = 56
-    msg = (b"NTLMSSP\0" + struct.pack("<I", 2) +
-           struct.pack("<HHI", len(target), len(target), base) +
-           struct.pack("<I", flags) + os.urandom(8) + b"\0" * 8 +
-           struct.pack("<HHI", len(info), len(info), base + len(target)) +
-           bytes([6, 1, 0xb1, 0x1d, 0, 0, 0, 15]) + target + info)
-    return base64.b64encode(msg).decode()
-
-
 async def s_ntlm(c, req):
     got = req.header("Authorization") or ""
     n = int(req.arg("n", "10240"))
-    kind = 0
-    if got.startswith("NTLM "):
-        try:
-            raw = base64.b64decode(got[5:], validate=True)
-            if raw[:8] == b"NTLMSSP\0":
-                kind = struct.unpack("<I", raw[8:12])[0]
-        except (ValueError, struct.error):
-            kind = -1
+    kind = peer_common.ntlm_message_type(got)
     if kind == 3 and req.arg("endless", "0") != "1":
         if getattr(c, "ntlm_type1", False):
             return await respond(c, req, 200, "OK", [], b"authorized")
         return await respond(c, req, 401, "Unauthorized", [], b"wrong connection")
     if kind in (1, 3):
         c.ntlm_type1 = True
-        token = "AAAAAAAA" if req.arg("garbage", "0") == "1" else ntlm_challenge()
+        token = "AAAAAAAA" if req.arg("garbage", "0") == "1" else peer_common.ntlm_challenge()
         hs = [("WWW-Authenticate", "NTLM " + token)]
     else:
         hs = [("WWW-Authenticate", "NTLM")]

@@ -356,6 +356,83 @@ static void test_ntlm_async_close_midway(void **state)
   pthread_mutex_unlock(&w.lock);
 }
 
+/* A connection an NTLM handshake authenticated is the handle's alone:
+ * another request (no credentials) never inherits it from the pool, while
+ * the same handle's next send does reuse it. The fault server's /count
+ * says how many requests its connection carried. */
+static void test_authenticated_connection_not_shared(void **state)
+{
+  (void)state;
+  wh_pool_clear();
+  struct h3 h;
+  open3(&h, L"127.0.0.1", L"/ntlm?n=10", 0);
+  assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_NTLM,
+                                    L"WINHTTP\\bob", L"pw", NULL));
+  char body[4096];
+  DWORD err;
+  assert_int_equal(run(h.r, body, sizeof(body), &err), 200);
+  HINTERNET other = WinHttpOpenRequest(h.c, L"GET", L"/count", NULL, NULL, NULL, 0);
+  assert_non_null(other);
+  assert_int_equal(run(other, body, sizeof(body), &err), 200);
+  assert_string_equal(body, "1"); /* a connection of its own */
+  WinHttpCloseHandle(other);
+  close3(&h);
+}
+
+/* Through a proxy whose CONNECT needs an NTLM handshake: the CONNECTs of
+ * its three legs go on one connection (each 407's body drained), then TLS
+ * to the origin inside the tunnel. Without credentials the 407 is the
+ * response (a proxy's); the application's loop then answers it. */
+static void proxy_session(struct h3 *h, const struct wh_peer *px, const struct wh_peer *origin)
+{
+  wchar_t name[64];
+  swprintf(name, 64, L"127.0.0.1:%u", (unsigned)wh_peer_port(px));
+  h->s = WinHttpOpen(L"conn-auth", WINHTTP_ACCESS_TYPE_NAMED_PROXY, name, L"<-loopback>", 0);
+  assert_non_null(h->s);
+  h->c = WinHttpConnect(h->s, L"127.0.0.1", wh_peer_port(origin), 0);
+  assert_non_null(h->c);
+  h->r = WinHttpOpenRequest(h->c, L"GET", L"/ok?n=5", NULL, NULL, NULL, WINHTTP_FLAG_SECURE);
+  assert_non_null(h->r);
+  DWORD flags = SECURITY_FLAG_IGNORE_UNKNOWN_CA;
+  assert_true(WinHttpSetOption(h->r, WINHTTP_OPTION_SECURITY_FLAGS, &flags, sizeof(flags)));
+}
+
+static void test_ntlm_proxy_connect(void **state)
+{
+  (void)state;
+  struct wh_peer px = {0}, origin = {0};
+  assert_int_equal(wh_peer_start_proxy(&px, "--connect-ntlm"), 0);
+  assert_int_equal(wh_peer_start_fault_tls(&origin, WH_CERT_GOOD), 0);
+  struct h3 h;
+  char body[8192];
+  DWORD err;
+
+  proxy_session(&h, &px, &origin);
+  assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_PROXY, WINHTTP_AUTH_SCHEME_NTLM,
+                                    L"WINHTTP\\bob", L"pw", NULL));
+  assert_int_equal(run(h.r, body, sizeof(body), &err), 200);
+  assert_string_equal(body, "abcde");
+  close3(&h);
+
+  proxy_session(&h, &px, &origin);
+  assert_int_equal(run(h.r, body, sizeof(body), &err), 407);
+  BOOL is_proxy = FALSE;
+  DWORD len = sizeof(is_proxy);
+  assert_true(WinHttpQueryOption(h.r, WINHTTP_OPTION_IS_PROXY_CONNECT_RESPONSE, &is_proxy, &len));
+  assert_true(is_proxy);
+  DWORD supported = 0, first = 0, target = 99;
+  assert_true(WinHttpQueryAuthSchemes(h.r, &supported, &first, &target));
+  assert_int_equal(target, WINHTTP_AUTH_TARGET_PROXY);
+  assert_true(WinHttpSetCredentials(h.r, target, first, L"WINHTTP\\bob", L"pw", NULL));
+  assert_int_equal(run(h.r, body, sizeof(body), &err), 200);
+  assert_string_equal(body, "abcde");
+  close3(&h);
+
+  wh_pool_clear();
+  wh_peer_stop(&origin);
+  wh_peer_stop(&px);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -370,6 +447,8 @@ int main(void)
       cmocka_unit_test(test_ntlm_disabled),
       cmocka_unit_test(test_ntlm_async),
       cmocka_unit_test(test_ntlm_async_close_midway),
+      cmocka_unit_test(test_authenticated_connection_not_shared),
+      cmocka_unit_test(test_ntlm_proxy_connect),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
