@@ -46,6 +46,7 @@ void wh_cred_send_begins(struct wh_request *r)
     x->gss[t] = NULL;
     wh_secret_free(x->gss_next[t]);
     x->gss_next[t] = NULL;
+    x->auth_legs[t] = 0;
   }
   x->auth_drain = false;
   pthread_mutex_unlock(&r->hdr.lock);
@@ -236,6 +237,10 @@ static DWORD gss_continue(struct wh_exchange *x, int t, const char *name, char *
   return err;
 }
 
+/* Legs of one handshake before it counts as endless renegotiation (NTLM
+ * needs 2 answers, Kerberos 1, SPNEGO a few). */
+#define MAX_LEGS 8
+
 /* The schemes tried on a challenge, strongest first (Windows' order). */
 static const DWORD preference[] = {WINHTTP_AUTH_SCHEME_NEGOTIATE, WINHTTP_AUTH_SCHEME_NTLM,
                                    WINHTTP_AUTH_SCHEME_DIGEST, WINHTTP_AUTH_SCHEME_BASIC};
@@ -273,6 +278,12 @@ DWORD wh_cred_maybe_resend(struct wh_request *r, struct wh_io *io, bool *again)
   bool may_default = conn_based(chosen) && !have;
   DWORD kind = 0;
   char *next = NULL;
+  if (x->gss[t] && ++x->auth_legs[t] > MAX_LEGS) {
+    /* A server that keeps challenging: a login that will not end. */
+    wh_gss_free(x->gss[t]);
+    x->gss[t] = NULL;
+    return chosen == x->cred_kind[t] ? ERROR_WINHTTP_LOGIN_FAILURE : ERROR_SUCCESS;
+  }
   if (x->gss[t]) {
     /* A handshake in progress: the challenge carries its next token. */
     DWORD err = gss_continue(x, t, name, &next);

@@ -106,7 +106,8 @@ struct wh_exchange {
   char *spn_used[2];        /* "HTTP/host": SERVER_SPN_USED, PROXY_SPN_USED */
   bool auth_drain;
   size_t auth_drained;
-  bool auth_in_head;        /* the prepared head carries an NTLM or Negotiate leg */
+  bool auth_in_head;
+  unsigned auth_legs[2];    /* challenges answered in the handshake, per target */        /* the prepared head carries an NTLM or Negotiate leg */
   bool auth_h1;
 
   /* The connection and how it was obtained. */
