@@ -17,12 +17,13 @@
 #define F_ALWAYS_SIGN 0x00008000u
 #define F_EXTENDED_SESSIONSECURITY 0x00080000u
 #define F_TARGET_INFO 0x00800000u
+#define F_VERSION 0x02000000u
 #define F_128 0x20000000u
 #define F_56 0x80000000u
 
 #define OUR_FLAGS                                                                             \
   (F_UNICODE | F_OEM | F_REQUEST_TARGET | F_NTLM | F_ALWAYS_SIGN | F_EXTENDED_SESSIONSECURITY | \
-   F_128 | F_56)
+   F_VERSION | F_128 | F_56)
 
 /* AV_PAIR ids (2.2.2.1). */
 #define AV_EOL 0
@@ -68,6 +69,13 @@ void wh_ntlm_negotiate(unsigned char out[WH_NTLM_NEGOTIATE_LEN])
    * the message (gss-ntlmssp refuses an offset inside the header). */
   put32(out + 20, WH_NTLM_NEGOTIATE_LEN);
   put32(out + 28, WH_NTLM_NEGOTIATE_LEN);
+  /* The Version field (2.2.2.10), which the optional field is in practice:
+   * Windows always sends it, and gss-ntlmssp 1.2 refuses a negotiate
+   * message without it. 10.0, build 19041, NTLM revision 15. */
+  out[32] = 10;
+  out[33] = 0;
+  put16(out + 34, 19041);
+  out[39] = 15;
 }
 
 DWORD wh_ntlm_parse_challenge(const unsigned char *msg, size_t len,
@@ -216,7 +224,8 @@ DWORD wh_ntlm_authenticate(const struct wh_ntlm_challenge *ch, const uint16_t *u
   fields(m + 36, ul, off_user);
   fields(m + 44, 0, total);  /* workstation: none */
   fields(m + 52, 0, total);  /* no session key exchanged */
-  put32(m + 60, (ch->flags & OUR_FLAGS & ~F_OEM) | F_UNICODE);
+  /* Without F_VERSION: the message then has no Version field. */
+  put32(m + 60, (ch->flags & OUR_FLAGS & ~(F_OEM | F_VERSION)) | F_UNICODE);
   *out = m;
   *out_len = total;
   return ERROR_SUCCESS;

@@ -19,9 +19,10 @@
 
 #include <winhttp.h>
 
-/* The negotiate message (type 1), 32 bytes, asking for Unicode, NTLM,
- * extended session security and the target's information. */
-#define WH_NTLM_NEGOTIATE_LEN 32
+/* The negotiate message (type 1), 40 bytes with its Version field, asking
+ * for Unicode, NTLM, extended session security and the target's
+ * information. */
+#define WH_NTLM_NEGOTIATE_LEN 40
 void wh_ntlm_negotiate(unsigned char out[WH_NTLM_NEGOTIATE_LEN]);
 
 /* What the answer needs from a challenge message (type 2). |target_info|

@@ -7,6 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <gssapi/gssapi.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "proto/ntlm.h"
 #include "util/md4.h"
 #include "util/mem.h"
@@ -219,6 +224,77 @@ static void test_negotiate_message(void **state)
   assert_false(flags & 0x40000000); /* no key exchange */
 }
 
+/* Interoperability: gss-ntlmssp (an independent implementation, Debian's
+ * package) as the server accepts our negotiate message, and our
+ * authenticate message for the right password, as WINHTTP\bob; it refuses
+ * a wrong one. The server's users come from NTLM_USER_FILE. */
+static gss_OID_desc ntlmssp_oid = {10, (void *)"\x2b\x06\x01\x04\x01\x82\x37\x02\x02\x0a"};
+
+static OM_uint32 accept_as_server(const char *password, char *who, size_t who_cap)
+{
+  OM_uint32 min, maj;
+  gss_ctx_id_t ctx = GSS_C_NO_CONTEXT;
+  gss_cred_id_t cred = GSS_C_NO_CREDENTIAL;
+  gss_OID_set_desc mechs = {1, &ntlmssp_oid};
+  maj = gss_acquire_cred(&min, GSS_C_NO_NAME, 0, &mechs, GSS_C_ACCEPT, &cred, NULL, NULL);
+  assert_int_equal(maj, GSS_S_COMPLETE);
+  unsigned char t1[WH_NTLM_NEGOTIATE_LEN];
+  wh_ntlm_negotiate(t1);
+  gss_buffer_desc in = {sizeof(t1), t1}, t2 = GSS_C_EMPTY_BUFFER;
+  maj = gss_accept_sec_context(&min, &ctx, cred, &in, GSS_C_NO_CHANNEL_BINDINGS, NULL, NULL, &t2,
+                               NULL, NULL, NULL);
+  assert_int_equal(maj, GSS_S_CONTINUE_NEEDED);
+  struct wh_ntlm_challenge ch;
+  assert_int_equal(wh_ntlm_parse_challenge(t2.value, t2.length, &ch), ERROR_SUCCESS);
+  uint16_t upper[8], user[8], dom[8], pw[64];
+  size_t ul = u16("BOB", upper), dl = u16("WINHTTP", dom), pl = u16(password, pw);
+  u16("bob", user);
+  unsigned char key[16];
+  wh_ntlm_owf_v2(upper, ul, dom, dl, pw, pl, key);
+  unsigned char *t3;
+  size_t t3_len;
+  uint64_t now = ((uint64_t)time(NULL) + 11644473600ull) * 10000000ull;
+  assert_int_equal(wh_ntlm_authenticate(&ch, user, ul, dom, dl, key, now, client_ch, &t3, &t3_len),
+                   ERROR_SUCCESS);
+  gss_buffer_desc in3 = {t3_len, t3}, out3 = GSS_C_EMPTY_BUFFER, name = GSS_C_EMPTY_BUFFER;
+  gss_name_t src = GSS_C_NO_NAME;
+  maj = gss_accept_sec_context(&min, &ctx, cred, &in3, GSS_C_NO_CHANNEL_BINDINGS, &src, NULL,
+                               &out3, NULL, NULL, NULL);
+  who[0] = '\0';
+  if (maj == GSS_S_COMPLETE && gss_display_name(&min, src, &name, NULL) == GSS_S_COMPLETE) {
+    snprintf(who, who_cap, "%.*s", (int)name.length, (const char *)name.value);
+    gss_release_buffer(&min, &name);
+  }
+  wh_free(t3);
+  gss_release_buffer(&min, &t2);
+  gss_release_buffer(&min, &out3);
+  gss_release_name(&min, &src);
+  gss_delete_sec_context(&min, &ctx, GSS_C_NO_BUFFER);
+  gss_release_cred(&min, &cred);
+  return maj;
+}
+
+static void test_gss_ntlmssp_accepts(void **state)
+{
+  (void)state;
+  char dir[] = "/tmp/wh-ntlm-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char file[64];
+  snprintf(file, sizeof(file), "%s/users", dir);
+  FILE *f = fopen(file, "w");
+  assert_non_null(f);
+  fputs("WINHTTP:bob:S3cret-pw\n", f);
+  fclose(f);
+  setenv("NTLM_USER_FILE", file, 1);
+  char who[128];
+  assert_int_equal(accept_as_server("S3cret-pw", who, sizeof(who)), GSS_S_COMPLETE);
+  assert_string_equal(who, "WINHTTP\\bob");
+  assert_int_not_equal(accept_as_server("wrong", who, sizeof(who)), GSS_S_COMPLETE);
+  unsetenv("NTLM_USER_FILE");
+  unlink(file);
+  rmdir(dir);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -226,6 +302,7 @@ int main(void)
       cmocka_unit_test(test_ntowf_v2),            cmocka_unit_test(test_authenticate_vector),
       cmocka_unit_test(test_authenticate_timestamp), cmocka_unit_test(test_bad_challenges),
       cmocka_unit_test(test_negotiate_message),
+      cmocka_unit_test(test_gss_ntlmssp_accepts),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
