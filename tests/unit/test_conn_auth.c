@@ -8,6 +8,7 @@
  * real realm in test_negotiate.c. */
 #include "wh_test.h"
 #include "peers.h"
+#include "auth_test.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -36,65 +37,15 @@ static int teardown(void **state)
   return 0;
 }
 
-struct h3 {
-  HINTERNET s, c, r;
-};
-
-static void open3(struct h3 *h, const wchar_t *host, const wchar_t *path, DWORD session_flags)
-{
-  h->s = WinHttpOpen(L"conn-auth", WINHTTP_ACCESS_TYPE_NO_PROXY, NULL, NULL, session_flags);
-  assert_non_null(h->s);
-  h->c = WinHttpConnect(h->s, host, wh_peer_port(&fault), 0);
-  assert_non_null(h->c);
-  h->r = WinHttpOpenRequest(h->c, L"GET", path, NULL, NULL, NULL, 0);
-  assert_non_null(h->r);
-}
-
-static void close3(struct h3 *h)
-{
-  WinHttpCloseHandle(h->r);
-  WinHttpCloseHandle(h->c);
-  WinHttpCloseHandle(h->s);
-}
-
-/* Sends and receives; returns the status, or 0 with *err set when a call
- * failed. The body is read into |body|. */
-static DWORD run(HINTERNET r, char *body, size_t cap, DWORD *err)
-{
-  *err = ERROR_SUCCESS;
-  if (!WinHttpSendRequest(r, NULL, 0, NULL, 0, 0, 0) || !WinHttpReceiveResponse(r, NULL)) {
-    *err = GetLastError();
-    return 0;
-  }
-  DWORD status = 0, len = sizeof(status);
-  assert_true(WinHttpQueryHeaders(r, WINHTTP_QUERY_STATUS_CODE | WINHTTP_QUERY_FLAG_NUMBER, NULL,
-                                  &status, &len, NULL));
-  size_t n = 0;
-  for (;;) {
-    DWORD got = 0;
-    assert_true(WinHttpReadData(r, body + n, (DWORD)(cap - 1 - n), &got));
-    if (got == 0)
-      break;
-    n += got;
-  }
-  body[n] = '\0';
-  return status;
-}
-
-static void set_opt_str(HINTERNET r, DWORD opt, const wchar_t *v)
-{
-  assert_true(WinHttpSetOption(r, opt, (void *)v, (DWORD)wcslen(v)));
-}
-
 static void ntlm_with_set_credentials(const wchar_t *path)
 {
-  struct h3 h;
-  open3(&h, L"127.0.0.1", path, 0);
+  struct wh_h3 h;
+  wh_h3_open(&h, L"127.0.0.1", wh_peer_port(&fault), path, 0, 0);
   assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_NTLM,
                                     L"WINHTTP\\bob", L"pw", NULL));
   static char body[32768];
   DWORD err;
-  assert_int_equal(run(h.r, body, sizeof(body), &err), 200);
+  assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 200);
   assert_string_equal(body, "authorized");
   /* The handshake's headers are the engine's, never the request's. */
   WCHAR raw[2048];
@@ -106,7 +57,7 @@ static void ntlm_with_set_credentials(const wchar_t *path)
   len = sizeof(spn);
   assert_true(WinHttpQueryOption(h.r, WINHTTP_OPTION_SERVER_SPN_USED, spn, &len));
   assert_true(wcscmp(spn, L"HTTP/127.0.0.1") == 0);
-  close3(&h);
+  wh_h3_close(&h);
 }
 
 /* Three legs on one connection, each 401 carrying 10 KB to read first. */
@@ -128,8 +79,8 @@ static void test_ntlm_chunked_401_body(void **state)
 static void test_ntlm_drain_limit(void **state)
 {
   (void)state;
-  struct h3 h;
-  open3(&h, L"127.0.0.1", L"/ntlm?n=20000", 0);
+  struct wh_h3 h;
+  wh_h3_open(&h, L"127.0.0.1", wh_peer_port(&fault), L"/ntlm?n=20000", 0, 0);
   DWORD limit = 4096;
   assert_true(WinHttpSetOption(h.r, WINHTTP_OPTION_MAX_RESPONSE_DRAIN_SIZE, &limit,
                                sizeof(limit)));
@@ -137,24 +88,24 @@ static void test_ntlm_drain_limit(void **state)
                                     L"WINHTTP\\bob", L"pw", NULL));
   static char body[32768];
   DWORD err;
-  assert_int_equal(run(h.r, body, sizeof(body), &err), 401);
+  assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 401);
   assert_string_equal(body, "wrong connection");
-  close3(&h);
+  wh_h3_close(&h);
 }
 
 /* Credentials from the options answer an NTLM challenge unasked. */
 static void test_ntlm_from_options(void **state)
 {
   (void)state;
-  struct h3 h;
-  open3(&h, L"127.0.0.1", L"/ntlm?n=100", 0);
-  set_opt_str(h.r, WINHTTP_OPTION_USERNAME, L"WINHTTP\\bob");
-  set_opt_str(h.r, WINHTTP_OPTION_PASSWORD, L"pw");
+  struct wh_h3 h;
+  wh_h3_open(&h, L"127.0.0.1", wh_peer_port(&fault), L"/ntlm?n=100", 0, 0);
+  wh_h3_set_str(h.r, WINHTTP_OPTION_USERNAME, L"WINHTTP\\bob");
+  wh_h3_set_str(h.r, WINHTTP_OPTION_PASSWORD, L"pw");
   char body[4096];
   DWORD err;
-  assert_int_equal(run(h.r, body, sizeof(body), &err), 200);
+  assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 200);
   assert_string_equal(body, "authorized");
-  close3(&h);
+  wh_h3_close(&h);
 }
 
 /* No credentials: a host with dots is not the intranet, so the default
@@ -166,17 +117,17 @@ static void test_ntlm_no_credentials(void **state)
   DWORD policies[] = {WINHTTP_AUTOLOGON_SECURITY_LEVEL_MEDIUM,
                       WINHTTP_AUTOLOGON_SECURITY_LEVEL_LOW};
   for (size_t i = 0; i < 2; i++) {
-    struct h3 h;
-    open3(&h, L"127.0.0.1", L"/ntlm?n=100", 0);
+    struct wh_h3 h;
+    wh_h3_open(&h, L"127.0.0.1", wh_peer_port(&fault), L"/ntlm?n=100", 0, 0);
     assert_true(WinHttpSetOption(h.r, WINHTTP_OPTION_AUTOLOGON_POLICY, &policies[i],
                                  sizeof(DWORD)));
     char body[4096];
     DWORD err;
-    assert_int_equal(run(h.r, body, sizeof(body), &err), 401);
+    assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 401);
     DWORD supported = 0, first = 0, target = 99;
     assert_true(WinHttpQueryAuthSchemes(h.r, &supported, &first, &target));
     assert_int_equal(supported, WINHTTP_AUTH_SCHEME_NTLM);
-    close3(&h);
+    wh_h3_close(&h);
   }
 }
 
@@ -185,19 +136,19 @@ static void test_ntlm_no_credentials(void **state)
 static void test_ntlm_documented_loop(void **state)
 {
   (void)state;
-  struct h3 h;
-  open3(&h, L"127.0.0.1", L"/ntlm?n=10240", 0);
+  struct wh_h3 h;
+  wh_h3_open(&h, L"127.0.0.1", wh_peer_port(&fault), L"/ntlm?n=10240", 0, 0);
   static char body[32768];
   DWORD err;
-  assert_int_equal(run(h.r, body, sizeof(body), &err), 401);
+  assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 401);
   DWORD supported = 0, first = 0, target = 99;
   assert_true(WinHttpQueryAuthSchemes(h.r, &supported, &first, &target));
   assert_int_equal(first, WINHTTP_AUTH_SCHEME_NTLM);
   assert_int_equal(target, WINHTTP_AUTH_TARGET_SERVER);
   assert_true(WinHttpSetCredentials(h.r, target, first, L"WINHTTP\\bob", L"pw", NULL));
-  assert_int_equal(run(h.r, body, sizeof(body), &err), 200);
+  assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 200);
   assert_string_equal(body, "authorized");
-  close3(&h);
+  wh_h3_close(&h);
 }
 
 /* A challenge the mechanism cannot read: the application chose NTLM, so
@@ -205,15 +156,15 @@ static void test_ntlm_documented_loop(void **state)
 static void test_ntlm_garbage_challenge(void **state)
 {
   (void)state;
-  struct h3 h;
-  open3(&h, L"127.0.0.1", L"/ntlm?n=100&garbage=1", 0);
+  struct wh_h3 h;
+  wh_h3_open(&h, L"127.0.0.1", wh_peer_port(&fault), L"/ntlm?n=100&garbage=1", 0, 0);
   assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_NTLM,
                                     L"WINHTTP\\bob", L"pw", NULL));
   char body[4096];
   DWORD err;
-  assert_int_equal(run(h.r, body, sizeof(body), &err), 0);
+  assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 0);
   assert_int_equal(err, ERROR_WINHTTP_LOGIN_FAILURE);
-  close3(&h);
+  wh_h3_close(&h);
 }
 
 /* A server that challenges for ever: the handshake is complete after the
@@ -222,112 +173,67 @@ static void test_ntlm_garbage_challenge(void **state)
 static void test_ntlm_endless(void **state)
 {
   (void)state;
-  struct h3 h;
-  open3(&h, L"127.0.0.1", L"/ntlm?n=100&endless=1", 0);
+  struct wh_h3 h;
+  wh_h3_open(&h, L"127.0.0.1", wh_peer_port(&fault), L"/ntlm?n=100&endless=1", 0, 0);
   assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_NTLM,
                                     L"WINHTTP\\bob", L"pw", NULL));
   char body[4096];
   DWORD err;
-  assert_int_equal(run(h.r, body, sizeof(body), &err), 0);
+  assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 0);
   assert_int_equal(err, ERROR_WINHTTP_LOGIN_FAILURE);
-  close3(&h);
+  wh_h3_close(&h);
 
-  open3(&h, L"127.0.0.1", L"/ntlm?n=100&endless=1", 0);
-  set_opt_str(h.r, WINHTTP_OPTION_USERNAME, L"WINHTTP\\bob");
-  set_opt_str(h.r, WINHTTP_OPTION_PASSWORD, L"pw");
-  assert_int_equal(run(h.r, body, sizeof(body), &err), 401);
-  close3(&h);
+  wh_h3_open(&h, L"127.0.0.1", wh_peer_port(&fault), L"/ntlm?n=100&endless=1", 0, 0);
+  wh_h3_set_str(h.r, WINHTTP_OPTION_USERNAME, L"WINHTTP\\bob");
+  wh_h3_set_str(h.r, WINHTTP_OPTION_PASSWORD, L"pw");
+  assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 401);
+  wh_h3_close(&h);
 }
 
 /* WINHTTP_DISABLE_AUTHENTICATION: the challenge is the application's. */
 static void test_ntlm_disabled(void **state)
 {
   (void)state;
-  struct h3 h;
-  open3(&h, L"127.0.0.1", L"/ntlm?n=100", 0);
-  set_opt_str(h.r, WINHTTP_OPTION_USERNAME, L"WINHTTP\\bob");
-  set_opt_str(h.r, WINHTTP_OPTION_PASSWORD, L"pw");
+  struct wh_h3 h;
+  wh_h3_open(&h, L"127.0.0.1", wh_peer_port(&fault), L"/ntlm?n=100", 0, 0);
+  wh_h3_set_str(h.r, WINHTTP_OPTION_USERNAME, L"WINHTTP\\bob");
+  wh_h3_set_str(h.r, WINHTTP_OPTION_PASSWORD, L"pw");
   DWORD off = WINHTTP_DISABLE_AUTHENTICATION;
   assert_true(WinHttpSetOption(h.r, WINHTTP_OPTION_DISABLE_FEATURE, &off, sizeof(off)));
   char body[4096];
   DWORD err;
-  assert_int_equal(run(h.r, body, sizeof(body), &err), 401);
-  close3(&h);
+  assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 401);
+  wh_h3_close(&h);
 }
 
 /* Asynchronously: the legs run on the loop thread, the bodies drained
  * there; the application sees one SENDREQUEST_COMPLETE and one
  * HEADERS_AVAILABLE. */
-struct async_wait {
-  pthread_mutex_t lock;
-  pthread_cond_t cond;
-  DWORD last;
-  DWORD error;
-  DWORD read;
-  bool closed; /* HANDLE_CLOSING seen */
-};
-
-static void CALLBACK async_cb(HINTERNET h, DWORD_PTR ctx, DWORD status, LPVOID info, DWORD len)
-{
-  (void)h;
-  struct async_wait *w = (struct async_wait *)ctx;
-  if (!w)
-    return;
-  pthread_mutex_lock(&w->lock);
-  if (status == WINHTTP_CALLBACK_STATUS_REQUEST_ERROR)
-    w->error = ((WINHTTP_ASYNC_RESULT *)info)->dwError;
-  if (status == WINHTTP_CALLBACK_STATUS_READ_COMPLETE)
-    w->read = len;
-  if (status == WINHTTP_CALLBACK_STATUS_HANDLE_CLOSING) {
-    w->closed = true;
-    pthread_cond_broadcast(&w->cond);
-  }
-  if (status == WINHTTP_CALLBACK_STATUS_SENDREQUEST_COMPLETE ||
-      status == WINHTTP_CALLBACK_STATUS_HEADERS_AVAILABLE ||
-      status == WINHTTP_CALLBACK_STATUS_READ_COMPLETE ||
-      status == WINHTTP_CALLBACK_STATUS_REQUEST_ERROR) {
-    w->last = status;
-    pthread_cond_signal(&w->cond);
-  }
-  pthread_mutex_unlock(&w->lock);
-}
-
-static DWORD async_wait_for(struct async_wait *w)
-{
-  pthread_mutex_lock(&w->lock);
-  while (!w->last)
-    pthread_cond_wait(&w->cond, &w->lock);
-  DWORD got = w->last;
-  w->last = 0;
-  pthread_mutex_unlock(&w->lock);
-  return got;
-}
-
 static void test_ntlm_async(void **state)
 {
   (void)state;
   const wchar_t *paths[] = {L"/ntlm?n=10240", L"/ntlm?n=10240&chunked=1"};
   for (size_t i = 0; i < 2; i++) {
-    struct async_wait w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, false};
-    struct h3 h;
-    open3(&h, L"127.0.0.1", paths[i], WINHTTP_FLAG_ASYNC);
-    WinHttpSetStatusCallback(h.r, async_cb, WINHTTP_CALLBACK_FLAG_ALL_COMPLETIONS, 0);
+    struct wh_async_wait w = WH_ASYNC_WAIT_INIT;
+    struct wh_h3 h;
+    wh_h3_open(&h, L"127.0.0.1", wh_peer_port(&fault), paths[i], WINHTTP_FLAG_ASYNC, 0);
+    WinHttpSetStatusCallback(h.r, wh_async_wait_cb, WINHTTP_CALLBACK_FLAG_ALL_COMPLETIONS, 0);
     assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_NTLM,
                                       L"WINHTTP\\bob", L"pw", NULL));
     assert_true(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, (DWORD_PTR)&w));
-    assert_int_equal(async_wait_for(&w), WINHTTP_CALLBACK_STATUS_SENDREQUEST_COMPLETE);
+    assert_int_equal(wh_async_wait_next(&w), WINHTTP_CALLBACK_STATUS_SENDREQUEST_COMPLETE);
     assert_true(WinHttpReceiveResponse(h.r, NULL));
-    assert_int_equal(async_wait_for(&w), WINHTTP_CALLBACK_STATUS_HEADERS_AVAILABLE);
+    assert_int_equal(wh_async_wait_next(&w), WINHTTP_CALLBACK_STATUS_HEADERS_AVAILABLE);
     DWORD status = 0, len = sizeof(status);
     assert_true(WinHttpQueryHeaders(h.r, WINHTTP_QUERY_STATUS_CODE | WINHTTP_QUERY_FLAG_NUMBER,
                                     NULL, &status, &len, NULL));
     assert_int_equal(status, 200);
     char buf[64];
     assert_true(WinHttpReadData(h.r, buf, sizeof(buf), NULL));
-    assert_int_equal(async_wait_for(&w), WINHTTP_CALLBACK_STATUS_READ_COMPLETE);
+    assert_int_equal(wh_async_wait_next(&w), WINHTTP_CALLBACK_STATUS_READ_COMPLETE);
     assert_int_equal(w.read, 10);
     assert_memory_equal(buf, "authorized", 10);
-    close3(&h);
+    wh_h3_close(&h);
   }
 }
 
@@ -337,23 +243,20 @@ static void test_ntlm_async(void **state)
 static void test_ntlm_async_close_midway(void **state)
 {
   (void)state;
-  struct async_wait w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, false};
-  struct h3 h;
-  open3(&h, L"127.0.0.1", L"/ntlm?n=1000000", WINHTTP_FLAG_ASYNC);
-  WinHttpSetStatusCallback(h.r, async_cb,
+  struct wh_async_wait w = WH_ASYNC_WAIT_INIT;
+  struct wh_h3 h;
+  wh_h3_open(&h, L"127.0.0.1", wh_peer_port(&fault), L"/ntlm?n=1000000", WINHTTP_FLAG_ASYNC, 0);
+  WinHttpSetStatusCallback(h.r, wh_async_wait_cb,
                            WINHTTP_CALLBACK_FLAG_ALL_COMPLETIONS | WINHTTP_CALLBACK_FLAG_HANDLES,
                            0);
   assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_NTLM,
                                     L"WINHTTP\\bob", L"pw", NULL));
   assert_true(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, (DWORD_PTR)&w));
-  assert_int_equal(async_wait_for(&w), WINHTTP_CALLBACK_STATUS_SENDREQUEST_COMPLETE);
+  assert_int_equal(wh_async_wait_next(&w), WINHTTP_CALLBACK_STATUS_SENDREQUEST_COMPLETE);
   assert_true(WinHttpReceiveResponse(h.r, NULL));
-  close3(&h);
+  wh_h3_close(&h);
   /* |w| lives on this stack: the callbacks end with HANDLE_CLOSING. */
-  pthread_mutex_lock(&w.lock);
-  while (!w.closed)
-    pthread_cond_wait(&w.cond, &w.lock);
-  pthread_mutex_unlock(&w.lock);
+  wh_async_wait_closed(&w);
 }
 
 /* A connection an NTLM handshake authenticated is the handle's alone:
@@ -364,26 +267,26 @@ static void test_authenticated_connection_not_shared(void **state)
 {
   (void)state;
   wh_pool_clear();
-  struct h3 h;
-  open3(&h, L"127.0.0.1", L"/ntlm?n=10", 0);
+  struct wh_h3 h;
+  wh_h3_open(&h, L"127.0.0.1", wh_peer_port(&fault), L"/ntlm?n=10", 0, 0);
   assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_NTLM,
                                     L"WINHTTP\\bob", L"pw", NULL));
   char body[4096];
   DWORD err;
-  assert_int_equal(run(h.r, body, sizeof(body), &err), 200);
+  assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 200);
   HINTERNET other = WinHttpOpenRequest(h.c, L"GET", L"/count", NULL, NULL, NULL, 0);
   assert_non_null(other);
-  assert_int_equal(run(other, body, sizeof(body), &err), 200);
+  assert_int_equal(wh_h3_run(other, body, sizeof(body), &err), 200);
   assert_string_equal(body, "1"); /* a connection of its own */
   WinHttpCloseHandle(other);
-  close3(&h);
+  wh_h3_close(&h);
 }
 
 /* Through a proxy whose CONNECT needs an NTLM handshake: the CONNECTs of
  * its three legs go on one connection (each 407's body drained), then TLS
  * to the origin inside the tunnel. Without credentials the 407 is the
  * response (a proxy's); the application's loop then answers it. */
-static void proxy_session(struct h3 *h, const struct wh_peer *px, const struct wh_peer *origin)
+static void proxy_session(struct wh_h3 *h, const struct wh_peer *px, const struct wh_peer *origin)
 {
   wchar_t name[64];
   swprintf(name, 64, L"127.0.0.1:%u", (unsigned)wh_peer_port(px));
@@ -403,19 +306,19 @@ static void test_ntlm_proxy_connect(void **state)
   struct wh_peer px = {0}, origin = {0};
   assert_int_equal(wh_peer_start_proxy(&px, "--connect-ntlm"), 0);
   assert_int_equal(wh_peer_start_fault_tls(&origin, WH_CERT_GOOD), 0);
-  struct h3 h;
+  struct wh_h3 h;
   char body[8192];
   DWORD err;
 
   proxy_session(&h, &px, &origin);
   assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_PROXY, WINHTTP_AUTH_SCHEME_NTLM,
                                     L"WINHTTP\\bob", L"pw", NULL));
-  assert_int_equal(run(h.r, body, sizeof(body), &err), 200);
+  assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 200);
   assert_string_equal(body, "abcde");
-  close3(&h);
+  wh_h3_close(&h);
 
   proxy_session(&h, &px, &origin);
-  assert_int_equal(run(h.r, body, sizeof(body), &err), 407);
+  assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 407);
   BOOL is_proxy = FALSE;
   DWORD len = sizeof(is_proxy);
   assert_true(WinHttpQueryOption(h.r, WINHTTP_OPTION_IS_PROXY_CONNECT_RESPONSE, &is_proxy, &len));
@@ -424,9 +327,9 @@ static void test_ntlm_proxy_connect(void **state)
   assert_true(WinHttpQueryAuthSchemes(h.r, &supported, &first, &target));
   assert_int_equal(target, WINHTTP_AUTH_TARGET_PROXY);
   assert_true(WinHttpSetCredentials(h.r, target, first, L"WINHTTP\\bob", L"pw", NULL));
-  assert_int_equal(run(h.r, body, sizeof(body), &err), 200);
+  assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 200);
   assert_string_equal(body, "abcde");
-  close3(&h);
+  wh_h3_close(&h);
 
   wh_pool_clear();
   wh_peer_stop(&origin);
