@@ -61,16 +61,18 @@ fuzz-smoke: fuzz
 demo: deps build
 	scripts/demo $(BUILD)/release
 
-# The benchmark against libcurl and libwebsockets (needs nginx, libcurl and
-# libwebsockets; never part of ctest): a Release build in $(BUILD)/bench,
-# then bench/run.sh, which rewrites docs/PERFORMANCE.md (RUNS, SECS, MODES,
-# PROFILE=1: see bench/run.sh).
+# The benchmark against libcurl and libwebsockets, with the limit of each
+# row (bench_raw, wrk, h2load) in the same rounds (needs nginx with
+# stub_status, libcurl, libwebsockets, wrk and h2load; never part of ctest):
+# a Release build in $(BUILD)/bench, then bench/run.sh, which rewrites
+# docs/PERFORMANCE.md (RUNS, SECS, MODES, STEAL_MAX, PROFILE=1: see
+# bench/run.sh).
 # Warnings are not errors here: -O3 finds maybe-uninitialized false
 # positives that the checked builds (RelWithDebInfo, Debug) do not.
 bench: deps
 	$(CMAKE) -S . -B $(BUILD)/bench -DCMAKE_BUILD_TYPE=Release -DWH_BUILD_BENCH=ON -DWH_WERROR=OFF \
 	  -DWH_BUILD_TESTS=OFF -DWH_BUILD_EXAMPLES=OFF
-	$(CMAKE) --build $(BUILD)/bench -j $(JOBS) --target bench_sync bench_async bench_scale bench_ws bench_threads
+	$(CMAKE) --build $(BUILD)/bench -j $(JOBS) --target bench_sync bench_raw bench_async bench_scale bench_ws bench_threads
 	bench/run.sh $(BUILD)/bench
 
 install: build

@@ -2,46 +2,22 @@
 """Turns bench/run.sh's result lines into docs/PERFORMANCE.md.
 
 Each result line is "result key=value ..." with mode, scheme, client, value,
-unit and run. The medians per (mode, scheme, client) give the ratios
-WinHTTP / libcurl, checked against ARCHITECTURE-NOTES §7's bars. Everything
-in the existing file from the ANALYSIS marker on is hand-written and kept as
-it is, so that a new run does not wipe the profile notes."""
+unit and run, and from bench/measure.py the steal time of both CPUs and
+nginx's own request count. rounds.py leaves out the rounds spoiled by steal
+time; the medians of the rest per (mode, scheme, client) give the ratios
+WinHTTP / libcurl and WinHTTP / limit (limits.py), checked against issue 12
+§1's bars. Everything in the existing file from the ANALYSIS marker on is
+hand-written and kept as it is, so that a new run does not wipe the profile
+notes."""
 import argparse
 import os
 import statistics
 import sys
 
+import limits
+import rounds
+
 ANALYSIS = "<!-- analysis: hand-written below this line; bench/run.sh keeps it -->"
-
-# (mode, scheme) -> (what, bar)
-BARS = [
-    (("get", "http"), "sync keep-alive GET, 100 B, req/s, HTTP", 1.2),
-    (("get", "https"), "sync keep-alive GET, 100 B, req/s, HTTPS", 1.2),
-    (("download", "http"), "100 MiB download, MB/s, HTTP", 1.5),
-    (("download", "https"), "100 MiB download, MB/s, HTTPS", 1.0),
-    (("async64", "http"), "64 in flight (async vs multi), 100 B, req/s, HTTP", 1.25),
-    (("async64", "https"), "64 in flight (async vs multi), 100 B, req/s, HTTPS", 1.8),
-]
-
-
-def parse(path):
-    runs = {}
-    cpu = {}
-    units = {}
-    busy = {}
-    for line in open(path, encoding="utf-8"):
-        words = line.split()
-        if not words or words[0] != "result":
-            continue
-        kv = dict(w.split("=", 1) for w in words[1:])
-        key = (kv["mode"], kv["scheme"], kv["client"])
-        runs.setdefault(key, []).append(float(kv["value"]))
-        if "per_cpu_second" in kv:
-            cpu.setdefault(key, []).append(float(kv["per_cpu_second"]))
-        if float(kv.get("server_busy", "-1")) >= 0:
-            busy.setdefault(key, []).append(float(kv["server_busy"]))
-        units[(kv["mode"], kv["scheme"])] = kv["unit"]
-    return runs, cpu, units, busy
 
 
 def parse_scale(path):
@@ -110,9 +86,9 @@ WS_BARS = [
 WS_IDLE_BYTES_BAR = 16 * 1024
 
 
-def ws_section(w, runs, cpu, idle, busy):
+def ws_section(w, runs, cpu, idle, busy, count):
     """The WebSocket tables (issue 7 §5); returns [(what, ok)]."""
-    if not any(runs.get((m, "ws", "winhttp")) for m, _, _, _ in WS_BARS) and not idle:
+    if not any((m, "ws") in count for m, _, _, _ in WS_BARS) and not idle:
         return []
     verdicts = []
     w("## WebSocket")
@@ -140,8 +116,8 @@ def ws_section(w, runs, cpu, idle, busy):
     w("≥ 1.0× libwebsockets' client in both, and 1 MiB messages at")
     w("≥ 1,000 MB/s.")
     w("")
-    w("| what | WinHTTP (median) | libwebsockets client (median) | ratio | bar | result | WinHTTP sync (median) |")
-    w("|------|-----------------:|------------------------------:|------:|----:|--------|----------------------:|")
+    w("| what | WinHTTP (median) | libwebsockets client (median) | ratio | bar | result | WinHTTP sync (median) | rounds kept / dropped |")
+    w("|------|-----------------:|------------------------------:|------:|----:|--------|----------------------:|------:|")
     for mode, what, bar, floor in WS_BARS:
         wh = runs.get((mode, "ws", "winhttp"))
         lw = runs.get((mode, "ws", "lws"))
@@ -150,13 +126,14 @@ def ws_section(w, runs, cpu, idle, busy):
         sync = f"{fmt(statistics.median(sy))} {unit}" if sy else "—"
         bar_text = f"≥ {bar}×" + (f", ≥ {floor:,.0f} {unit}" if floor else "")
         if not wh or not lw:
-            w(f"| {what} | — | — | — | {bar_text} | not run | {sync} |")
+            w(f"| {what} | — | — | — | {bar_text} | not run | {sync} | "
+              f"{rounds.rounds_text(count, mode, 'ws')} |")
             continue
         mw, ml = statistics.median(wh), statistics.median(lw)
         ok = mw / ml >= bar and (floor is None or mw >= floor)
         verdicts.append((what, ok))
         w(f"| {what} | {fmt(mw)} {unit} | {fmt(ml)} {unit} | {mw / ml:.2f}× | {bar_text} | "
-          f"{'**pass**' if ok else '**miss**'} | {sync} |")
+          f"{'**pass**' if ok else '**miss**'} | {sync} | {rounds.rounds_text(count, mode, 'ws')} |")
     w("")
     w("Per second of the client's own CPU time (`CLOCK_PROCESS_CPUTIME_ID`, all")
     w("threads, over the same interval); not a bar. The last column is the")
@@ -224,64 +201,10 @@ def ws_section(w, runs, cpu, idle, busy):
     return verdicts
 
 
-# Issue 8 §4: HTTP/2, 64 streams over one TLS connection.
-H2_BAR_CURL = 2.0
-H2_BAR_LIMIT = 0.8
-
-
-def h2_section(w, runs, cpu):
-    """The HTTP/2 table; returns [(what, ok)]."""
-    modes = sorted({m for (m, s, c) in runs if m.startswith("h2async")})
-    if not modes:
-        return []
-    verdicts = []
-    w("## HTTP/2")
-    w("")
-    w("`bench/bench_async.c --http2`: 100-byte GETs kept in flight as streams of")
-    w("one TLS connection to nginx's `http2` port (`http2_max_concurrent_streams`")
-    w("128). WinHTTP: one `WINHTTP_FLAG_ASYNC` session with")
-    w("`WINHTTP_OPTION_ENABLE_HTTP_PROTOCOL`, a chain of callbacks per stream as in")
-    w("async64. libcurl: the multi interface with `CURLPIPE_MULTIPLEX`,")
-    w("`CURL_HTTP_VERSION_2TLS` and `CURLOPT_PIPEWAIT` (every handle waits to")
-    w("multiplex on the one connection). The limit: `h2load -c 1 -m N -D SECS`")
-    w("(nghttp2's load generator, one connection, N streams), its CPU time from")
-    w("`getrusage(RUSAGE_CHILDREN)`. Each run checks every response (h2load:")
-    w("none failed). Bars: ≥ 2× libcurl and ≥ 0.8× h2load, wall-clock.")
-    w("")
-    w("| what | WinHTTP (median) | libcurl (median) | h2load (median) | WinHTTP / libcurl | WinHTTP / h2load | bars | result |")
-    w("|------|-----------------:|-----------------:|----------------:|------------------:|-----------------:|-----:|--------|")
-    for mode in modes:
-        wh = runs.get((mode, "https", "winhttp"))
-        cu = runs.get((mode, "https", "curl"))
-        lim = runs.get((mode, "https", "h2load"))
-        what = f"{mode[len('h2async'):]} streams, 100 B, req/s, HTTPS"
-        if not wh or not cu or not lim:
-            w(f"| {what} | — | — | — | — | — | ≥ {H2_BAR_CURL}×, ≥ {H2_BAR_LIMIT}× | not run |")
-            continue
-        mw, mc, ml = (statistics.median(x) for x in (wh, cu, lim))
-        ok = mw / mc >= H2_BAR_CURL and mw / ml >= H2_BAR_LIMIT
-        verdicts.append((f"HTTP/2 {what}", ok))
-        w(f"| {what} | {fmt(mw)} | {fmt(mc)} | {fmt(ml)} | {mw / mc:.2f}× | {mw / ml:.2f}× | "
-          f"≥ {H2_BAR_CURL}×, ≥ {H2_BAR_LIMIT}× | {'**pass**' if ok else '**miss**'} |")
-    w("")
-    w("Per second of each client's own CPU time (not a bar):")
-    w("")
-    w("| what | WinHTTP per CPU-s | libcurl per CPU-s | h2load per CPU-s | WinHTTP / libcurl | WinHTTP / h2load |")
-    w("|------|------------------:|------------------:|-----------------:|------------------:|-----------------:|")
-    for mode in modes:
-        xs = [cpu.get((mode, "https", c)) for c in ("winhttp", "curl", "h2load")]
-        if not all(xs):
-            continue
-        mw, mc, ml = (statistics.median(x) for x in xs)
-        w(f"| {mode[len('h2async'):]} streams | {fmt(mw)} req | {fmt(mc)} req | {fmt(ml)} req | "
-          f"{mw / mc:.2f}× | {mw / ml:.2f}× |")
-    w("")
-    return verdicts
-
-
-def threads_section(w, runs, cpu):
+def threads_section(w, runs, cpu, count):
     """Issue 8 §4: N synchronous threads, HTTP/2 against HTTP/1.1; returns [(what, ok)]."""
-    modes = sorted({m for (m, s, c) in runs if m.startswith("threads")})
+    modes = sorted({m for (m, s, c) in runs if m.startswith("threads")}
+                   | {m for (m, s) in count if m.startswith("threads")})
     if not modes:
         return []
     verdicts = []
@@ -295,21 +218,22 @@ def threads_section(w, runs, cpu):
     w("HTTP/1.1, wall-clock. For reference, the limit tool the same two ways:")
     w("`h2load -c 1 -m N` (one connection, N streams) and `h2load --h1 -c N`.")
     w("")
-    w("| what | WinHTTP HTTP/2 | WinHTTP HTTP/1.1 | HTTP/2 / HTTP/1.1 | bar | result | h2load HTTP/2 | h2load HTTP/1.1 | h2load's HTTP/2 / HTTP/1.1 |")
-    w("|------|---------------:|-----------------:|------------------:|----:|--------|--------------:|----------------:|---------------------------:|")
+    w("| what | WinHTTP HTTP/2 | WinHTTP HTTP/1.1 | HTTP/2 / HTTP/1.1 | bar | result | h2load HTTP/2 | h2load HTTP/1.1 | h2load's HTTP/2 / HTTP/1.1 | rounds kept / dropped |")
+    w("|------|---------------:|-----------------:|------------------:|----:|--------|--------------:|----------------:|---------------------------:|------:|")
     for mode in modes:
         n = mode[len("threads"):]
         xs = [runs.get((mode, "https", c)) for c in ("winhttp-h2", "winhttp-h1", "h2load-h2", "h2load-h1")]
         what = f"{n} threads, 100 B, req/s, HTTPS"
         if not xs[0] or not xs[1]:
-            w(f"| {what} | — | — | — | ≥ 1.0× | not run | — | — | — |")
+            w(f"| {what} | — | — | — | ≥ 1.0× | not run | — | — | — | "
+              f"{rounds.rounds_text(count, mode, 'https')} |")
             continue
         m = [statistics.median(x) if x else None for x in xs]
         ok = m[0] / m[1] >= 1.0
         verdicts.append((f"HTTP/2 {what} vs HTTP/1.1", ok))
         ref = (f"{fmt(m[2])} | {fmt(m[3])} | {m[2] / m[3]:.2f}×" if m[2] and m[3] else "— | — | —")
         w(f"| {what} | {fmt(m[0])} | {fmt(m[1])} | {m[0] / m[1]:.2f}× | ≥ 1.0× | "
-          f"{'**pass**' if ok else '**miss**'} | {ref} |")
+          f"{'**pass**' if ok else '**miss**'} | {ref} | {rounds.rounds_text(count, mode, 'https')} |")
     w("")
     w("Per second of each client's own CPU time (not a bar):")
     w("")
@@ -351,10 +275,14 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--profdir", default="")
     ap.add_argument("--build", default="build/bench")
+    ap.add_argument("--steal-max", type=float, default=3.0,
+                    help="rounds with more steal time (%% of wall time, either CPU) are left out")
     a = ap.parse_args()
 
+    recs = rounds.load(a.results, a.steal_max)
     # busy: the echo server's share of its core in each bench_ws run
-    runs, cpu, units, busy = parse(a.results)
+    runs, cpu, units, busy = rounds.kept_figures(recs)
+    count = rounds.counts(recs)
     prof = parse_profiles(a.results)
     facts = [l.rstrip("\n") for l in open(a.facts, encoding="utf-8") if l.strip()]
 
@@ -362,75 +290,96 @@ def main():
     w = out.append
     w("# Performance")
     w("")
-    w("Generated by `bench/run.sh` (the numbers and the table; the analysis after")
+    w("Generated by `bench/run.sh` (the numbers and the tables; the analysis after")
     w("the marker at the end is hand-written and kept across runs). Method:")
-    w("ARCHITECTURE-NOTES §7 — nginx with one worker pinned to one core, the")
-    w("client pinned to the other, every (mode × scheme × client) run")
-    w(f"{a.runs} times interleaved for {a.secs} s each, medians, and every figure")
-    w("a ratio against libcurl measured in the same session on the same server")
-    w("and files. Both clients live in one binary, `bench/bench_sync.c`:")
+    w("ARCHITECTURE-NOTES §7 and issue 12 §1. nginx runs one worker pinned to one")
+    w("core, every client is pinned to the other. A row's clients — WinHTTP,")
+    w("libcurl and **the limit** — run back to back on the same server and files")
+    w("(a round), in an order reversed every other round; "
+      f"{a.runs} rounds of {a.secs} s")
+    w("each, medians over the rounds kept. The limit is what the machine and")
+    w("nginx allow: a client doing the least work there is for the same requests.")
     w("")
-    w("- **get**: sequential keep-alive GETs of a 100-byte file. WinHTTP: one")
-    w("  session and connect handle, a new request handle per GET")
-    w("  (OpenRequest, SendRequest, ReceiveResponse, QueryHeaders for the status,")
-    w("  QueryDataAvailable + ReadData, CloseHandle). libcurl: one easy handle")
-    w("  reused, status read with `CURLINFO_RESPONSE_CODE`.")
+    w("- **get**: sequential keep-alive GETs of a 100-byte file. WinHTTP")
+    w("  (`bench/bench_sync.c`): one session and connect handle, a new request")
+    w("  handle per GET (OpenRequest, SendRequest, ReceiveResponse, QueryHeaders")
+    w("  for the status, QueryDataAvailable + ReadData, CloseHandle). libcurl: one")
+    w("  easy handle reused, status read with `CURLINFO_RESPONSE_CODE`. Limit:")
+    w("  `bench/bench_raw.c`, a minimal HTTP/1.1 client on a raw socket (OpenSSL")
+    w("  directly for HTTPS): one kept-alive connection, one write of fixed")
+    w("  request bytes per GET, reads into one 128 KiB buffer, of the head only")
+    w("  the status line and `Content-Length` looked at.")
     w("- **download**: GETs of a 100 MiB file, repeated on the kept-alive")
     w("  connection for the run's length, body discarded. WinHTTP: ReadData with")
-    w("  a 128 KiB buffer (close to curl's 100 KiB). libcurl: a write callback that discards,")
-    w("  `CURLOPT_BUFFERSIZE` 100 KiB as the curl tool sets it. MB = 10^6 bytes.")
+    w("  a 128 KiB buffer (close to curl's 100 KiB). libcurl: a write callback that")
+    w("  discards, `CURLOPT_BUFFERSIZE` 100 KiB as the curl tool sets it. Limit:")
+    w("  `bench_raw`, reading the body into its 128 KiB buffer. MB = 10^6 bytes.")
     w("  The curl tool itself (`curl -o /dev/null`, 20 transfers on one")
-    w("  connection per run) is shown for reference; the ratio is against libcurl.")
-    w("- **async64** (`bench/bench_async.c`): 64 requests in flight for the")
-    w("  run's length, keep-alive GETs of the 100-byte file. WinHTTP: one")
-    w("  `WINHTTP_FLAG_ASYNC` session and connect handle; each of 64 chains opens")
-    w("  a request, sends, and from its callbacks receives, reads until 0 bytes,")
-    w("  closes and opens the next. libcurl: 64 easy handles in one multi handle,")
+    w("  connection per round) is shown for reference.")
+    w("- **asyncN** (`bench/bench_async.c`): N requests in flight for the run's")
+    w("  length, keep-alive GETs of the 100-byte file. WinHTTP: one")
+    w("  `WINHTTP_FLAG_ASYNC` session and connect handle; each of N chains opens a")
+    w("  request, sends, and from its callbacks receives, reads until 0 bytes,")
+    w("  closes and opens the next. libcurl: N easy handles in one multi handle,")
     w("  each re-added when done (`curl_multi_perform` + `curl_multi_poll`).")
+    w("  Limit: `wrk -t1 -cN -d SECS` (one thread, as the client has one CPU).")
+    w("- **h2asyncN** (`bench_async --http2`): the same over HTTP/2, N streams of")
+    w("  one TLS connection to nginx's `http2` port (`http2_max_concurrent_streams`")
+    w("  128). WinHTTP: `WINHTTP_OPTION_ENABLE_HTTP_PROTOCOL`; libcurl:")
+    w("  `CURLPIPE_MULTIPLEX`, `CURL_HTTP_VERSION_2TLS` and `CURLOPT_PIPEWAIT`.")
+    w("  Limit: `h2load -c 1 -m N -D SECS` (nghttp2's load generator).")
     w("")
-    w("Every response is checked (status 200, body length). TLS: TLS 1.3 with")
-    w("the CA from `tests/peers/gen-certs.sh`, trusted through `SSL_CERT_FILE`")
-    w("(WinHTTP) and `CURLOPT_CAINFO` (libcurl).")
+    w("Every response is checked: status 200 and body length (WinHTTP, libcurl,")
+    w("bench_raw); no status outside 2xx/3xx and no socket error (wrk, which")
+    w("cannot check lengths without running Lua on every body); none failed and")
+    w("all 2xx (h2load). TLS: TLS 1.3 with the CA from `tests/peers/gen-certs.sh`,")
+    w("trusted through `SSL_CERT_FILE` (WinHTTP), `CURLOPT_CAINFO` (libcurl) and")
+    w("`SSL_CTX_load_verify_locations` (bench_raw), the address checked against")
+    w("the certificate; wrk and h2load do not verify.")
+    w("")
+    w("Figures are given wall-clock (per second of the run) and per client")
+    w("CPU-second (per second of the client's own user + system time: its cost,")
+    w("whatever the server does). WinHTTP, libcurl and bench_raw measure their")
+    w("own (`CLOCK_PROCESS_CPUTIME_ID`) over their timed loop, after the warm-up")
+    w("that opens the connection; wrk, h2load and the curl tool are measured by")
+    w("the kernel (`getrusage(RUSAGE_CHILDREN)` in `bench/measure.py`) over the")
+    w("whole process, its connections included, as bench_async's clients count")
+    w("theirs.")
+    w("")
+    w("Two checks on every measurement (`bench/measure.py`):")
+    w("")
+    w("- **steal time**: the hypervisor's steal on the server's and the client's")
+    w("  CPU (`/proc/stat`, the steal column of each, over the run). A round in")
+    w(f"  which one measurement saw more than {a.steal_max:g} % of its wall-clock time")
+    w("  stolen on either CPU is left out of the tables, every client of it, so")
+    w("  that the ratios still compare clients run side by side; each table says")
+    w("  how many rounds per row were kept and dropped, and the steal of every")
+    w("  round is listed at the end.")
+    w("- **nginx's own count**: its `stub_status` request counter (every HTTP/1.1")
+    w("  request and HTTP/2 stream), read before and after the run once nginx has")
+    w("  no other connection, its own reads subtracted. It must equal the")
+    w("  client's count plus the requests the client made outside it (warm-up),")
+    w("  with up to the client's requests in flight at its end on top, ± max(2,")
+    w("  0.1 %); otherwise the run stops with an error.")
+    w("")
+    w("Bars (issue 12 §1): wall-clock ≥ 0.9× the limit for sequential GET, N in")
+    w("flight (HTTP and HTTPS) and the HTTP download; ≥ 1.0× libcurl for the")
+    w("HTTPS download; HTTP/2 ≥ 2× libcurl and ≥ 0.8× h2load (§7); per client")
+    w("CPU-second ≥ 1.5× libcurl for every request-rate row.")
     w("")
     w("## Results")
     w("")
-    w("| what | WinHTTP (median) | libcurl (median) | ratio | bar | result |")
-    w("|------|-----------------:|-----------------:|------:|----:|--------|")
-    verdicts = []
-    for (mode, scheme), what, bar in BARS:
-        wh = runs.get((mode, scheme, "winhttp"))
-        cu = runs.get((mode, scheme, "curl"))
-        if not wh or not cu:
-            w(f"| {what} | — | — | — | ≥ {bar}× | not run |")
-            continue
-        mw, mc = statistics.median(wh), statistics.median(cu)
-        ratio = mw / mc
-        ok = ratio >= bar
-        verdicts.append((what, ok))
-        unit = units[(mode, scheme)]
-        w(f"| {what} | {fmt(mw)} {unit} | {fmt(mc)} {unit} | {ratio:.2f}× | ≥ {bar}× | "
-          f"{'**pass**' if ok else '**miss**'} |")
-    w("")
+    verdicts, specs = limits.tables(w, fmt, runs, cpu, units, count)
     tool = [(s, runs.get(("download", s, "curl-tool"))) for s in ("http", "https")]
     if any(v for _, v in tool):
         parts = [f"{s.upper()} {fmt(statistics.median(v))} MB/s" for s, v in tool if v]
         w("`curl -o /dev/null` (the tool), medians: " + ", ".join(parts) + ".")
         w("")
-    w("The same runs per second of the client's own CPU time (user + system,")
-    w("`CLOCK_PROCESS_CPUTIME_ID`): what each client costs, whatever else")
-    w("shares the machine. Not a bar; it tells client cost from waiting.")
-    w("")
-    w("| what | WinHTTP per CPU-s (median) | libcurl per CPU-s (median) | ratio |")
-    w("|------|---------------------------:|---------------------------:|------:|")
-    for (mode, scheme), what, _ in BARS:
-        wh = cpu.get((mode, scheme, "winhttp"))
-        cu = cpu.get((mode, scheme, "curl"))
-        if not wh or not cu:
-            continue
-        mw, mc = statistics.median(wh), statistics.median(cu)
-        unit = units[(mode, scheme)].split("/")[0]
-        w(f"| {what} | {fmt(mw)} {unit} | {fmt(mc)} {unit} | {mw / mc:.2f}× |")
-    w("")
+    checked = [r for r in recs if "nginx_requests" in r]
+    if checked:
+        w(f"nginx's counter agreed with the client's count in all {len(checked)} measurements")
+        w(f"against nginx ({sum(int(r['nginx_requests']) for r in checked):,} requests).")
+        w("")
     if prof:
         w("Profiles (`PROFILE=1`): instructions counted by callgrind, as the")
         w("difference between a run of N and of 2N requests (so connecting and")
@@ -450,15 +399,16 @@ def main():
         w("(download, ws-large) or per message (ws-small), self cost by function")
         w("(`bench/cgdiff.py`), with the allocator calls per unit:")
         w("")
-        for mode, scheme in [b[0] for b in BARS] + [(m, "ws") for m, _, _, _ in WS_BARS]:
-            for client in ("winhttp", "curl", "lws"):
+        for mode, scheme in [(r.mode, r.scheme) for r in specs] + [(m, "ws") for m, _, _, _ in WS_BARS]:
+            for client in ("winhttp", "curl", "raw", "lws"):
                 path = os.path.join(a.profdir, f"top.{mode}.{scheme}.{client}.txt")
                 if not os.path.exists(path):
                     continue
                 lines = open(path, encoding="utf-8").read().rstrip("\n").splitlines()
-                if client in ("curl", "lws"):
-                    # libcurl and libwebsockets are stripped: their totals
-                    # and allocations only
+                if client in ("curl", "raw", "lws"):
+                    # libcurl and libwebsockets are stripped, and bench_raw's
+                    # cost is OpenSSL's and the kernel's: totals and
+                    # allocations only
                     lines = [lines[0], lines[-1]]
                 w(f"{mode} {scheme.upper()}, {client}:")
                 w("")
@@ -466,17 +416,23 @@ def main():
                 w("\n".join(lines))
                 w("```")
                 w("")
-    verdicts += h2_section(w, runs, cpu)
-    verdicts += threads_section(w, runs, cpu)
+    verdicts += threads_section(w, runs, cpu, count)
     scale_section(w, parse_scale(a.results))
-    verdicts += ws_section(w, runs, cpu, parse_wsidle(a.results), busy)
-    w("Every run (values in the order they ran; runs were interleaved):")
+    verdicts += ws_section(w, runs, cpu, parse_wsidle(a.results), busy, count)
+    w("Every run (values in the order they ran; ~~struck~~: its round was left")
+    w("out for steal time):")
     w("")
     w("| mode | scheme | client | runs |")
     w("|------|--------|--------|------|")
-    for (mode, scheme, client), vals in sorted(runs.items()):
-        w(f"| {mode} | {scheme} | {client} | {', '.join(fmt(v) for v in vals)} |")
+    every = {}
+    for r in recs:
+        v = fmt(float(r["value"]))
+        every.setdefault((r["mode"], r["scheme"], r["client"]), []).append(
+            f"~~{v}~~" if r["dropped"] else v)
+    for (mode, scheme, client), vals in sorted(every.items()):
+        w(f"| {mode} | {scheme} | {client} | {', '.join(vals)} |")
     w("")
+    rounds.steal_table(w, recs, a.steal_max)
     w("## Machine")
     w("")
     for f in facts:
@@ -486,7 +442,7 @@ def main():
     w("")
     w("```sh")
     w(f"cmake -S . -B {a.build} -DCMAKE_BUILD_TYPE=Release -DWH_BUILD_BENCH=ON -DWH_WERROR=OFF")
-    w(f"cmake --build {a.build} -j2 --target bench_sync bench_async bench_scale bench_ws bench_threads")
+    w(f"cmake --build {a.build} -j2 --target bench_sync bench_raw bench_async bench_scale bench_ws bench_threads")
     w(a.command)
     w("```")
     w("")
@@ -511,6 +467,11 @@ def main():
         with open(a.out, "w", encoding="utf-8") as f:
             f.write(text)
         print(f"run.sh: wrote {a.out}", file=sys.stderr)
+    for (mode, scheme), (kept, dropped) in sorted(count.items()):
+        if dropped and not kept:
+            print(f"run.sh: every round of {mode} {scheme} was left out for steal time "
+                  f"(over {a.steal_max:g} %): no figure; run again on a quieter machine",
+                  file=sys.stderr)
     missed = [what for what, ok in verdicts if not ok]
     for what in missed:
         print(f"run.sh: bar missed: {what}", file=sys.stderr)

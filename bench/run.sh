@@ -1,14 +1,19 @@
 #!/bin/sh
 # Runs bench_sync (WinHTTP's sync engine and libcurl's easy interface) against
-# nginx and writes docs/PERFORMANCE.md (ARCHITECTURE-NOTES §7's method).
+# nginx and writes docs/PERFORMANCE.md (ARCHITECTURE-NOTES §7's method), with
+# the limit of each row measured in the same interleaved rounds (issue 12
+# §1): bench_raw (a minimal raw-socket client) for get and download, wrk for
+# async, h2load for h2 and threads.
 #
 #   bench/run.sh [BUILD_DIR]      BUILD_DIR holds bench/bench_sync
 #                                 (default build/bench, as `make bench` makes)
 #
-# Environment: MODES ("get download async h2 scale ws": async is bench_async,
+# Environment: MODES ("get download async h2 threads scale ws": get and
+# download are bench_sync and bench_raw, the limit; async is bench_async,
 # INFLIGHT (64) requests in flight through WinHTTP's async API and libcurl
-# multi; scale is bench_scale against bench/slowserver.py, COUNTS ("1000
-# 5000 10000") requests held in flight, threads and memory per request;
+# multi, and wrk -t1 -c INFLIGHT, the limit; scale is bench_scale against
+# bench/slowserver.py, COUNTS ("1000 5000 10000") requests held in flight,
+# threads and memory per request;
 # ws is bench_ws against bench/ws_echo_server.c: WebSocket echo through
 # WinHTTP (async, and sync for reference) and libwebsockets' client, 100 B
 # x WS_SOCKETS (64) and 1 MiB messages, then WS_COUNTS ("1000 5000 10000")
@@ -22,21 +27,32 @@
 # THREADS, and --h1 -c THREADS) for reference);
 # RUNS (5) runs of each (mode x scheme x client), interleaved;
 # SECS (3) seconds per run; OUT (docs/PERFORMANCE.md; "-" for stdout only);
-# SERVER_CPU (0) and CLIENT_CPU (1); HTTP_PORT and HTTPS_PORT (free ones);
-# PROFILE=1 adds callgrind and strace profiles (instructions and syscalls per
-# request or per MB, top functions in PROFDIR, BUILD_DIR/bench/profile).
+# SERVER_CPU (0) and CLIENT_CPU (1); HTTP_PORT, HTTPS_PORT, H2_PORT and
+# STATUS_PORT (free ones);
+# PROFILE=1 adds callgrind and strace profiles of WinHTTP, libcurl and
+# bench_raw (instructions and syscalls per
+# request or per MB, top functions in PROFDIR, BUILD_DIR/bench/profile);
+# STEAL_MAX (3): the report leaves out every round of a row in which one of
+# its measurements saw more hypervisor steal time than this, in % of its
+# wall-clock time, on either CPU.
+#
+# Every client run goes through bench/measure.py, which records the steal
+# time on both CPUs and checks the client's request count against nginx's
+# own (stub_status, on STATUS_PORT): a mismatch stops the run.
 #
 # nginx runs as the current user in a temporary directory: one worker, pinned
 # to SERVER_CPU by worker_cpu_affinity and by taskset on the whole server;
 # every client run is pinned to CLIENT_CPU with taskset. TLS material comes
 # from tests/peers/gen-certs.sh; WinHTTP trusts the CA through SSL_CERT_FILE,
-# libcurl through CURLOPT_CAINFO. Never run by ctest.
+# libcurl through CURLOPT_CAINFO, bench_raw through OpenSSL's
+# SSL_CTX_load_verify_locations. Never run by ctest.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 build=${1:-$top/build/bench}
 bin=$build/bench/bench_sync
+rbin=$build/bench/bench_raw
 abin=$build/bench/bench_async
 sbin=$build/bench/bench_scale
 wbin=$build/bench/bench_ws
@@ -53,18 +69,24 @@ SECS=${SECS:-3}
 OUT=${OUT:-$top/docs/PERFORMANCE.md}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
+STEAL_MAX=${STEAL_MAX:-3}
+# Requests bench_sync and bench_raw make before their timed loop (the
+# connection, the handshake); nginx counts them, the clients do not.
+WARMUP_GET=100
+WARMUP_DOWNLOAD=1
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 HTTP_PORT=${HTTP_PORT:-$(free_port)}
 HTTPS_PORT=${HTTPS_PORT:-$(free_port)}
 H2_PORT=${H2_PORT:-$(free_port)}
+STATUS_PORT=${STATUS_PORT:-$(free_port)}
 BIG=104857600 # 100 MiB
 SMALL=100
 
-command_line="RUNS=$RUNS SECS=$SECS${PROFILE:+ PROFILE=$PROFILE} bench/run.sh $*"
+command_line="RUNS=$RUNS SECS=$SECS STEAL_MAX=$STEAL_MAX${PROFILE:+ PROFILE=$PROFILE} bench/run.sh $*"
 
-for b in "$bin" "$abin" "$sbin" "$tbin"; do
+for b in "$bin" "$rbin" "$abin" "$sbin" "$tbin"; do
   if [ ! -x "$b" ]; then
     echo "run.sh: no $b; build it first (make bench, or cmake -DWH_BUILD_BENCH=ON)" >&2
     exit 2
@@ -89,7 +111,18 @@ esac
 for tool in nginx taskset openssl python3 curl; do
   command -v "$tool" >/dev/null 2>&1 || { echo "run.sh: needs $tool" >&2; exit 2; }
 done
-for port in "$HTTP_PORT" "$HTTPS_PORT"; do
+case " $MODES " in
+  *" async "*)
+    command -v wrk >/dev/null 2>&1 ||
+      { echo "run.sh: needs wrk for the async mode's limit (Debian wrk; scripts/install-deps)" >&2; exit 2; }
+    ;;
+esac
+# nginx's own request counter, to check every client's count against.
+if ! nginx -V 2>&1 | tr ' ' '\n' | grep -qx -- --with-http_stub_status_module; then
+  echo "run.sh: this nginx has no stub_status module (its request counter)" >&2
+  exit 2
+fi
+for port in "$HTTP_PORT" "$HTTPS_PORT" "$STATUS_PORT"; do
   rc=0
   curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/" || rc=$?
   if [ "$rc" != 7 ]; then # 7: could not connect
@@ -165,6 +198,14 @@ http {
         ssl_certificate $tmp/certs/server.pem;
         ssl_certificate_key $tmp/certs/server.key;
     }
+    # The counter measure.py reads before and after each run: requests
+    # (every HTTP/1.1 request and every HTTP/2 stream) and connections.
+    server {
+        listen 127.0.0.1:$STATUS_PORT;
+        location = /status {
+            stub_status;
+        }
+    }
 }
 EOF
 taskset -c "$SERVER_CPU" nginx -p "$tmp" -c "$tmp/nginx.conf" -e "$tmp/error.log" &
@@ -172,7 +213,8 @@ nginx_pid=$!
 ready=0
 for _ in $(seq 1 100); do
   if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$HTTP_PORT/100b" &&
-     curl -s -o /dev/null --max-time 1 --cacert "$tmp/certs/ca.pem" "https://127.0.0.1:$HTTPS_PORT/100b"; then
+     curl -s -o /dev/null --max-time 1 --cacert "$tmp/certs/ca.pem" "https://127.0.0.1:$HTTPS_PORT/100b" &&
+     curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$STATUS_PORT/status"; then
     ready=1
     break
   fi
@@ -194,73 +236,86 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy
 results=$tmp/results.txt
 : > "$results"
 
+# measure [MEASURE.PY OPTIONS] -- COMMAND...: one client run on the client
+# CPU through bench/measure.py (steal time on both CPUs, nginx's own count
+# of the requests; see its header); prints the result line.
+measure() {
+  taskset -c "$CLIENT_CPU" python3 "$here/measure.py" --cpus "$SERVER_CPU,$CLIENT_CPU" \
+    --status-url "http://127.0.0.1:$STATUS_PORT/status" "$@"
+}
+
+# RUN LINE: the result line, tagged with its round, into the results.
+record() {
+  echo "$2 run=$1" | tee -a "$results" >&2
+}
+
 one() { # RUN MODE SCHEME CLIENT
   port=$HTTP_PORT
   [ "$3" = https ] && port=$HTTPS_PORT
+  url="$3://127.0.0.1:$port/100b"
   if [ "$2" = async ]; then
-    tls=
-    [ "$3" = https ] && tls=--https
-    line=$(taskset -c "$CLIENT_CPU" "$abin" --client "$4" $tls --port "$port" --path /100b \
-      --inflight "$INFLIGHT" --expect "$SMALL" --seconds "$SECS" --cafile "$tmp/certs/ca.pem")
-    echo "$line run=$1" | tee -a "$results" >&2
+    if [ "$4" = wrk ]; then
+      # One thread: the client has one CPU, as the others.
+      line=$(measure --inflight "$INFLIGHT" --tool wrk --mode "async$INFLIGHT" --scheme "$3" \
+        --client wrk -- wrk -t1 -c"$INFLIGHT" -d"${SECS}s" "$url")
+    else
+      tls=
+      [ "$3" = https ] && tls=--https
+      line=$(measure --inflight "$INFLIGHT" -- "$abin" --client "$4" $tls --port "$port" \
+        --path /100b --inflight "$INFLIGHT" --expect "$SMALL" --seconds "$SECS" \
+        --cafile "$tmp/certs/ca.pem")
+    fi
+    record "$1" "$line"
     return
   fi
-  if [ "$2" = get ]; then path=/100b; expect=$SMALL; else path=/100m.bin; expect=$BIG; fi
-  line=$(taskset -c "$CLIENT_CPU" "$bin" --mode "$2" --scheme "$3" --client "$4" \
-    --port "$port" --path "$path" --expect "$expect" --seconds "$SECS" \
+  if [ "$2" = get ]; then path=/100b; expect=$SMALL; warm=$WARMUP_GET
+  else path=/100m.bin; expect=$BIG; warm=$WARMUP_DOWNLOAD; fi
+  client_bin=$bin
+  client_arg="--client $4"
+  if [ "$4" = raw ]; then client_bin=$rbin; client_arg=; fi
+  # shellcheck disable=SC2086
+  line=$(measure --extra "$warm" -- "$client_bin" --mode "$2" --scheme "$3" $client_arg \
+    --port "$port" --path "$path" --expect "$expect" --seconds "$SECS" --warmup "$warm" \
     --cafile "$tmp/certs/ca.pem")
-  echo "$line run=$1" | tee -a "$results" >&2
+  record "$1" "$line"
 }
 
-# HTTP/2: INFLIGHT streams over one connection. h2load's own CPU time comes
-# from the kernel (RUSAGE_CHILDREN of a Python wrapper that runs it).
-# h2load MODE CLIENT CONNECTIONS STREAMS [--h1]: one result line.
+# h2load, the HTTP/2 limit: MODE CLIENT CONNECTIONS STREAMS [--h1]; its
+# CPU time is the kernel's (measure.py). Up to CONNECTIONS x STREAMS
+# requests are on the wire, uncounted, when it stops.
 h2load_line() {
-  python3 - "$CLIENT_CPU" "$SECS" "$1" "$2" "$3" "$4" "https://127.0.0.1:$H2_PORT/100b" ${5:-} <<'PY'
-import re, resource, subprocess, sys
-cpu, secs, mode, client, conns, streams, url = sys.argv[1:8]
-extra = sys.argv[8:]
-out = subprocess.run(["taskset", "-c", cpu, "h2load", *extra, "-D", secs, "-c", conns, "-m", streams,
-                      url], capture_output=True, text=True).stdout
-u = resource.getrusage(resource.RUSAGE_CHILDREN)
-used = u.ru_utime + u.ru_stime
-took = float(re.search(r"finished in ([0-9.]+)s", out).group(1))
-ok = int(re.search(r"requests: .* (\d+) succeeded", out).group(1))
-bad = int(re.search(r"succeeded, (\d+) failed", out).group(1))
-if bad:
-    sys.exit("h2load: %d requests failed" % bad)
-print("result mode=%s scheme=https client=%s requests=%d seconds=%.3f cpu_seconds=%.3f "
-      "value=%.1f per_cpu_second=%.1f unit=req/s" % (mode, client, ok, took, used, ok / took,
-                                                        ok / used if used else 0))
-PY
+  # shellcheck disable=SC2086 # $5: an optional flag, absent or one word
+  measure --inflight $(($3 * $4)) --tool h2load --mode "$1" --scheme https --client "$2" -- \
+    h2load ${5:-} -D "$SECS" -c "$3" -m "$4" "https://127.0.0.1:$H2_PORT/100b"
 }
 
 h2_one() { # RUN CLIENT
   if [ "$2" = h2load ]; then
     line=$(h2load_line "h2async$INFLIGHT" h2load 1 "$INFLIGHT")
   else
-    line=$(taskset -c "$CLIENT_CPU" "$abin" --client "$2" --https --http2 --port "$H2_PORT" \
-      --path /100b --inflight "$INFLIGHT" --expect "$SMALL" --seconds "$SECS" \
-      --cafile "$tmp/certs/ca.pem")
+    line=$(measure --inflight "$INFLIGHT" -- "$abin" --client "$2" --https --http2 \
+      --port "$H2_PORT" --path /100b --inflight "$INFLIGHT" --expect "$SMALL" \
+      --seconds "$SECS" --cafile "$tmp/certs/ca.pem")
   fi
-  echo "$line run=$1" | tee -a "$results" >&2
+  record "$1" "$line"
 }
 
 # THREADS synchronous threads, HTTP/2 against HTTP/1.1, on the HTTP/2 port
-# (nginx answers HTTP/1.1 there to a client that does not offer h2).
+# (nginx answers HTTP/1.1 there to a client that does not offer h2). Each
+# bench_threads thread makes one warm-up request outside its count.
 threads_one() { # RUN CLIENT
   case $2 in
     h2load-h2) line=$(h2load_line "threads$THREADS" h2load-h2 1 "$THREADS") ;;
     h2load-h1) line=$(h2load_line "threads$THREADS" h2load-h1 "$THREADS" 1 --h1) ;;
-    winhttp-h2) line=$(taskset -c "$CLIENT_CPU" "$tbin" --port "$H2_PORT" --path /100b \
+    winhttp-h2) line=$(measure --extra "$THREADS" -- "$tbin" --port "$H2_PORT" --path /100b \
       --threads "$THREADS" --expect "$SMALL" --seconds "$SECS" --http2) ;;
-    *) line=$(taskset -c "$CLIENT_CPU" "$tbin" --port "$H2_PORT" --path /100b \
+    *) line=$(measure --extra "$THREADS" -- "$tbin" --port "$H2_PORT" --path /100b \
       --threads "$THREADS" --expect "$SMALL" --seconds "$SECS") ;;
   esac
-  echo "$line run=$1" | tee -a "$results" >&2
+  record "$1" "$line"
 }
 
-# curl -o /dev/null, the tool, for the download (the bar's wording): 20
+# curl -o /dev/null, the tool, for the download (reference, no bar): 20
 # transfers of the file on one connection, bytes over the tool's own times.
 curl_tool() { # RUN SCHEME
   port=$HTTP_PORT
@@ -269,11 +324,15 @@ curl_tool() { # RUN SCHEME
   args=
   for _ in $(seq 1 20); do args="$args -o /dev/null $url"; done
   # shellcheck disable=SC2086
-  v=$(taskset -c "$CLIENT_CPU" curl -s --cacert "$tmp/certs/ca.pem" -w '%{size_download} %{time_total}\n' $args |
-      awk '{ b += $1; t += $2 } END { printf "%.1f", b / t / 1e6 }')
-  echo "result mode=download scheme=$2 client=curl-tool value=$v unit=MB/s run=$1" | tee -a "$results" >&2
+  line=$(measure --tool curl-tool --mode download --scheme "$2" --client curl-tool \
+    --expect "$BIG" -- curl -s --cacert "$tmp/certs/ca.pem" \
+    -w '%{http_code} %{size_download} %{time_total}\n' $args)
+  record "$1" "$line"
 }
 
+# A round: every client of a row back to back, the order reversed every
+# other round, so that none always runs on a server that just served the
+# same one.
 run=1
 while [ "$run" -le "$RUNS" ]; do
   for mode in $MODES; do
@@ -290,16 +349,11 @@ while [ "$run" -le "$RUNS" ]; do
       for client in $order; do threads_one "$run" "$client"; done
       continue
     fi
+    limit=raw
+    [ "$mode" = async ] && limit=wrk
     for scheme in http https; do
-      # Alternate which client goes first, so neither always runs on a
-      # server that just served the other.
-      if [ $((run % 2)) = 1 ]; then
-        one "$run" "$mode" "$scheme" winhttp
-        one "$run" "$mode" "$scheme" curl
-      else
-        one "$run" "$mode" "$scheme" curl
-        one "$run" "$mode" "$scheme" winhttp
-      fi
+      if [ $((run % 2)) = 1 ]; then order="winhttp curl $limit"; else order="$limit curl winhttp"; fi
+      for client in $order; do one "$run" "$mode" "$scheme" "$client"; done
       [ "$mode" = download ] && curl_tool "$run" "$scheme"
     done
   done
@@ -340,11 +394,13 @@ case " $MODES " in
     taskset -c "$SERVER_CPU" "$ebin" >"$tmp/ws" &
     ws_pid=$!
     read -r _ ws_port <"$tmp/ws"
+    # Through measure.py for the steal time; no nginx here to count.
     ws_one() { # RUN MODE CLIENT
-      line=$(taskset -c "$CLIENT_CPU" "$wbin" --client "$3" --mode "$2" --port "$ws_port" \
+      line=$(taskset -c "$CLIENT_CPU" python3 "$here/measure.py" --cpus "$SERVER_CPU,$CLIENT_CPU" -- \
+        "$wbin" --client "$3" --mode "$2" --port "$ws_port" \
         --sockets "$([ "$2" = small ] && echo "$WS_SOCKETS" || echo 1)" --seconds "$SECS" \
         --server-pid "$ws_pid")
-      echo "$line run=$1" | tee -a "$results" >&2
+      record "$1" "$line"
     }
     run=1
     while [ "$run" -le "$RUNS" ]; do
@@ -388,14 +444,20 @@ if [ "${PROFILE:-0}" = 1 ]; then
     [ "$2" = https ] && p_port=$HTTPS_PORT
     if [ "$1" = get ]; then p_path=/100b; p_expect=$SMALL; else p_path=/100m.bin; p_expect=$BIG; fi
     p_base=$prof/cg.$1.$2.$3
+    # bench_raw, the limit, takes bench_sync's options but --client.
+    p_bin=$bin
+    p_client="--client $3"
+    if [ "$3" = raw ]; then p_bin=$rbin; p_client=; fi
     for p_n in "$4" $(($4 * 2)); do
+      # shellcheck disable=SC2086
       taskset -c "$CLIENT_CPU" valgrind --tool=callgrind -q \
-        --callgrind-out-file="$p_base.$p_n" "$bin" --mode "$1" --scheme "$2" \
-        --client "$3" --port "$p_port" --path "$p_path" --expect "$p_expect" --requests "$p_n" \
+        --callgrind-out-file="$p_base.$p_n" "$p_bin" --mode "$1" --scheme "$2" \
+        $p_client --port "$p_port" --path "$p_path" --expect "$p_expect" --requests "$p_n" \
         --cafile "$tmp/certs/ca.pem" > /dev/null
     done
-    taskset -c "$CLIENT_CPU" strace -f -c -o "$prof/strace.$1.$2.$3" "$bin" --mode "$1" \
-      --scheme "$2" --client "$3" --port "$p_port" --path "$p_path" --expect "$p_expect" \
+    # shellcheck disable=SC2086
+    taskset -c "$CLIENT_CPU" strace -f -c -o "$prof/strace.$1.$2.$3" "$p_bin" --mode "$1" \
+      --scheme "$2" $p_client --port "$p_port" --path "$p_path" --expect "$p_expect" \
       --requests $(($4 * 2)) --warmup 0 --cafile "$tmp/certs/ca.pem" > /dev/null
     p_calls=$(awk '$NF == "total" { print $4 }' "$prof/strace.$1.$2.$3")
     if [ "$1" = get ]; then p_per=request; p_div=$4; else p_per=MB; p_div=$(($4 * BIG / 1000000)); fi
@@ -408,7 +470,7 @@ if [ "${PROFILE:-0}" = 1 ]; then
   for mode in get download; do
     case " $MODES " in *" $mode "*) ;; *) continue ;; esac
     for scheme in http https; do
-      for client in winhttp curl; do
+      for client in winhttp curl raw; do
         if [ "$mode" = get ]; then profile_one "$mode" "$scheme" "$client" 2000
         else profile_one "$mode" "$scheme" "$client" 1; fi
       done
@@ -466,6 +528,9 @@ facts=$tmp/facts.txt
   case " $MODES " in
     *" h2 "*) echo "h2load: $(h2load --version | head -n 1) (one connection, -m $INFLIGHT)" ;;
   esac
+  case " $MODES " in
+    *" async "*) echo "wrk: $(wrk --version 2>&1 | head -n 1 | cut -d' ' -f1-2) (-t1 -c$INFLIGHT)" ;;
+  esac
   echo "load average at the end: $(cut -d" " -f1-3 /proc/loadavg) (other work on the machine shares both cores)"
   echo "pinning: nginx on CPU $SERVER_CPU, clients on CPU $CLIENT_CPU (taskset)"
   case " $MODES " in
@@ -479,4 +544,5 @@ facts=$tmp/facts.txt
 } > "$facts"
 
 python3 "$here/report.py" --results "$results" --facts "$facts" --profdir "${prof:-}" \
-  --command "$command_line" --build "$build" --runs "$RUNS" --secs "$SECS" --out "$OUT"
+  --command "$command_line" --build "$build" --runs "$RUNS" --secs "$SECS" --out "$OUT" \
+  --steal-max "$STEAL_MAX"

@@ -1,0 +1,270 @@
+/* bench_raw: the limit for the sequential HTTP/1.1 rows (issue 12 §1): the
+ * least work a client can do for the same GETs as bench_sync, so that a
+ * WinHTTP figure can be read against what the machine and nginx allow.
+ *
+ *   bench_raw --mode get|download --scheme http|https --port N
+ *             [--host 127.0.0.1] [--path P] [--seconds S | --requests N]
+ *             [--warmup N] [--cafile FILE] [--buffer BYTES] [--expect BYTES]
+ *
+ * One kept-alive connection (bench_raw_io.c: plain, or OpenSSL directly
+ * with the bench's CA). Per request: one write of fixed bytes prepared
+ * once; reads into one fixed buffer (128 KiB by default, as bench_sync's
+ * WinHTTP download) until the head ends, of which only the status line and
+ * Content-Length are looked at; then reads until the body's length is in.
+ * Every response is checked as the other clients check theirs: status 200
+ * and, with --expect, the body length.
+ *
+ * The timed loop, the warm-up (which opens the connection and does the
+ * handshake) and the result line are bench_sync's, with client=raw: the CPU
+ * time is this process's own (CLOCK_PROCESS_CPUTIME_ID) over the same timed
+ * interval as WinHTTP's and libcurl's, so the per CPU-second columns
+ * compare like with like. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "bench_raw_io.h"
+
+struct options {
+  int download; /* else get */
+  int secure;
+  const char *host;
+  unsigned port;
+  const char *path;
+  double seconds;
+  long requests; /* > 0: exactly this many, else --seconds */
+  long warmup;
+  const char *cafile;
+  size_t buffer;
+  long long expect; /* expected body length, -1: any */
+};
+
+struct client {
+  struct raw_conn *conn;
+  char request[1200]; /* the request's bytes, the same for every GET */
+  size_t request_len;
+  char *buf;
+  size_t cap;
+};
+
+static _Noreturn void die(const char *what)
+{
+  fprintf(stderr, "bench_raw: %s\n", what);
+  exit(1);
+}
+
+static double clock_of(clockid_t id)
+{
+  struct timespec ts;
+  clock_gettime(id, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Offset just past the "\r\n\r\n" that ends the head, searching from from,
+ * or 0 while it has not arrived. */
+static size_t head_end(const char *p, size_t n, size_t from)
+{
+  for (size_t i = from; i + 4 <= n; i++)
+    if (p[i] == '\r' && p[i + 1] == '\n' && p[i + 2] == '\r' && p[i + 3] == '\n')
+      return i + 4;
+  return 0;
+}
+
+/* The Content-Length value in the head p[0, n): the only header read. A
+ * response without one (chunked, or delimited by close) cannot be a
+ * keep-alive answer from nginx's static files, so it stops the run. */
+static unsigned long long content_length(const char *p, size_t n)
+{
+  static const char name[] = "\r\ncontent-length:";
+  const size_t len = sizeof(name) - 1;
+  for (size_t i = 0; i + len <= n; i++) {
+    if (p[i] != '\r' || strncasecmp(p + i, name, len) != 0)
+      continue;
+    size_t at = i + len;
+    while (at < n && (p[at] == ' ' || p[at] == '\t'))
+      at++;
+    unsigned long long v = 0;
+    size_t digits = 0;
+    for (; at < n && p[at] >= '0' && p[at] <= '9'; at++, digits++)
+      v = v * 10 + (unsigned long long)(p[at] - '0');
+    if (digits == 0 || digits > 18)
+      die("malformed Content-Length");
+    return v;
+  }
+  die("response without Content-Length");
+}
+
+/* One GET on the kept-alive connection; returns the body's length. */
+static unsigned long long one_request(struct client *c)
+{
+  raw_write_all(c->conn, c->request, c->request_len);
+  size_t have = 0, end = 0;
+  while (end == 0) {
+    if (have == c->cap)
+      die("response head larger than the buffer");
+    size_t got = raw_read(c->conn, c->buf + have, c->cap - have);
+    if (got == 0)
+      die("connection closed before the response head ended");
+    /* Only the new bytes (and the 3 before them) can complete "\r\n\r\n". */
+    end = head_end(c->buf, have + got, have > 3 ? have - 3 : 0);
+    have += got;
+  }
+  static const char ok[] = "HTTP/1.1 200 ";
+  if (end < sizeof(ok) - 1 || memcmp(c->buf, ok, sizeof(ok) - 1) != 0)
+    die("status is not 200");
+  unsigned long long length = content_length(c->buf, end);
+  unsigned long long body = have - end;
+  if (body > length)
+    die("more bytes than Content-Length (nothing else was asked for)");
+  while (body < length) {
+    unsigned long long left = length - body;
+    size_t got = raw_read(c->conn, c->buf, left < c->cap ? (size_t)left : c->cap);
+    if (got == 0)
+      die("connection closed inside the body");
+    body += got;
+  }
+  return body;
+}
+
+static void check_body(const struct options *o, unsigned long long got)
+{
+  if (o->expect >= 0 && got != (unsigned long long)o->expect) {
+    fprintf(stderr, "bench_raw: body of %llu bytes, expected %lld\n", got, o->expect);
+    exit(1);
+  }
+}
+
+static _Noreturn void usage(void)
+{
+  fputs("usage: bench_raw --mode get|download --scheme http|https --port N\n"
+        "                 [--host 127.0.0.1] [--path P] [--seconds S | --requests N]\n"
+        "                 [--warmup N] [--cafile FILE] [--buffer BYTES] [--expect BYTES]\n",
+        stderr);
+  exit(2);
+}
+
+static long long number(const char *s)
+{
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (errno || end == s || *end || v < 0)
+    usage();
+  return v;
+}
+
+static void parse(int argc, char **argv, struct options *o)
+{
+  memset(o, 0, sizeof(*o));
+  o->host = "127.0.0.1";
+  o->seconds = 3.0;
+  o->warmup = -1;
+  o->expect = -1;
+  o->buffer = 128u * 1024u;
+  int have_mode = 0, have_scheme = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *k = argv[i];
+    if (i + 1 >= argc)
+      usage();
+    const char *v = argv[++i];
+    if (!strcmp(k, "--mode")) {
+      have_mode = 1;
+      if (!strcmp(v, "get") || !strcmp(v, "download"))
+        o->download = !strcmp(v, "download");
+      else
+        usage();
+    } else if (!strcmp(k, "--scheme")) {
+      have_scheme = 1;
+      if (!strcmp(v, "http") || !strcmp(v, "https"))
+        o->secure = !strcmp(v, "https");
+      else
+        usage();
+    } else if (!strcmp(k, "--host")) {
+      o->host = v;
+    } else if (!strcmp(k, "--port")) {
+      long long p = number(v);
+      if (p < 1 || p > 65535)
+        usage();
+      o->port = (unsigned)p;
+    } else if (!strcmp(k, "--path")) {
+      o->path = v;
+    } else if (!strcmp(k, "--seconds")) {
+      char *end;
+      o->seconds = strtod(v, &end);
+      if (end == v || *end || !(o->seconds > 0))
+        usage();
+    } else if (!strcmp(k, "--requests")) {
+      o->requests = (long)number(v);
+    } else if (!strcmp(k, "--warmup")) {
+      o->warmup = (long)number(v);
+    } else if (!strcmp(k, "--cafile")) {
+      o->cafile = v;
+    } else if (!strcmp(k, "--buffer")) {
+      long long b = number(v);
+      if (b < 4096 || b > (1ll << 30))
+        usage();
+      o->buffer = (size_t)b;
+    } else if (!strcmp(k, "--expect")) {
+      o->expect = number(v);
+    } else {
+      usage();
+    }
+  }
+  if (!have_mode || !have_scheme || !o->port)
+    usage();
+  if (!o->path)
+    o->path = o->download ? "/100m.bin" : "/100b";
+  if (o->warmup < 0)
+    o->warmup = o->download ? 1 : 100; /* bench_sync's defaults */
+}
+
+int main(int argc, char **argv)
+{
+  struct options o;
+  parse(argc, argv, &o);
+  struct client c;
+  memset(&c, 0, sizeof(c));
+  /* The Host header carries the address the others send (RFC 9112 §3.2);
+   * nothing else: no header nginx does not need. */
+  int n = snprintf(c.request, sizeof(c.request), "GET %s HTTP/1.1\r\nHost: %s%s%s:%u\r\n\r\n",
+                   o.path, strchr(o.host, ':') ? "[" : "", o.host, strchr(o.host, ':') ? "]" : "",
+                   o.port);
+  if (n < 0 || (size_t)n >= sizeof(c.request))
+    die("path too long");
+  c.request_len = (size_t)n;
+  c.cap = o.buffer;
+  c.buf = malloc(c.cap);
+  if (!c.buf)
+    die("malloc");
+  c.conn = raw_connect(o.host, o.port, o.secure, o.cafile);
+
+  for (long i = 0; i < o.warmup; i++)
+    check_body(&o, one_request(&c));
+  long requests = 0;
+  unsigned long long bytes = 0;
+  double cpu0 = clock_of(CLOCK_PROCESS_CPUTIME_ID);
+  double start = clock_of(CLOCK_MONOTONIC), end = start;
+  for (;;) {
+    unsigned long long got = one_request(&c);
+    check_body(&o, got);
+    requests++;
+    bytes += got;
+    end = clock_of(CLOCK_MONOTONIC);
+    if (o.requests > 0 ? requests >= o.requests : end - start >= o.seconds)
+      break;
+  }
+  double seconds = end - start, cpu = clock_of(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+  raw_close(c.conn);
+  free(c.buf);
+
+  double work = o.download ? (double)bytes / 1e6 : (double)requests;
+  printf("result mode=%s scheme=%s client=raw requests=%ld bytes=%llu seconds=%.4f "
+         "cpu_seconds=%.4f value=%.1f per_cpu_second=%.1f unit=%s\n",
+         o.download ? "download" : "get", o.secure ? "https" : "http", requests, bytes, seconds,
+         cpu, work / seconds, cpu > 0 ? work / cpu : 0.0, o.download ? "MB/s" : "req/s");
+  return 0;
+}
