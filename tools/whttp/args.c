@@ -40,6 +40,11 @@ static const char usage_text[] =
   "      --password-file FILE  the password (its first line) for -u / --proxy-user\n"
   "      --basic               send Basic credentials at once, before any challenge\n"
   "      --digest              answer only a Digest challenge (RFC 7616)\n"
+  "      --cert FILE           TLS client certificate: PKCS#12 (.p12/.pfx) or PEM\n"
+  "      --key FILE            the private key (PEM) when not in --cert's file\n"
+  "      --cert-password PASS  the password of the PKCS#12 file or encrypted key\n"
+  "                            (else --cert-password-file, or asked on the terminal)\n"
+  "      --cert-password-file FILE  that password (its first line)\n"
   "      --http2               speak HTTP/2 when the https:// server offers it (ALPN\n"
   "                            h2; HTTP/1.1 otherwise); with -Z, requests to one\n"
   "                            origin share one multiplexed connection\n"
@@ -131,6 +136,14 @@ static int set_proxy(struct whttp_args *a, const char *v) { a->proxy = v; return
 static int set_user(struct whttp_args *a, const char *v) { a->user_spec = v; return 0; }
 static int set_proxy_user(struct whttp_args *a, const char *v) { a->proxy_user_spec = v; return 0; }
 static int set_password_file(struct whttp_args *a, const char *v) { a->password_file = v; return 0; }
+static int set_cert(struct whttp_args *a, const char *v) { a->cert_file = v; return 0; }
+static int set_key(struct whttp_args *a, const char *v) { a->key_file = v; return 0; }
+static int set_cert_password(struct whttp_args *a, const char *v) { a->cert_password = v; return 0; }
+static int set_cert_password_file(struct whttp_args *a, const char *v)
+{
+  a->cert_password_file = v;
+  return 0;
+}
 static int set_basic(struct whttp_args *a, const char *v) { (void)v; a->basic = true; return 0; }
 static int set_digest(struct whttp_args *a, const char *v) { (void)v; a->digest = true; return 0; }
 static int refuse_scheme(struct whttp_args *a, const char *v)
@@ -325,7 +338,10 @@ static const struct opt options[] = {
   {0, "proxy-user", true, set_proxy_user},
   {0, "password-file", true, set_password_file},
   {0, "basic", false, set_basic},
-  
+  {0, "cert", true, set_cert},
+  {0, "key", true, set_key},
+  {0, "cert-password", true, set_cert_password},
+  {0, "cert-password-file", true, set_cert_password_file},
   {0, "digest", false, set_digest},
   {0, "ntlm", false, refuse_scheme},
   {0, "negotiate", false, refuse_scheme},
@@ -438,6 +454,15 @@ static int check_websocket(const struct whttp_args *a)
   return 0;
 }
 
+static int check_cert(const struct whttp_args *a)
+{
+  if ((a->key_file || a->cert_password || a->cert_password_file) && !a->cert_file)
+    return usage_error("--key and --cert-password(-file) need --cert", NULL);
+  if (a->cert_password && a->cert_password_file)
+    return usage_error("--cert-password and --cert-password-file cannot be combined", NULL);
+  return 0;
+}
+
 static int check_args(struct whttp_args *a)
 {
   if (!a->url)
@@ -448,8 +473,12 @@ static int check_args(struct whttp_args *a)
     return usage_error("--binary needs WebSocket mode (a ws:// or wss:// URL, or --ws)", NULL);
   if (a->ws_deflate && !a->websocket)
     return usage_error("--ws-deflate needs WebSocket mode (a ws:// or wss:// URL, or --ws)", NULL);
-  if (a->websocket)
-    return check_websocket(a);
+  if (a->websocket) {
+    int rc = check_websocket(a);
+    if (!rc)
+      rc = check_cert(a);
+    return rc ? rc : whttp_client_cert_load(a);
+  }
   if (a->n_urls > 1 && !a->parallel)
     return usage_error("more than one URL (see -Z):", a->urls[1]);
   if (a->discard && !a->parallel)
@@ -466,8 +495,12 @@ static int check_args(struct whttp_args *a)
     return usage_error("--proxy-user needs -x", NULL);
   if (a->basic && a->digest)
     return usage_error("--basic and --digest cannot be combined", NULL);
-  int rc = a->parallel ? check_parallel(a) : 0;
-  return rc ? rc : whttp_credentials_resolve(a);
+  int rc = check_cert(a);
+  if (!rc && a->parallel)
+    rc = check_parallel(a);
+  if (!rc)
+    rc = whttp_credentials_resolve(a);
+  return rc ? rc : whttp_client_cert_load(a);
 }
 
 static int parse_word(int argc, char **argv, int *i, bool *options_done, struct whttp_args *a)
@@ -504,6 +537,7 @@ int whttp_parse_args(int argc, char **argv, struct whttp_args *a)
 void whttp_free_args(struct whttp_args *a)
 {
   whttp_credentials_free(a);
+  whttp_client_cert_free(a);
   free(a->headers);
   free(a->data);
   free(a->urls);
