@@ -17,6 +17,9 @@
  *    CertFreeCertificateContext, CertDuplicateCertificateContext) are declared
  *    here and exported by the library. Define WINHTTP_NO_WIN32_HELPERS to
  *    leave them out when another library supplies them.
+ *  - The crypt32 functions that make client certificates
+ *    (PFXImportCertStore, CertFindCertificateInStore, ...) are in
+ *    OpenWinHTTP's <wincrypt.h>, also exported by this library.
  */
 #ifndef _WINHTTPX_
 #define _WINHTTPX_
