@@ -1,6 +1,6 @@
 /* WinHttpQueryAuthSchemes: the schemes a 401 or 407 response offers.
- * WinHttpSetCredentials: the credentials the next sends carry (Basic only
- * so far; core/credentials.h).
+ * WinHttpSetCredentials: the credentials the next sends carry (Basic,
+ * Digest, NTLM, Negotiate; core/credentials.h).
  *
  * Windows (Wine's tests, run on Windows): NULL out pointers give
  * ERROR_INVALID_PARAMETER; a response without a challenge gives
@@ -73,12 +73,15 @@ BOOL WINAPI WinHttpSetCredentials(HINTERNET hRequest, DWORD AuthTargets, DWORD A
   if ((AuthTargets != WINHTTP_AUTH_TARGET_SERVER && AuthTargets != WINHTTP_AUTH_TARGET_PROXY) ||
       !known || pAuthParams)
     err = ERROR_INVALID_PARAMETER;
-  else if (AuthScheme != WINHTTP_AUTH_SCHEME_BASIC && AuthScheme != WINHTTP_AUTH_SCHEME_DIGEST)
-    err = ERROR_CALL_NOT_IMPLEMENTED; /* NTLM, Negotiate, Passport: issue 10 */
-  else if (!pwszUserName)
-    err = ERROR_INVALID_PARAMETER; /* Basic has no default credentials (Wine's test) */
+  else if (AuthScheme == WINHTTP_AUTH_SCHEME_PASSPORT)
+    err = ERROR_CALL_NOT_IMPLEMENTED; /* Passport: retired by Microsoft, not spoken here */
+  else if (!pwszUserName && (AuthScheme == WINHTTP_AUTH_SCHEME_BASIC ||
+                             AuthScheme == WINHTTP_AUTH_SCHEME_DIGEST))
+    err = ERROR_INVALID_PARAMETER; /* only NTLM and Negotiate have default credentials */
+  /* NTLM and Negotiate with a NULL user: the user's own identity (the
+   * Kerberos ticket cache; core/gss_auth.h). */
   char *user = NULL, *pass = NULL;
-  if (err == ERROR_SUCCESS &&
+  if (err == ERROR_SUCCESS && pwszUserName &&
       (wh_utf8_from_wide(pwszUserName, wcslen(pwszUserName), &user, NULL) != 0 ||
        wh_utf8_from_wide(pwszPassword ? pwszPassword : L"", pwszPassword ? wcslen(pwszPassword) : 0,
                          &pass, NULL) != 0))

@@ -860,6 +860,19 @@ static DWORD build_url(struct wh_request *r, char **out)
   return ERROR_SUCCESS;
 }
 
+/* The service principal the last NTLM or Negotiate handshake asked for,
+ * "HTTP/host" (core/credentials.c); an empty string before any. */
+static DWORD q_spn_used(struct wh_object *o, const struct opt_desc *d, void *buf, DWORD *len)
+{
+  int t = d->id == WINHTTP_OPTION_PROXY_SPN_USED ? 1 : 0;
+  char *v;
+  DWORD err = snapshot_str(o, &wh_request_of(o)->x.spn_used[t], &v);
+  if (err == ERROR_SUCCESS)
+    err = put_wstr(buf, len, v ? v : "");
+  wh_free(v);
+  return err;
+}
+
 static DWORD q_url(struct wh_object *o, const struct opt_desc *d, void *buf, DWORD *len)
 {
   (void)d;
@@ -1064,6 +1077,8 @@ static const struct opt_desc options[] = {
    check_security_flags, NULL, q_security_flags},
   RO(WINHTTP_OPTION_SECURITY_CERTIFICATE_STRUCT, H_R, q_cert_struct),
   RO(WINHTTP_OPTION_URL, H_R, q_url),
+  RO(WINHTTP_OPTION_SERVER_SPN_USED, H_R, q_spn_used),
+  RO(WINHTTP_OPTION_PROXY_SPN_USED, H_R, q_spn_used),
   RO(WINHTTP_OPTION_SECURITY_KEY_BITNESS, H_R, q_key_bitness),
   FN(WINHTTP_OPTION_PROXY, H_S | H_R, H_S | H_R, 0, SZ_FREE, s_proxy, q_proxy),
   FN(WINHTTP_OPTION_USER_AGENT, H_S, H_S, 0, SZ_FREE, s_user_agent, q_user_agent),

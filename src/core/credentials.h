@@ -14,9 +14,10 @@
  *    (absolute-form requests, and the CONNECT of a tunnel).
  *  - Digest (RFC 7616: MD5, MD5-sess, SHA-256, SHA-256-sess, qop=auth,
  *    policy/digest.h) answers the server's challenge: never before one.
- *  - NTLM, Negotiate and Passport are not implemented yet:
- *    WinHttpSetCredentials refuses them with ERROR_CALL_NOT_IMPLEMENTED,
- *    and a challenge offering only them is left to the application. */
+ *  - NTLM and Negotiate run through GSSAPI (core/gss_auth.h): a handshake
+ *    of one or more legs on one HTTP/1.1 connection. Passport is not
+ *    implemented: WinHttpSetCredentials refuses it with
+ *    ERROR_CALL_NOT_IMPLEMENTED. */
 #ifndef WH_CORE_CREDENTIALS_H
 #define WH_CORE_CREDENTIALS_H
 
@@ -28,6 +29,9 @@ struct wh_request;
 struct wh_io;
 
 enum { WH_CRED_SERVER = 0, WH_CRED_PROXY = 1 };
+
+/* NTLM and Negotiate: schemes that authenticate the connection. */
+bool wh_cred_conn_based(DWORD scheme);
 
 /* At WinHttpSendRequest: which targets get Basic credentials from the
  * start (those WinHttpSetCredentials gave with BASIC). */
@@ -42,11 +46,25 @@ void wh_cred_send_begins(struct wh_request *r);
 DWORD wh_cred_header(struct wh_request *r, int target, const char *method,
                      const char *request_target, char **value);
 
-/* After a final response head: a 401 or 407 that offers Digest (preferred)
- * or Basic, answered with credentials the request has and has not sent
- * yet, makes the request go again (*again true; the exchange is prepared
- * anew). A Digest refusal with stale=true (the nonce expired) is answered
- * once more with the new nonce, without asking the application. */
+/* After a final response head: a 401 or 407 that can be answered makes
+ * the request go again.
+ *  - A handshake in progress (NTLM, Negotiate) continues with the token of
+ *    the server's challenge; a challenge without one ends it.
+ *  - Otherwise the strongest scheme offered that the request can answer:
+ *    Negotiate, NTLM (with its credentials, or the user's own identity
+ *    where WINHTTP_OPTION_AUTOLOGON_POLICY allows it), Digest, Basic.
+ *  - A Digest refusal with stale=true (the nonce expired) is answered once
+ *    more with the new nonce, without asking the application.
+ * When the refusal's body is still to be read, x->auth_drain is set and
+ * the exchange reads it, then calls wh_cred_resend (the next leg of a
+ * handshake must go on the same connection); otherwise the request is
+ * prepared anew at once and *again is true. Errors:
+ * ERROR_WINHTTP_LOGIN_FAILURE (the server's token was refused by the
+ * mechanism), ERROR_NOT_ENOUGH_MEMORY. */
 DWORD wh_cred_maybe_resend(struct wh_request *r, struct wh_io *io, bool *again);
+
+/* Sends the request again after a refusal (its body drained): on the same
+ * connection when it is still open, otherwise on a new one. */
+DWORD wh_cred_resend(struct wh_request *r, struct wh_io *io);
 
 #endif

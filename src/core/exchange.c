@@ -13,6 +13,7 @@
 
 #include "core/object.h"
 #include "core/credentials.h"
+#include "core/gss_auth.h"
 #include "core/h2_stream.h"
 #include "core/route.h"
 #include "core/transport.h"
@@ -110,6 +111,12 @@ void wh_exchange_free(struct wh_exchange *x)
   for (int t = 0; t < 2; t++) {
     wh_free(x->digest[t]);
     x->digest[t] = NULL;
+    wh_gss_free(x->gss[t]);
+    x->gss[t] = NULL;
+    wh_secret_free(x->gss_next[t]);
+    x->gss_next[t] = NULL;
+    wh_free(x->spn_used[t]);
+    x->spn_used[t] = NULL;
   }
   wh_exchange_release_rbuf(x);
   wh_h2x_drop(x);
@@ -391,6 +398,7 @@ DWORD wh_exchange_prepare(struct wh_request *r, const void *optional, DWORD opt_
               wh_headers_find(&r->headers, "Transfer-Encoding", 17, 0) != NULL;
   err = add_send_headers(r, x, agent, total_len);
   wh_buf_reset(&x->out);
+  x->auth_in_head = false;
   if (err == ERROR_SUCCESS) {
     int rc = wh_buf_adds(&x->out, r->verb);
     rc = rc ? rc : wh_buf_addc(&x->out, ' ');
@@ -430,6 +438,8 @@ DWORD wh_exchange_prepare(struct wh_request *r, const void *optional, DWORD opt_
     }
     err = wh_cred_header(r, t, r->verb, tgt, &cred);
     wh_free(tgt);
+    if (cred && wh_cred_conn_based(x->cred_kind[t]))
+      x->auth_in_head = true;
     if (err == ERROR_SUCCESS && cred) {
       const char *name = t == WH_CRED_PROXY ? "Proxy-Authorization: " : "Authorization: ";
       if (wh_buf_adds(&x->out, name) != 0 || wh_buf_adds(&x->out, cred) != 0 ||
@@ -601,12 +611,26 @@ static DWORD step_acquire(struct wh_request *r, struct wh_exchange *x, struct wh
   }
   if (x->conn) {
     /* A connection kept from the previous response on this handle (a
-     * redirect to the same origin): probed like a pooled one. */
-    if (wh_conn_alive(x->conn)) {
+     * redirect to the same origin, a refusal being answered): probed like
+     * a pooled one. One whose CONNECT the proxy refused carries only
+     * another CONNECT, and only when this send takes the same tunnel. */
+    bool tunnel = x->route.n && (x->secure || x->ws_upgrade);
+    struct wh_conn_key want;
+    conn_key(r, x, &want);
+    const struct wh_conn_key *have = &x->conn->key;
+    bool fits = !x->pretunnel || (tunnel && want.port == have->port &&
+                                  strcmp(want.host, have->host) == 0 &&
+                                  strcmp(want.proxy, have->proxy) == 0);
+    /* Nor one that presents another client identity than this send's
+     * (the application changed CLIENT_CERT_CONTEXT in between). */
+    if (x->secure && !wh_conn_key_client_eq(&want, have))
+      fits = false;
+    if (fits && wh_conn_alive(x->conn)) {
       x->reused = true;
-      x->phase = WH_P_SEND;
+      x->phase = x->pretunnel ? WH_P_TUNNEL : WH_P_SEND;
       return ERROR_SUCCESS;
     }
+    x->pretunnel = false;
     wh_conn_free(x->conn);
     x->conn = NULL;
     x->rpos = x->rend = 0;

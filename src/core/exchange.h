@@ -80,6 +80,10 @@ struct wh_exchange {
   char *tun;
   size_t tun_len, tun_off;
   bool proxy_answered;
+  /* x->conn is a proxy connection whose CONNECT was refused with a 407 and
+   * kept for the next leg of an NTLM or Negotiate handshake: it may only
+   * carry another CONNECT, never the request itself. */
+  bool pretunnel;
 
   /* Credentials (core/credentials.h), server and proxy: the scheme to send
    * them with on this send (0: none, WINHTTP_AUTH_SCHEME_BASIC or _DIGEST);
@@ -92,6 +96,19 @@ struct wh_exchange {
   struct wh_digest_challenge *digest[2];
   unsigned digest_nc[2];
   bool cred_sent;           /* |out| has held credentials: wiped when freed */
+  /* NTLM and Negotiate (core/gss_auth.h): the handshake in progress per
+   * target and the header value its next leg sends; the 401/407 body being
+   * drained so that the next leg goes on the same connection (h1_stream.c
+   * keeps a refusal's connection out of the pool); HTTP/1.1 from then on
+   * (HTTP/2 cannot carry a connection-bound handshake, RFC 7540 §8.1.2). */
+  struct wh_gss *gss[2];
+  char *gss_next[2];
+  char *spn_used[2];        /* "HTTP/host": SERVER_SPN_USED, PROXY_SPN_USED */
+  bool auth_drain;
+  size_t auth_drained;
+  bool auth_in_head;
+  unsigned auth_legs[2];    /* challenges answered in the handshake, per target */        /* the prepared head carries an NTLM or Negotiate leg */
+  bool auth_h1;
 
   /* TLS client authentication, read from the request at each send
    * (WINHTTP_OPTION_CLIENT_CERT_CONTEXT): WH_CLIENT_CERT_* (net/conn.h), the

@@ -119,10 +119,53 @@ static DWORD start_decoding(struct wh_request *r, struct wh_exchange *x)
   return ERROR_SUCCESS;
 }
 
+static DWORD raw_peek(struct wh_request *r, struct wh_exchange *x, const char **p, size_t *n);
+static void raw_consume(struct wh_request *r, struct wh_exchange *x, size_t n);
+static DWORD read_more(struct wh_request *r, struct wh_exchange *x, struct wh_io *io,
+                       unsigned char *direct, size_t direct_cap, size_t *direct_got);
+
+/* The body of a refusal the request answers (core/credentials.h), read and
+ * dropped so that the next leg can go on the same connection. Past
+ * MAX_RESPONSE_DRAIN_SIZE the connection is not worth keeping: closed, and
+ * the request goes on a new one. */
+static DWORD auth_drain(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
+{
+  while (x->conn && !x->body_done) {
+    const char *p;
+    size_t n;
+    DWORD err = raw_peek(r, x, &p, &n);
+    if (err != ERROR_SUCCESS)
+      return err;
+    if (n > 0) {
+      if (n > r->settings.max_response_drain_size - x->auth_drained) {
+        wh_conn_free(x->conn);
+        x->conn = NULL;
+        break;
+      }
+      x->auth_drained += n;
+      raw_consume(r, x, n);
+      continue;
+    }
+    if (x->body_done)
+      break;
+    size_t unused;
+    err = read_more(r, x, io, NULL, 0, &unused);
+    if (err != ERROR_SUCCESS)
+      return err;
+  }
+  x->auth_drained = 0;
+  return wh_cred_resend(r, io);
+}
+
 DWORD wh_exchange_recv_step(struct wh_request *r, struct wh_io *io)
 {
   struct wh_exchange *x = &r->x;
   for (;;) {
+    if (x->auth_drain) {
+      DWORD err = auth_drain(r, x, io);
+      if (err != ERROR_SUCCESS)
+        return err;
+    }
     if (x->phase != WH_P_DONE) {
       /* A redirect or a retry is still sending. */
       DWORD err = wh_exchange_send_step(r, io);
@@ -155,7 +198,7 @@ DWORD wh_exchange_recv_step(struct wh_request *r, struct wh_io *io)
     err = wh_cred_maybe_resend(r, io, &again);
     if (err != ERROR_SUCCESS)
       return err;
-    if (again)
+    if (again || x->auth_drain)
       continue;
     /* A full-duplex response is the answer to a body still being sent:
      * it cannot be redirected (the body would have to go again). */

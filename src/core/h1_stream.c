@@ -180,6 +180,8 @@ static DWORD send_pending(struct wh_request *r, struct wh_exchange *x, struct wh
 
 static DWORD h1_send(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
 {
+  if (x->auth_in_head && x->conn)
+    x->conn->auth_bound = true; /* a handshake leg goes on it (net/conn.h) */
   DWORD err = send_pending(r, x, io);
   /* A pooled connection the server had already closed: once more on a
    * fresh one (the same rule as a dead connection found while receiving). */
@@ -223,7 +225,15 @@ static void body_finished(struct wh_request *r, struct wh_exchange *x)
   bool keep = x->fr.keep_alive && x->rend == x->rpos && wh_conn_pending(x->conn) == 0 &&
               !r->settings.expire_connection &&
               !(r->settings.disabled_features & WINHTTP_DISABLE_KEEP_ALIVE);
-  if (keep) {
+  /* A refusal (401, 407) keeps its connection on the handle: the next leg
+   * of an NTLM or Negotiate handshake, whether the engine answers it or the
+   * application does after WinHttpSetCredentials, must go on this very
+   * connection (core/credentials.c). A refused CONNECT's connection is
+   * marked x->pretunnel: only another CONNECT may use it. */
+  bool hold = x->resp.status == 401 || x->resp.status == 407 || x->conn->auth_bound;
+  if (keep && hold) {
+    x->rpos = x->rend = 0;
+  } else if (keep) {
     struct wh_conn *c = x->conn;
     x->conn = NULL;
     x->rpos = x->rend = 0;
@@ -332,8 +342,11 @@ static DWORD h1_head(struct wh_request *r, struct wh_exchange *x, struct wh_io *
     x->fresh_send = false;
     if (err != ERROR_IO_PENDING) {
       if (err == ERROR_SUCCESS && *final) {
-        if (x->proxy_answered)
-          x->fr.keep_alive = false; /* the proxy's refusal: that connection ends here */
+        /* The proxy's refusal: that connection ends here, unless it asks
+         * for credentials (the next CONNECT of a connection-bound handshake
+         * goes on it; x->pretunnel keeps it from carrying anything else). */
+        if (x->proxy_answered && x->resp.status != 407)
+          x->fr.keep_alive = false;
         start_body(r, x);
       }
       return err;
@@ -367,6 +380,8 @@ DWORD wh_h1_tunnel_step(struct wh_request *r, struct wh_exchange *x, struct wh_i
     DWORD cerr = wh_cred_header(r, WH_CRED_PROXY, "CONNECT", authority, &cred);
     if (cerr != ERROR_SUCCESS)
       return cerr;
+    if (cred && wh_cred_conn_based(x->cred_kind[WH_CRED_PROXY]))
+      x->conn->auth_bound = true; /* the tunnel is authenticated as someone */
     size_t cap = 2 * (size_t)an + 64 + (cred ? strlen(cred) + 32 : 0);
     x->tun = wh_malloc(cap);
     if (!x->tun) {
@@ -432,6 +447,7 @@ DWORD wh_h1_tunnel_step(struct wh_request *r, struct wh_exchange *x, struct wh_i
     wh_secret_free(x->tun);
     x->tun = NULL;
     if (status >= 200 && status < 300) {
+      x->pretunnel = false;
       /* The tunnel stands. Nothing may follow the answer: the next bytes
        * are the origin's, and it speaks only after our TLS hello. */
       if (x->rend - x->rpos != end)
@@ -442,6 +458,7 @@ DWORD wh_h1_tunnel_step(struct wh_request *r, struct wh_exchange *x, struct wh_i
     /* Refused (407, 403, 502...): the proxy's answer, still in the
      * buffer, becomes the request's response (core/exchange.c). */
     x->proxy_answered = true;
+    x->pretunnel = true;
     return ERROR_SUCCESS;
   }
 }

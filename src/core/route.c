@@ -88,6 +88,7 @@ static void pick(DWORD access, const char *proxy, const char *bypass, const char
                  struct wh_route *out)
 {
   out->n = 0;
+  out->bypassed = false;
   if (access == WINHTTP_ACCESS_TYPE_DEFAULT_PROXY ||
       access == WINHTTP_ACCESS_TYPE_AUTOMATIC_PROXY) {
     proxy = env_proxy;
@@ -98,8 +99,10 @@ static void pick(DWORD access, const char *proxy, const char *bypass, const char
   if (!proxy)
     return;
   int scheme = secure ? WH_BYPASS_SCHEME_HTTPS : WH_BYPASS_SCHEME_HTTP;
-  if (bypass && wh_bypass_match(bypass, strlen(bypass), host, strlen(host), scheme, port))
+  if (bypass && wh_bypass_match(bypass, strlen(bypass), host, strlen(host), scheme, port)) {
+    out->bypassed = true;
     return;
+  }
   out->n = (unsigned)wh_proxy_list_pick(proxy, strlen(proxy), secure ? "https" : "http",
                                         out->via, WH_ROUTE_MAX);
 }

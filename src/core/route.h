@@ -36,6 +36,7 @@ DWORD wh_default_proxy_set(const char *proxy, const char *bypass);
 #define WH_ROUTE_MAX 4
 struct wh_route {
   unsigned n;
+  bool bypassed; /* direct because a proxy's bypass list names the host */
   struct wh_proxy_server via[WH_ROUTE_MAX];
 };
 

@@ -268,6 +268,11 @@ struct wh_conn *wh_pool_take(const struct wh_conn_key *key)
 
 void wh_pool_put(struct wh_conn *c)
 {
+  if (c->auth_bound) {
+    /* Authenticated as someone: another request must not inherit that. */
+    wh_conn_free(c);
+    return;
+  }
   c->idle_since = wh_now_ms();
   pthread_mutex_lock(&pool_lock);
   if (pool_count < POOL_MAX) {

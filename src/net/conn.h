@@ -71,6 +71,9 @@ struct wh_conn {
   struct wh_addr local;
   int64_t idle_since;      /* monotonic ms when returned to the pool */
   unsigned requests;       /* requests started on this connection */
+  bool auth_bound;         /* an NTLM or Negotiate handshake ran on it: the server may
+                              take its requests as that identity's, so it never goes to
+                              the shared pool (it stays with its request handle) */
   DWORD tls_flags;         /* WINHTTP_CALLBACK_STATUS_FLAG_* found during the handshake */
   bool tls_truncated;      /* the peer closed TCP without TLS close_notify (set by the
                               read that saw it): the end of the data is unproven */

@@ -4,6 +4,7 @@
 #ifndef WH_POLICY_AUTH_H
 #define WH_POLICY_AUTH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <winhttp.h>
@@ -13,5 +14,12 @@
  * to the first recognised scheme when it is still 0. Schemes WinHTTP does
  * not know (Bearer, ...) are skipped (Wine's test_multi_authentication). */
 void wh_auth_parse_challenges(const char *value, size_t len, DWORD *supported, DWORD *first);
+
+/* Finds the challenge of |scheme| ("NTLM", "Negotiate": schemes whose
+ * challenge is one token68, RFC 4559) in one field value: *token is what
+ * follows the scheme name up to the end of that element, trimmed, possibly
+ * empty (a first challenge). False when the value has no such challenge. */
+bool wh_auth_find_token(const char *value, size_t len, const char *scheme, const char **token,
+                        size_t *token_len);
 
 #endif

@@ -428,6 +428,37 @@ static void test_without_option_gets_505(void **state)
   WinHttpCloseHandle(s);
 }
 
+/* A connection-based scheme cannot run over HTTP/2: a 401 offering NTLM
+ * that the request can answer sends it again over HTTP/1.1 (Windows does
+ * the same), which this server refuses with a 505. A 401 the request has
+ * no credentials for stays an HTTP/2 response. */
+static void test_connection_auth_falls_back_to_http11(void **state)
+{
+  (void)state;
+  start_h2(NULL);
+  HINTERNET s = session(true), c = connect_port(s, wh_peer_port(&h2));
+  HINTERNET r = request(c, L"GET", L"/auth?scheme=NTLM");
+  struct outcome o;
+  exchange(r, &o);
+  expect_ok(&o, "GET /auth without credentials");
+  assert_int_equal(o.status, 401);
+  assert_int_equal(o.proto, WINHTTP_PROTOCOL_FLAG_HTTP2);
+  outcome_free(&o);
+  WinHttpCloseHandle(r);
+
+  r = request(c, L"GET", L"/auth?scheme=NTLM");
+  assert_true(WinHttpSetOption(r, WINHTTP_OPTION_USERNAME, (void *)L"WINHTTP\\bob", 11));
+  assert_true(WinHttpSetOption(r, WINHTTP_OPTION_PASSWORD, (void *)L"pw", 2));
+  exchange(r, &o);
+  expect_ok(&o, "GET /auth with NTLM credentials");
+  assert_int_equal(o.status, 505);
+  assert_int_equal(o.proto, 0);
+  outcome_free(&o);
+  WinHttpCloseHandle(r);
+  WinHttpCloseHandle(c);
+  WinHttpCloseHandle(s);
+}
+
 /* Plain http:// never uses HTTP/2 (no cleartext h2, as on Windows). */
 static void test_plain_http_stays_http11(void **state)
 {
@@ -1469,6 +1500,7 @@ int main(void)
     cmocka_unit_test_teardown(test_enable_on_request, per_test_teardown),
     cmocka_unit_test_teardown(test_body_sizes, per_test_teardown),
     cmocka_unit_test_teardown(test_without_option_gets_505, per_test_teardown),
+    cmocka_unit_test_teardown(test_connection_auth_falls_back_to_http11, per_test_teardown),
     cmocka_unit_test_teardown(test_plain_http_stays_http11, per_test_teardown),
     cmocka_unit_test_teardown(test_required_mismatch, per_test_teardown),
     cmocka_unit_test_teardown(test_required_satisfied, per_test_teardown),

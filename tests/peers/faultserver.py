@@ -227,6 +227,16 @@ auth           401 with WWW-Authenticate for each of ?schemes=
                Digest answer to the first nonce gets 401 stale=true with a
                second nonce, which the next answer must use
 proxy-auth     the same with 407, Proxy-Authenticate and Proxy-Authorization
+ntlm           A connection-bound NTLM handshake whose tokens are not checked,
+               only where they arrive: a request without "Authorization:
+               NTLM" gets 401 "WWW-Authenticate: NTLM"; a negotiate message
+               (type 1) gets 401 with a challenge message (type 2) the client's
+               NTLM mechanism can answer; the authenticate message (type 3)
+               gets 200 "authorized" when it came on the connection of the
+               type 1, else 401 "wrong connection". Every 401 carries a body
+               of ?n=10240 pattern bytes (?chunked=1: chunked). ?garbage=1:
+               the type 2 is not an NTLM message; ?endless=1: the type 3 is
+               answered with yet another type 2, for ever.
 
 Anything else: 404 with body "unknown scenario".
 """
@@ -1196,6 +1206,31 @@ def auth_scenario(code, reason, challenge_header, credentials_header):
     return h
 
 
+async def s_ntlm(c, req):
+    got = req.header("Authorization") or ""
+    n = int(req.arg("n", "10240"))
+    kind = peer_common.ntlm_message_type(got)
+    if kind == 3 and req.arg("endless", "0") != "1":
+        if getattr(c, "ntlm_type1", False):
+            return await respond(c, req, 200, "OK", [], b"authorized")
+        return await respond(c, req, 401, "Unauthorized", [], b"wrong connection")
+    if kind in (1, 3):
+        c.ntlm_type1 = True
+        token = "AAAAAAAA" if req.arg("garbage", "0") == "1" else peer_common.ntlm_challenge()
+        hs = [("WWW-Authenticate", "NTLM " + token)]
+    else:
+        hs = [("WWW-Authenticate", "NTLM")]
+    body = pattern(n)
+    if req.arg("chunked", "0") == "1":
+        await read_body(c, req)
+        hs.append(("Transfer-Encoding", "chunked"))
+        await c.send(head_bytes("HTTP/1.1 401 Unauthorized", hs))
+        if req.method != "HEAD":
+            await c.send(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+        return KEEP
+    return await respond(c, req, 401, "Unauthorized", hs, body)
+
+
 async def s_not_found(c, req):
     return await respond(c, req, 404, "Not Found", [("Content-Type", "text/plain")],
                          b"unknown scenario")
@@ -1304,6 +1339,7 @@ SCENARIOS = {
     "bomb": s_bomb,
     # authentication
     "auth": auth_scenario(401, "Unauthorized", "WWW-Authenticate", "Authorization"),
+    "ntlm": s_ntlm,
     "proxy-auth": auth_scenario(407, "Proxy Authentication Required",
                                 "Proxy-Authenticate", "Proxy-Authorization"),
 }

@@ -125,6 +125,9 @@ arrives.
                     body "pings <count>". After M milliseconds (default
                     10000) without them: 504 "no pings\\n". For a client's
                     HTTP/2 keepalive (PINGs while a stream waits).
+/auth?scheme=S      401, "www-authenticate: S" (default NTLM), body
+                    "unauthorized\\n": a connection-based scheme a client must
+                    answer over HTTP/1.1 (which this server refuses, 505).
 anything else       404, body "not found\\n".
 """
 
@@ -383,6 +386,11 @@ class Conn:
                 await self.goaway(max(0, sid - 2), iarg("code", 0))
             else:
                 await self.respond(sid, 200, self.conn_body(sid))
+        elif path == "/auth":
+            scheme = q.get("scheme", "NTLM").encode("latin-1")
+            await self.respond(sid, 401, b"unauthorized\n",
+                               extra=[(b"www-authenticate", scheme),
+                                      (b"content-type", b"text/plain")])
         else:
             await self.respond(sid, 404, b"not found\n", extra=[(b"content-type", b"text/plain")])
 

@@ -18,8 +18,12 @@ wsserver.py must run wherever python3 does.
 
 import argparse
 import asyncio
+import base64
+import os
 import socket
+import struct
 import sys
+import time
 
 
 def listen_sockets(want_ipv6):
@@ -124,3 +128,36 @@ class Changes:
             except asyncio.TimeoutError:
                 pass
         return True
+
+
+def ntlm_challenge():
+    """An NTLM challenge message (MS-NLMP 2.2.1.2) with target information,
+    which NTLMv2 needs: domain WINHTTP, server FAULT, a timestamp."""
+    def av(kind, value):
+        return struct.pack("<HH", kind, len(value)) + value
+    target = "WINHTTP".encode("utf-16-le")
+    info = (av(2, target) + av(1, "FAULT".encode("utf-16-le")) +
+            av(7, struct.pack("<Q", int((time.time() + 11644473600) * 10000000))) + av(0, b""))
+    flags = (0x00000001 | 0x00000004 | 0x00000200 | 0x00008000 | 0x00010000 |
+             0x00080000 | 0x00800000 | 0x02000000 | 0x20000000 | 0x80000000)
+    base = 56
+    msg = (b"NTLMSSP\0" + struct.pack("<I", 2) +
+           struct.pack("<HHI", len(target), len(target), base) +
+           struct.pack("<I", flags) + os.urandom(8) + b"\0" * 8 +
+           struct.pack("<HHI", len(info), len(info), base + len(target)) +
+           bytes([6, 1, 0xb1, 0x1d, 0, 0, 0, 15]) + target + info)
+    return base64.b64encode(msg).decode()
+
+
+def ntlm_message_type(value):
+    """The NTLM message type (1, 2, 3) of an "NTLM <base64>" credentials value;
+    0 when the value is not one, -1 when its token is not base64."""
+    if not value.startswith("NTLM "):
+        return 0
+    try:
+        raw = base64.b64decode(value[5:], validate=True)
+    except ValueError:
+        return -1
+    if raw[:8] != b"NTLMSSP\0" or len(raw) < 12:
+        return 0
+    return struct.unpack("<I", raw[8:12])[0]

@@ -42,6 +42,15 @@ Modes (the CONNECT behaviour; absolute-form requests are always forwarded)
 --connect-answer 502  the same with "502 Bad Gateway", body "proxy says 502".
                       (Any other 3-digit code works too, reason "Proxy
                       Answer".)
+--connect-ntlm        CONNECT needs an NTLM handshake whose tokens are not
+                      checked, only where they arrive: without
+                      "Proxy-Authorization: NTLM" the answer is 407
+                      "Proxy-Authenticate: NTLM"; a negotiate message (type
+                      1) gets 407 with a challenge message (type 2); the
+                      authenticate message (type 3) on the connection of the
+                      type 1 gets the tunnel (as the default mode), elsewhere
+                      407 "wrong connection". Each 407 has a 4 KiB body and
+                      keeps the connection open.
 --connect-garbage     answers CONNECT with the bytes "garbage\\r\\n\\r\\n"
                       (not an HTTP status line) and closes (FIN).
 --connect-close       closes the connection (FIN) as soon as the CONNECT
@@ -377,7 +386,7 @@ async def forward(head, creader, cwriter, upstreams):
     return keep
 
 
-async def connect(head, creader, cwriter):
+async def connect(head, creader, cwriter, state):
     """A CONNECT request in the chosen mode; True when the connection may
     serve another request."""
     target = head.first.split(" ")[1] if " " in head.first else ""
@@ -393,6 +402,17 @@ async def connect(head, creader, cwriter):
         while await creader.read(65536):
             pass
         return False
+    if MODE == "ntlm":
+        kind = peer_common.ntlm_message_type(head.get("proxy-authorization", ""))
+        if kind == 3 and state.get("type1"):
+            return await tunnel(creader, cwriter, target)
+        extra = [("Proxy-Authenticate", "NTLM")]
+        if kind == 1:
+            state["type1"] = True
+            extra = [("Proxy-Authenticate", "NTLM " + peer_common.ntlm_challenge())]
+        body = b"wrong connection" if kind == 3 else b"x" * 4096
+        await respond(cwriter, 407, REASONS[407], body, extra)
+        return True
     # MODE == "answer"
     extra = []
     if ANSWER_CODE == 407:
@@ -429,6 +449,7 @@ def is_report(head):
 async def handle(creader, cwriter):
     conn_no = 0
     upstreams = {}   # (host, port) -> (reader, writer), this client's
+    state = {}       # per client connection (--connect-ntlm: type 1 seen)
     try:
         while True:
             head = await read_head(creader)
@@ -447,7 +468,7 @@ async def handle(creader, cwriter):
             CHANGES.notify()
             method = head.first.split(" ", 1)[0]
             if method == "CONNECT":
-                keep = await connect(head, creader, cwriter)
+                keep = await connect(head, creader, cwriter, state)
             elif " http://" in head.first or " HTTP://" in head.first:
                 keep = await forward(head, creader, cwriter, upstreams)
             else:
@@ -482,6 +503,8 @@ def main():
     modes.add_argument("--connect-close", action="store_true",
                        help="close as soon as the CONNECT head arrives")
     modes.add_argument("--connect-stall", action="store_true", help="never answer CONNECT")
+    modes.add_argument("--connect-ntlm", action="store_true",
+                       help="CONNECT needs an NTLM handshake on one connection")
     args = ap.parse_args(sys.argv[1:])
     if args.connect_answer is not None:
         if not 100 <= args.connect_answer <= 999:
@@ -493,6 +516,8 @@ def main():
         MODE = "close"
     elif args.connect_stall:
         MODE = "stall"
+    elif args.connect_ntlm:
+        MODE = "ntlm"
 
     async def run():
         global CHANGES

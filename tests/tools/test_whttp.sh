@@ -247,7 +247,12 @@ w "-u --password-file" 0 -u alice --password-file "$tmp/pw" "$A" &&
   check "-u USER --password-file: the password from the file" grep -qx "authorized" "$tmp/out"
 w "-u --basic" 0 -u alice:s3cret --basic "$A" && check "--basic: sent at once" grep -qx "authorized" "$tmp/out"
 w "-u wrong -f" 22 -f -u alice:nope "$A" && ok "-u with a wrong password: the 401 stands (-f: exit 22)"
-w "--ntlm" 2 --ntlm -u alice:s3cret "$A" && ok "--ntlm: not implemented yet, refused"
+N="http://127.0.0.1:$fault_port/ntlm?n=10240"
+w "--ntlm" 0 --ntlm -u 'WINHTTP\bob:pw' "$N" &&
+  check "--ntlm: three legs on one connection, 10 KB refusals drained" grep -qx "authorized" "$tmp/out"
+w "-u NTLM" 0 -u 'WINHTTP\bob:pw' "$N" && check "-u: an NTLM challenge answered" grep -qx "authorized" "$tmp/out"
+w "--ntlm without -u" 2 --ntlm "$N" && ok "--ntlm without -u: refused (exit 2)"
+w "--basic --ntlm" 2 --basic --ntlm -u a:b "$N" && ok "--basic with --ntlm: refused (exit 2)"
 D="http://127.0.0.1:$fault_port/auth?schemes=digest&algorithm=SHA-256&user=alice&pass=s3cret"
 w "-u Digest" 0 -u alice:s3cret "$D" && check "-u: a Digest challenge answered" grep -qx "authorized" "$tmp/out"
 w "--digest" 0 --digest -u alice:s3cret "$D" && check "--digest: answered" grep -qx "authorized" "$tmp/out"

@@ -33,13 +33,16 @@ static const char usage_text[] =
   "      --compressed          ask for gzip/deflate and decode the body\n"
   "  -x, --proxy HOST:PORT     go through this HTTP proxy (Windows' list syntax:\n"
   "                            'http=HOST:PORT;https=HOST:PORT' per scheme)\n"
-  "  -u, --user USER[:PASS]    credentials for the server (Basic, when it asks;\n"
+  "  -u, --user USER[:PASS]    credentials for the server (the best scheme it asks for;\n"
   "                            without :PASS the password comes from\n"
   "                            --password-file or is asked on the terminal)\n"
   "      --proxy-user USER[:PASS]  the same for the proxy (-x)\n"
   "      --password-file FILE  the password (its first line) for -u / --proxy-user\n"
   "      --basic               send Basic credentials at once, before any challenge\n"
   "      --digest              answer only a Digest challenge (RFC 7616)\n"
+  "      --ntlm                answer only NTLM (NTLMv2), with -u DOMAIN\\USER:PASS\n"
+  "      --negotiate           answer only Negotiate (Kerberos); without -u, or with\n"
+  "                            -u :, the ticket cache's identity (kinit)\n"
   "      --cert FILE           TLS client certificate: PKCS#12 (.p12/.pfx) or PEM\n"
   "      --key FILE            the private key (PEM) when not in --cert's file\n"
   "      --cert-password PASS  the password of the PKCS#12 file or encrypted key\n"
@@ -144,13 +147,17 @@ static int set_cert_password_file(struct whttp_args *a, const char *v)
   a->cert_password_file = v;
   return 0;
 }
-static int set_basic(struct whttp_args *a, const char *v) { (void)v; a->basic = true; return 0; }
-static int set_digest(struct whttp_args *a, const char *v) { (void)v; a->digest = true; return 0; }
-static int refuse_scheme(struct whttp_args *a, const char *v)
+static int set_scheme(struct whttp_args *a, DWORD scheme)
 {
-  (void)a, (void)v;
-  return usage_error("only Basic and Digest authentication are implemented so far (answered when the server asks)", NULL);
+  if (a->auth_scheme && a->auth_scheme != scheme)
+    return usage_error("--basic, --digest, --ntlm and --negotiate cannot be combined", NULL);
+  a->auth_scheme = scheme;
+  return 0;
 }
+static int set_basic(struct whttp_args *a, const char *v) { (void)v; return set_scheme(a, WINHTTP_AUTH_SCHEME_BASIC); }
+static int set_digest(struct whttp_args *a, const char *v) { (void)v; return set_scheme(a, WINHTTP_AUTH_SCHEME_DIGEST); }
+static int set_ntlm(struct whttp_args *a, const char *v) { (void)v; return set_scheme(a, WINHTTP_AUTH_SCHEME_NTLM); }
+static int set_negotiate(struct whttp_args *a, const char *v) { (void)v; return set_scheme(a, WINHTTP_AUTH_SCHEME_NEGOTIATE); }
 static int set_http2(struct whttp_args *a, const char *v) { (void)v; a->http2 = true; return 0; }
 static int set_ws_deflate(struct whttp_args *a, const char *v) { (void)v; a->ws_deflate = true; return 0; }
 
@@ -343,8 +350,8 @@ static const struct opt options[] = {
   {0, "cert-password", true, set_cert_password},
   {0, "cert-password-file", true, set_cert_password_file},
   {0, "digest", false, set_digest},
-  {0, "ntlm", false, refuse_scheme},
-  {0, "negotiate", false, refuse_scheme},
+  {0, "ntlm", false, set_ntlm},
+  {0, "negotiate", false, set_negotiate},
   {'h', "help", false, show_help},
   {'V', "version", false, show_version},
 };
@@ -493,8 +500,9 @@ static int check_args(struct whttp_args *a)
     return usage_error("-I cannot send a body", NULL);
   if (a->proxy_user_spec && !a->proxy)
     return usage_error("--proxy-user needs -x", NULL);
-  if (a->basic && a->digest)
-    return usage_error("--basic and --digest cannot be combined", NULL);
+  if (a->auth_scheme && a->auth_scheme != WINHTTP_AUTH_SCHEME_NEGOTIATE && !a->user_spec &&
+      !a->proxy_user_spec)
+    return usage_error("--basic, --digest and --ntlm need -u or --proxy-user", NULL);
   int rc = check_cert(a);
   if (!rc && a->parallel)
     rc = check_parallel(a);

@@ -116,9 +116,10 @@ void whttp_credentials_free(struct whttp_args *a)
   a->user = a->proxy_user = a->password = a->proxy_password = NULL;
 }
 
-/* One target's credentials: with --basic or --digest through
- * WinHttpSetCredentials (Basic at once, Digest when challenged), otherwise
- * through the options (the best scheme the challenge offers). */
+/* One target's credentials: with --basic, --digest, --ntlm or --negotiate
+ * through WinHttpSetCredentials (Basic, NTLM and Negotiate at once, Digest
+ * when challenged), otherwise through the options (the best scheme the
+ * challenge offers). */
 static BOOL apply(HINTERNET r, DWORD scheme, DWORD target, const char *user, const char *pass)
 {
   WCHAR *u = whttp_widen(user, strlen(user)), *p = whttp_widen(pass, strlen(pass));
@@ -142,7 +143,10 @@ static BOOL apply(HINTERNET r, DWORD scheme, DWORD target, const char *user, con
 
 BOOL whttp_credentials_apply(HINTERNET request, const struct whttp_args *a)
 {
-  DWORD scheme = a->basic ? WINHTTP_AUTH_SCHEME_BASIC : a->digest ? WINHTTP_AUTH_SCHEME_DIGEST : 0;
+  DWORD scheme = a->auth_scheme;
+  /* Negotiate without a user (or "-u :"): the ticket cache's identity. */
+  if (scheme == WINHTTP_AUTH_SCHEME_NEGOTIATE && (!a->user || !a->user[0]))
+    return WinHttpSetCredentials(request, WINHTTP_AUTH_TARGET_SERVER, scheme, NULL, NULL, NULL);
   if (a->user && !apply(request, scheme, WINHTTP_AUTH_TARGET_SERVER, a->user, a->password))
     return FALSE;
   if (a->proxy_user &&

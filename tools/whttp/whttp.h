@@ -67,8 +67,8 @@ struct whttp_args {
   const char *user_spec;    /* -u USER[:PASS] */
   const char *proxy_user_spec; /* --proxy-user USER[:PASS] */
   const char *password_file;   /* --password-file: the password(s) not on the line */
-  bool basic;               /* --basic: send Basic at once (WinHttpSetCredentials) */
-  bool digest;              /* --digest: answer Digest only (WinHttpSetCredentials) */
+  DWORD auth_scheme;        /* --basic, --digest, --ntlm, --negotiate: that scheme only,
+                               through WinHttpSetCredentials (0: the best offered) */
   char *user, *password;    /* resolved (credentials.c); the password is wiped */
   char *proxy_user, *proxy_password;
   const char *cert_file;    /* --cert FILE: PKCS#12 or PEM */

@@ -1,0 +1,52 @@
+/* Helpers the authentication tests share (test_credentials, test_conn_auth):
+ * a session, connect and request opened together, one synchronous
+ * exchange, and a waiter for asynchronous completions. */
+#ifndef WH_AUTH_TEST_H
+#define WH_AUTH_TEST_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <winhttp.h>
+
+struct wh_h3 {
+  HINTERNET s, c, r;
+};
+
+/* Opens a session (|session_flags|, no proxy), a connect to |host|:|port|
+ * and a GET request for |path| (|request_flags|); fails the test if any
+ * cannot be opened. */
+void wh_h3_open(struct wh_h3 *h, const wchar_t *host, unsigned short port, const wchar_t *path,
+                DWORD session_flags, DWORD request_flags);
+/* Closes the three handles (request first). */
+void wh_h3_close(struct wh_h3 *h);
+
+/* Sends |r| (no body), receives, reads the body into |body| (NUL-
+ * terminated, at most cap - 1 bytes). Returns the status, or 0 with *err
+ * set when Send or Receive failed. */
+DWORD wh_h3_run(HINTERNET r, char *body, size_t cap, DWORD *err);
+
+/* Sets a string option from a wide literal. */
+void wh_h3_set_str(HINTERNET r, DWORD option, const wchar_t *value);
+
+/* Completions of an asynchronous request, its callback's context. */
+struct wh_async_wait {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  DWORD last;  /* the last completion seen, 0 once taken */
+  DWORD error; /* REQUEST_ERROR's */
+  DWORD read;  /* READ_COMPLETE's byte count */
+  bool closed; /* HANDLE_CLOSING seen */
+};
+#define WH_ASYNC_WAIT_INIT {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, false}
+
+/* The status callback: records SENDREQUEST_COMPLETE, HEADERS_AVAILABLE,
+ * READ_COMPLETE, REQUEST_ERROR and HANDLE_CLOSING in the context's waiter. */
+void CALLBACK wh_async_wait_cb(HINTERNET h, DWORD_PTR ctx, DWORD status, LPVOID info, DWORD len);
+/* The next completion (blocks until there is one). */
+DWORD wh_async_wait_next(struct wh_async_wait *w);
+/* Until HANDLE_CLOSING (a waiter on the stack must outlive its callbacks). */
+void wh_async_wait_closed(struct wh_async_wait *w);
+
+#endif
