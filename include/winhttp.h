@@ -17,6 +17,9 @@
  *    CertFreeCertificateContext, CertDuplicateCertificateContext) are declared
  *    here and exported by the library. Define WINHTTP_NO_WIN32_HELPERS to
  *    leave them out when another library supplies them.
+ *  - The crypt32 functions that make client certificates
+ *    (PFXImportCertStore, CertFindCertificateInStore, ...) are in
+ *    OpenWinHTTP's <wincrypt.h>, also exported by this library.
  */
 #ifndef _WINHTTPX_
 #define _WINHTTPX_
@@ -140,8 +143,23 @@ typedef struct sockaddr_storage SOCKADDR_STORAGE, *PSOCKADDR_STORAGE;
 
 /* The certificate context WINHTTP_OPTION_SERVER_CERT_CONTEXT returns and
  * WINHTTP_OPTION_CLIENT_CERT_CONTEXT takes. pbCertEncoded/cbCertEncoded hold
- * the DER encoding; CERT_INFO is opaque here (docs/COMPAT.md). */
+ * the DER encoding; CERT_INFO is opaque here (docs/COMPAT.md). These types
+ * are wincrypt.h's on Windows: OpenWinHTTP's <wincrypt.h> (the crypt32
+ * subset that makes such contexts) includes this header for them, so either
+ * header may come first. Skipped when a real wincrypt.h came before. */
 #ifndef __WINCRYPT_H__
+#ifndef OPENWINHTTP_CRYPT_TYPES
+#define OPENWINHTTP_CRYPT_TYPES
+/* CRYPT_DATA_BLOB (PFXImportCertStore's input), CERT_NAME_BLOB (an encoded
+ * X.500 name, WINHTTP_OPTION_CLIENT_CERT_ISSUER_LIST) and their kin. */
+typedef struct _CRYPTOAPI_BLOB {
+  DWORD cbData;
+  BYTE *pbData;
+} CRYPT_INTEGER_BLOB, *PCRYPT_INTEGER_BLOB, CRYPT_UINT_BLOB, *PCRYPT_UINT_BLOB,
+    CRYPT_OBJID_BLOB, *PCRYPT_OBJID_BLOB, CERT_NAME_BLOB, *PCERT_NAME_BLOB, CERT_RDN_VALUE_BLOB,
+    *PCERT_RDN_VALUE_BLOB, CERT_BLOB, *PCERT_BLOB, CRL_BLOB, *PCRL_BLOB, DATA_BLOB, *PDATA_BLOB,
+    CRYPT_DATA_BLOB, *PCRYPT_DATA_BLOB, CRYPT_HASH_BLOB, *PCRYPT_HASH_BLOB, CRYPT_DIGEST_BLOB,
+    *PCRYPT_DIGEST_BLOB, CRYPT_DER_BLOB, *PCRYPT_DER_BLOB, CRYPT_ATTR_BLOB, *PCRYPT_ATTR_BLOB;
 typedef struct _CERT_INFO CERT_INFO, *PCERT_INFO;
 typedef void *HCERTSTORE;
 typedef struct _CERT_CONTEXT {
@@ -158,6 +176,19 @@ typedef const CERT_CONTEXT *PCCERT_CONTEXT;
 #ifndef PKCS_7_ASN_ENCODING
 #define PKCS_7_ASN_ENCODING 0x00010000
 #endif
+#endif /* OPENWINHTTP_CRYPT_TYPES */
+#endif /* __WINCRYPT_H__ */
+
+/* What WINHTTP_OPTION_CLIENT_CERT_ISSUER_LIST returns (a pointer to one,
+ * freed with GlobalFree): the names of the certification authorities the
+ * server accepts client certificates from, DER-encoded. schannel.h's on
+ * Windows. */
+#if !defined(__SCHANNEL_H__) && !defined(OPENWINHTTP_ISSUER_LIST)
+#define OPENWINHTTP_ISSUER_LIST
+typedef struct _SecPkgContext_IssuerListInfoEx {
+  PCERT_NAME_BLOB aIssuers;
+  DWORD cIssuers;
+} SecPkgContext_IssuerListInfoEx, *PSecPkgContext_IssuerListInfoEx;
 #endif
 
 /* ------------------------------------------------------------------------

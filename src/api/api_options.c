@@ -36,6 +36,7 @@
 #include <string.h>
 #include <wchar.h>
 
+#include <wincrypt.h>
 #include <winhttp.h>
 #include <winhttp_ext.h>
 
@@ -631,19 +632,91 @@ static DWORD s_not_implemented(struct wh_object *o, const struct opt_desc *d, co
 }
 
 /* Only on an https request (Wine's test_secure_connection: a plain request
- * gives ERROR_WINHTTP_INCORRECT_HANDLE_STATE on Windows). NULL
- * (WINHTTP_NO_CLIENT_CERT_CONTEXT) means "I have none" and is stored.
- * A real certificate needs a context with a private key, which nothing on
- * this platform can make yet: ERROR_CALL_NOT_IMPLEMENTED (docs/STATUS.md). */
+ * gives ERROR_WINHTTP_INCORRECT_HANDLE_STATE on Windows). The buffer is the
+ * CERT_CONTEXT itself (Microsoft's sample passes pCertContext and
+ * sizeof(CERT_CONTEXT); the length is not looked at). The request keeps a
+ * duplicate, so the caller may free its context and close its store at
+ * once ("WinHttp calls CertDuplicateCertificateContext on the
+ * caller-provided certificate context"). NULL (WINHTTP_NO_CLIENT_CERT_CONTEXT)
+ * means "I have none": a server's request for one is answered without.
+ * A context this library did not make gives ERROR_INVALID_PARAMETER; one
+ * without a private key fails the send (CLIENT_CERT_NO_PRIVATE_KEY). */
 static DWORD s_client_cert(struct wh_object *o, const struct opt_desc *d, const void *buf,
                            DWORD len)
 {
+  (void)d;
   (void)len;
-  if (!(wh_request_of(o)->open_flags & WINHTTP_FLAG_SECURE))
+  struct wh_request *r = wh_request_of(o);
+  if (!(r->open_flags & WINHTTP_FLAG_SECURE))
     return ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
-  if (buf)
-    return ERROR_CALL_NOT_IMPLEMENTED;
-  return store_field(o, d, 1);
+  PCCERT_CONTEXT dup = NULL;
+  if (buf && !(dup = CertDuplicateCertificateContext(buf)))
+    return ERROR_INVALID_PARAMETER;
+  pthread_mutex_lock(&o->lock);
+  PCCERT_CONTEXT old = r->opts.client_cert;
+  r->opts.client_cert = dup;
+  r->settings.no_client_cert = dup == NULL;
+  pthread_mutex_unlock(&o->lock);
+  CertFreeCertificateContext(old);
+  return ERROR_SUCCESS;
+}
+
+/* A SecPkgContext_IssuerListInfoEx in one GlobalAlloc'd block (the
+ * structure, the CERT_NAME_BLOBs, the names' DER) whose address is written
+ * to the buffer: the caller frees it with GlobalFree (Microsoft's "SSL in
+ * WinHTTP"). Only after a send failed with CLIENT_AUTH_CERT_NEEDED;
+ * otherwise ERROR_WINHTTP_INCORRECT_HANDLE_STATE, as before any send. */
+static DWORD q_issuer_list(struct wh_object *o, const struct opt_desc *d, void *buf, DWORD *len)
+{
+  (void)d;
+  struct wh_request *r = wh_request_of(o);
+  pthread_mutex_lock(&o->lock);
+  struct wh_blob *names = wh_blob_ref(r->facts.issuers);
+  pthread_mutex_unlock(&o->lock);
+  if (!names)
+    return ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
+  DWORD err = ERROR_SUCCESS;
+  if (!buf || *len < sizeof(SecPkgContext_IssuerListInfoEx *)) {
+    *len = sizeof(SecPkgContext_IssuerListInfoEx *);
+    err = ERROR_INSUFFICIENT_BUFFER;
+  }
+  /* The blob: per name a 4-byte big-endian length, then the DER (net/conn.h). */
+  size_t count = 0, bytes = 0;
+  for (size_t off = 0; err == ERROR_SUCCESS && off + 4 <= names->len;) {
+    const unsigned char *p = names->bytes + off;
+    size_t n = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+    if (n > names->len - off - 4)
+      break;
+    count++;
+    bytes += n;
+    off += 4 + n;
+  }
+  SecPkgContext_IssuerListInfoEx *list = NULL;
+  if (err == ERROR_SUCCESS) {
+    list = GlobalAlloc(GMEM_FIXED | GMEM_ZEROINIT,
+                       sizeof(*list) + count * sizeof(CERT_NAME_BLOB) + bytes);
+    err = list ? ERROR_SUCCESS : ERROR_NOT_ENOUGH_MEMORY;
+  }
+  if (err == ERROR_SUCCESS) {
+    CERT_NAME_BLOB *blobs = (CERT_NAME_BLOB *)(void *)(list + 1);
+    BYTE *der = (BYTE *)(blobs + count);
+    size_t off = 0;
+    for (size_t i = 0; i < count; i++) {
+      const unsigned char *p = names->bytes + off;
+      size_t n = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+      memcpy(der, p + 4, n);
+      blobs[i].cbData = (DWORD)n;
+      blobs[i].pbData = der;
+      der += n;
+      off += 4 + n;
+    }
+    list->aIssuers = count ? blobs : NULL;
+    list->cIssuers = (DWORD)count;
+    memcpy(buf, &list, sizeof(list));
+    *len = sizeof(list);
+  }
+  wh_blob_unref(names);
+  return err;
 }
 
 /* --- handlers: strings --------------------------------------------------- */
@@ -1010,7 +1083,7 @@ static const struct opt_desc options[] = {
   FN(WINHTTP_OPTION_PROXY, H_S | H_R, H_S | H_R, 0, SZ_FREE, s_proxy, q_proxy),
   FN(WINHTTP_OPTION_USER_AGENT, H_S, H_S, 0, SZ_FREE, s_user_agent, q_user_agent),
   FN(WINHTTP_OPTION_CONTEXT_VALUE, H_ANY, H_ANY, 0, SZ_PTR, s_context, q_context),
-  FNF(WINHTTP_OPTION_CLIENT_CERT_CONTEXT, H_R, F_WO, FK_BOOL, no_client_cert, s_client_cert),
+  FN(WINHTTP_OPTION_CLIENT_CERT_CONTEXT, H_R, 0, F_WO, SZ_FREE, s_client_cert, NULL),
   DW(WINHTTP_OPTION_DISABLE_FEATURE, H_R, 0, F_WO | F_OR, disabled_features, NULL),
   DW(WINHTTP_OPTION_CODEPAGE, H_S, 0, F_WO, codepage, check_codepage),
   DW(WINHTTP_OPTION_MAX_CONNS_PER_SERVER, H_S, H_S, 0, max_conns_per_server, check_max_conns),
@@ -1034,7 +1107,7 @@ static const struct opt_desc options[] = {
   DW(WINHTTP_OPTION_MAX_RESPONSE_DRAIN_SIZE, H_S | H_R, H_S | H_R, 0, max_response_drain_size,
      NULL),
   RO(WINHTTP_OPTION_CONNECTION_INFO, H_R, q_connection_info),
-  RO(WINHTTP_OPTION_CLIENT_CERT_ISSUER_LIST, H_R, q_needs_connection),
+  RO(WINHTTP_OPTION_CLIENT_CERT_ISSUER_LIST, H_R, q_issuer_list),
   DW(WINHTTP_OPTION_SPN, H_R, 0, F_WO, spn, check_spn),
   FN(WINHTTP_OPTION_UNLOAD_NOTIFY_EVENT, H_S, 0, F_WO, SZ_FREE, s_not_implemented, NULL),
   BL(WINHTTP_OPTION_REJECT_USERPWD_IN_URL, H_R, reject_userpwd_in_url),
@@ -1060,6 +1133,7 @@ static const struct opt_desc options[] = {
   BL(WINHTTP_OPTION_RECEIVE_PROXY_CONNECT_RESPONSE, H_R, receive_proxy_connect_response),
   BL(WINHTTP_OPTION_REQUIRE_STREAM_END, H_S | H_R, require_stream_end),
   BL(WINHTTP_OPTION_HTTP2_PLUS_TRANSFER_ENCODING, H_S | H_R, http2_plus_te),
+  BL(WINHTTP_OPTION_ENABLE_HTTP2_PLUS_CLIENT_CERT, H_S | H_R, http2_plus_client_cert),
   DW(WINHTTP_OPTION_HTTP2_RECEIVE_WINDOW, H_S | H_R, 0, F_WO, http2_receive_window,
      check_h2_window),
   DW(WINHTTP_OPTION_HTTP2_KEEPALIVE, H_S, 0, F_WO, http2_keepalive, check_h2_keepalive),

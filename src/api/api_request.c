@@ -133,6 +133,12 @@ static DWORD fail_exchange(struct wh_request *r, DWORD err)
     x->rpos = x->rend = 0;
     wh_exchange_drop_stream(x);
   }
+  /* The server asked for a certificate: the names it gave outlive the
+   * connection, for WINHTTP_OPTION_CLIENT_CERT_ISSUER_LIST. */
+  if (err == ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED && c && c->cert_issuers) {
+    wh_blob_unref(x->cert_issuers);
+    x->cert_issuers = wh_blob_ref(c->cert_issuers);
+  }
   atomic_store(&r->state, WH_RS_FAILED);
   r->send_in_flight = false;
   pthread_mutex_unlock(&r->hdr.lock);
@@ -528,6 +534,10 @@ BOOL WINAPI WinHttpSendRequest(HINTERNET hRequest, LPCWSTR lpszHeaders, DWORD dw
   x->split = false;
   x->rpos = x->rend = 0;
   wh_exchange_reset_response(x);
+  /* A new send: the issuer list of a previous CLIENT_AUTH_CERT_NEEDED goes
+   * with the facts this send publishes. */
+  wh_blob_unref(x->cert_issuers);
+  x->cert_issuers = NULL;
   /* HTTP/3 is not spoken: a request that requires it (and not HTTP/2,
    * which the connection may negotiate) cannot be satisfied (Microsoft:
    * ERROR_WINHTTP_HTTP_PROTOCOL_MISMATCH). HTTP/2's own check comes when

@@ -1,40 +1,78 @@
-/* see cert.h */
+/* see cert.h; the private layout is in cert_int.h */
 #include "core/cert.h"
 
-#include <stdatomic.h>
-#include <stdint.h>
 #include <string.h>
 
+#include "core/cert_int.h"
+#include "net/tlscred.h"
 #include "util/mem.h"
 
-/* The public CERT_CONTEXT sits inside a private block so that
- * CertDuplicateCertificateContext can hand back the same pointer with one
- * more reference, as Windows does. The magic word catches a context that
- * did not come from us, or one already freed, before anything is written. */
-#define CERT_MAGIC 0x43455254u /* "CERT" */
-#define CERT_DEAD 0x44454144u  /* "DEAD" */
+/* --- the live set ---------------------------------------------------------------------- */
 
-struct wh_cert {
-  atomic_uint magic;
-  atomic_uint refs;
-  CERT_CONTEXT ctx;
-  unsigned char der[];
-};
+/* Addresses hashed into buckets of singly linked contexts. Lookups compare
+ * addresses only, so a foreign or stale pointer is answered "not ours"
+ * without being dereferenced. Contexts come and go once per certificate
+ * handed out (a SERVER_CERT_CONTEXT query, an import): one lock suffices. */
+#define LIVE_BUCKETS 4096u
 
-static struct wh_cert *cert_of(PCCERT_CONTEXT ctx)
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct wh_cert *live[LIVE_BUCKETS];
+
+static size_t bucket_of(const void *p)
 {
-  return (struct wh_cert *)(void *)((char *)(uintptr_t)ctx - offsetof(struct wh_cert, ctx));
+  uintptr_t v = (uintptr_t)p;
+  return (size_t)((v >> 4) ^ (v >> 16)) % LIVE_BUCKETS;
 }
 
-PCCERT_CONTEXT wh_cert_context_new(const unsigned char *der, size_t len)
+static void live_add(struct wh_cert *c)
+{
+  size_t b = bucket_of(&c->ctx);
+  pthread_mutex_lock(&live_lock);
+  c->live_next = live[b];
+  live[b] = c;
+  pthread_mutex_unlock(&live_lock);
+}
+
+static void live_remove(struct wh_cert *c)
+{
+  size_t b = bucket_of(&c->ctx);
+  pthread_mutex_lock(&live_lock);
+  for (struct wh_cert **pp = &live[b]; *pp; pp = &(*pp)->live_next) {
+    if (*pp == c) {
+      *pp = c->live_next;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&live_lock);
+}
+
+bool wh_cert_live(PCCERT_CONTEXT ctx)
+{
+  if (!ctx)
+    return false;
+  bool found = false;
+  size_t b = bucket_of(ctx);
+  pthread_mutex_lock(&live_lock);
+  for (const struct wh_cert *c = live[b]; c && !found; c = c->live_next)
+    found = &c->ctx == ctx;
+  pthread_mutex_unlock(&live_lock);
+  return found;
+}
+
+/* --- contexts --------------------------------------------------------------------------- */
+
+static struct wh_cert *cert_new(const unsigned char *der, size_t len)
 {
   if (len > UINT32_MAX || len > SIZE_MAX - sizeof(struct wh_cert))
     return NULL;
   struct wh_cert *c = wh_malloc(sizeof(*c) + len);
   if (!c)
     return NULL;
-  atomic_init(&c->magic, CERT_MAGIC);
+  c->live_next = NULL;
   atomic_init(&c->refs, 1);
+  c->store = NULL;
+  c->cred = NULL;
+  c->prev = c->next = NULL;
   if (len)
     memcpy(c->der, der, len);
   c->ctx.dwCertEncodingType = X509_ASN_ENCODING | PKCS_7_ASN_ENCODING;
@@ -42,19 +80,64 @@ PCCERT_CONTEXT wh_cert_context_new(const unsigned char *der, size_t len)
   c->ctx.cbCertEncoded = (DWORD)len;
   c->ctx.pCertInfo = NULL; /* opaque here (docs/COMPAT.md) */
   c->ctx.hCertStore = NULL;
+  return c;
+}
+
+PCCERT_CONTEXT wh_cert_context_new(const unsigned char *der, size_t len)
+{
+  struct wh_cert *c = cert_new(der, len);
+  if (!c)
+    return NULL;
+  live_add(c);
   return &c->ctx;
+}
+
+struct wh_cert *wh_cert_alloc(struct wh_tls_cred *cred, struct wh_cert_store *store)
+{
+  size_t len;
+  const unsigned char *der = wh_tls_cred_der(cred, &len);
+  struct wh_cert *c = cert_new(der, len);
+  if (!c)
+    return NULL;
+  c->cred = wh_tls_cred_ref(cred);
+  c->store = store;
+  c->ctx.hCertStore = (HCERTSTORE)store;
+  live_add(c);
+  return c;
+}
+
+PCCERT_CONTEXT wh_cert_context_from_cred(struct wh_tls_cred *cred)
+{
+  struct wh_cert *c = wh_cert_alloc(cred, NULL);
+  return c ? &c->ctx : NULL;
+}
+
+void wh_cert_destroy(struct wh_cert *c)
+{
+  live_remove(c);
+  wh_tls_cred_unref(c->cred);
+  wh_free(c);
 }
 
 int wh_cert_context_valid(PCCERT_CONTEXT ctx)
 {
-  return ctx && atomic_load(&cert_of(ctx)->magic) == CERT_MAGIC;
+  return wh_cert_live(ctx);
+}
+
+struct wh_tls_cred *wh_cert_context_cred(PCCERT_CONTEXT ctx)
+{
+  return wh_cert_of(ctx)->cred;
 }
 
 PCCERT_CONTEXT WINAPI CertDuplicateCertificateContext(PCCERT_CONTEXT pCertContext)
 {
   if (!wh_cert_context_valid(pCertContext))
     return NULL;
-  atomic_fetch_add(&cert_of(pCertContext)->refs, 1);
+  struct wh_cert *c = wh_cert_of(pCertContext);
+  if (c->store)
+    wh_store_ref_member(c);
+  else
+    atomic_fetch_add(&c->refs, 1);
   return pCertContext;
 }
 
@@ -67,10 +150,10 @@ BOOL WINAPI CertFreeCertificateContext(PCCERT_CONTEXT pCertContext)
     SetLastError(ERROR_INVALID_PARAMETER);
     return FALSE;
   }
-  struct wh_cert *c = cert_of(pCertContext);
-  if (atomic_fetch_sub(&c->refs, 1) == 1) {
-    atomic_store(&c->magic, CERT_DEAD);
-    wh_free(c);
-  }
+  struct wh_cert *c = wh_cert_of(pCertContext);
+  if (c->store)
+    wh_store_release_member(c);
+  else if (atomic_fetch_sub(&c->refs, 1) == 1)
+    wh_cert_destroy(c);
   return TRUE;
 }

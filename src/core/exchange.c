@@ -18,7 +18,9 @@
 #include "core/route.h"
 #include "core/transport.h"
 #include "core/ws_handshake.h"
+#include "core/cert.h"
 #include "net/h2_conn.h"
+#include "net/tlscred.h"
 #include "net/wait.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -102,6 +104,10 @@ void wh_exchange_free(struct wh_exchange *x)
   x->body_copy = NULL;
   wh_secret_free(x->tun);
   x->tun = NULL;
+  wh_tls_cred_unref(x->client_cred);
+  x->client_cred = NULL;
+  wh_blob_unref(x->cert_issuers);
+  x->cert_issuers = NULL;
   for (int t = 0; t < 2; t++) {
     wh_free(x->digest[t]);
     x->digest[t] = NULL;
@@ -133,6 +139,8 @@ void wh_req_facts_free(struct wh_req_facts *f)
 {
   wh_blob_unref(f->cert);
   f->cert = NULL;
+  wh_blob_unref(f->issuers);
+  f->issuers = NULL;
 }
 
 void wh_request_publish_facts(struct wh_request *r)
@@ -143,6 +151,10 @@ void wh_request_publish_facts(struct wh_request *r)
   f->last_errno = x->last_errno;
   f->h2 = x->used_h2;
   f->proxy_answer = x->proxy_answered;
+  if (f->issuers != x->cert_issuers) {
+    wh_blob_unref(f->issuers);
+    f->issuers = wh_blob_ref(x->cert_issuers);
+  }
   if (x->host) {
     size_t n = strlen(x->host);
     if (n >= sizeof(f->host))
@@ -171,7 +183,8 @@ void wh_request_publish_facts(struct wh_request *r)
     f->cert = wh_blob_ref(cert);
     f->conn_id = c->id;
   } else if (!x->secure) {
-    wh_req_facts_free(f);
+    wh_blob_unref(f->cert);
+    f->cert = NULL;
     f->conn_id = c->id;
   }
 }
@@ -369,6 +382,16 @@ DWORD wh_exchange_prepare(struct wh_request *r, const void *optional, DWORD opt_
   }
 
   pthread_mutex_lock(&r->hdr.lock);
+  /* The client certificate for this send's TLS connections (redirects
+   * included), held until the next send or the handle's end. */
+  PCCERT_CONTEXT cc = r->opts.client_cert;
+  struct wh_tls_cred *id = cc ? wh_cert_context_cred(cc) : NULL;
+  x->client_auth = cc                          ? WH_CLIENT_CERT_SET
+                   : r->settings.no_client_cert ? WH_CLIENT_CERT_NONE
+                                                : WH_CLIENT_CERT_UNSET;
+  x->client_no_key = cc && (!id || !wh_tls_cred_has_key(id));
+  wh_tls_cred_unref(x->client_cred);
+  x->client_cred = x->client_no_key ? NULL : wh_tls_cred_ref(id);
   /* A Transfer-Encoding of the application's own: its bytes carry their
    * own framing, which only HTTP/1.1 can carry (core/h2_stream.c). */
   x->app_te = !x->chunked_upload &&
@@ -501,6 +524,9 @@ static void conn_key(const struct wh_request *r, const struct wh_exchange *x,
      * to a request that asks for it (tls_failures). */
     k->revocation = (r->settings.enabled_features & WINHTTP_ENABLE_SSL_REVOCATION) != 0;
     k->h2 = wh_h2x_wanted(r, x);
+    k->client_auth = x->client_auth;
+    if (x->client_cred)
+      memcpy(k->client_cert, wh_tls_cred_sha256(x->client_cred), sizeof(k->client_cert));
   }
 }
 
@@ -543,6 +569,10 @@ static int wake_fd(const struct wh_request *r, struct wh_exchange *x)
 
 static DWORD step_acquire(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
 {
+  /* A certificate without its private key cannot authenticate anything
+   * (a server's certificate from SERVER_CERT_CONTEXT, say). */
+  if (x->secure && x->client_no_key)
+    return ERROR_WINHTTP_CLIENT_CERT_NO_PRIVATE_KEY;
   struct wh_conn_key k;
   conn_key(r, x, &k);
   /* HTTP/2 only over TLS (Windows speaks no cleartext HTTP/2), never for a
@@ -591,6 +621,10 @@ static DWORD step_acquire(struct wh_request *r, struct wh_exchange *x, struct wh
     bool fits = !x->pretunnel || (tunnel && want.port == have->port &&
                                   strcmp(want.host, have->host) == 0 &&
                                   strcmp(want.proxy, have->proxy) == 0);
+    /* Nor one that presents another client identity than this send's
+     * (the application changed CLIENT_CERT_CONTEXT in between). */
+    if (x->secure && !wh_conn_key_client_eq(&want, have))
+      fits = false;
     if (fits && wh_conn_alive(x->conn)) {
       x->reused = true;
       x->phase = x->pretunnel ? WH_P_TUNNEL : WH_P_SEND;
@@ -729,7 +763,8 @@ static DWORD step_connect(struct wh_request *r, struct wh_exchange *x, struct wh
  * directly or inside a proxy's tunnel. */
 static DWORD start_tls(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
 {
-  DWORD err = wh_conn_tls_start(x->conn, x->host);
+  DWORD err = wh_conn_tls_start(x->conn, x->host,
+                                x->client_auth == WH_CLIENT_CERT_SET ? x->client_cred : NULL);
   if (err == ERROR_WINHTTP_SECURE_FAILURE) {
     DWORD flags = x->conn->tls_flags;
     wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_SECURE_FAILURE, &flags, sizeof(flags));
@@ -773,8 +808,13 @@ static DWORD step_tls(struct wh_request *r, struct wh_exchange *x, struct wh_io 
     return ERROR_IO_PENDING;
   }
   DWORD flags = x->conn->tls_flags;
-  if (err == ERROR_SUCCESS)
+  /* A server that asks for a client certificate is first a server whose
+   * own certificate must pass: its problems are reported before the
+   * request for ours. */
+  if (err == ERROR_SUCCESS || err == ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED)
     flags = tls_failures(r, flags);
+  if (err == ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED && !flags)
+    return err; /* the issuer list goes to the request when it fails */
   if (err == ERROR_WINHTTP_SECURE_FAILURE || flags) {
     /* The reasons first, then the failure (WINHTTP-API.md §3.1). */
     wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_SECURE_FAILURE, &flags, sizeof(flags));

@@ -110,6 +110,17 @@ struct wh_exchange {
   unsigned auth_legs[2];    /* challenges answered in the handshake, per target */        /* the prepared head carries an NTLM or Negotiate leg */
   bool auth_h1;
 
+  /* TLS client authentication, read from the request at each send
+   * (WINHTTP_OPTION_CLIENT_CERT_CONTEXT): WH_CLIENT_CERT_* (net/conn.h), the
+   * certificate's identity (a reference; NULL unless SET) and whether it
+   * lacks a private key. |cert_issuers|: the CA names of the server's
+   * request for a certificate when the last send failed with
+   * ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED (WINHTTP_OPTION_CLIENT_CERT_ISSUER_LIST). */
+  uint8_t client_auth;
+  struct wh_tls_cred *client_cred;
+  bool client_no_key;
+  struct wh_blob *cert_issuers;
+
   /* The connection and how it was obtained. */
   struct wh_conn *conn;
   bool reused;
@@ -243,6 +254,7 @@ struct wh_req_facts {
   bool h2;                 /* WINHTTP_OPTION_HTTP_PROTOCOL_USED: HTTP/2 */
   bool proxy_answer;       /* IS_PROXY_CONNECT_RESPONSE: the proxy refused the tunnel */
   int last_errno;          /* WINHTTP_OPTION_EXTENDED_ERROR */
+  struct wh_blob *issuers; /* CLIENT_CERT_ISSUER_LIST after CLIENT_AUTH_CERT_NEEDED, a reference */
 };
 
 /* Copies the exchange's current facts into r->facts; call from the thread

@@ -24,8 +24,13 @@ bool wh_h2x_wanted(const struct wh_request *r, const struct wh_exchange *x)
    * over HTTP/2 (HTTP2_PLUS_TRANSFER_ENCODING: END_STREAM ends it). One
    * the application frames itself (its own Transfer-Encoding) always
    * does: HTTP/2 forbids the field and would carry the framing as data. */
+  /* A client certificate keeps the request on HTTP/1.1 unless it allows
+   * HTTP/2 with one (ENABLE_HTTP2_PLUS_CLIENT_CERT), as on Windows, where
+   * HTTP/2 with a client certificate is an opt-in (docs/COMPAT.md). */
   return x->secure && (r->settings.enable_http_protocol & WINHTTP_PROTOCOL_FLAG_HTTP2) &&
-         !x->ws_upgrade && !x->auth_h1 && !x->app_te && (!x->chunked_upload || r->settings.http2_plus_te);
+         !x->ws_upgrade && !x->auth_h1 && !x->app_te &&
+         (!x->chunked_upload || r->settings.http2_plus_te) &&
+         (x->client_auth != WH_CLIENT_CERT_SET || r->settings.http2_plus_client_cert);
 }
 
 bool wh_h2x_required(const struct wh_request *r)

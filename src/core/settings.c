@@ -68,6 +68,8 @@ DWORD wh_request_opts_copy(struct wh_request_opts *dst, const struct wh_request_
     err = dup_opt(&dst->proxy, src->proxy);
   if (err == ERROR_SUCCESS)
     err = dup_opt(&dst->proxy_bypass, src->proxy_bypass);
+  if (err == ERROR_SUCCESS)
+    dst->client_cert = CertDuplicateCertificateContext(src->client_cert);
   if (err != ERROR_SUCCESS)
     wh_request_opts_free(dst);
   return err;
@@ -92,5 +94,6 @@ void wh_request_opts_free(struct wh_request_opts *o)
   wh_secret_free(o->proxy_password);
   wh_free(o->proxy);
   wh_free(o->proxy_bypass);
+  CertFreeCertificateContext(o->client_cert);
   memset(o, 0, sizeof(*o));
 }

@@ -11,7 +11,7 @@
 
 #include <stdbool.h>
 
-#include <winhttp.h>
+#include <wincrypt.h>
 
 struct wh_settings {
   /* Timeouts in milliseconds as the caller gave them; 0xFFFFFFFF (-1) and 0
@@ -60,6 +60,7 @@ struct wh_settings {
   bool http2_plus_te;              /* HTTP2_PLUS_TRANSFER_ENCODING: unknown-length bodies over HTTP/2 */
   bool upgrade_to_websocket;       /* UPGRADE_TO_WEB_SOCKET */
   bool no_client_cert;             /* CLIENT_CERT_CONTEXT set to "none" */
+  bool http2_plus_client_cert;     /* ENABLE_HTTP2_PLUS_CLIENT_CERT */
 };
 
 /* Windows' defaults: Microsoft's WinHttpSetTimeouts and "Option Flags"
@@ -67,7 +68,8 @@ struct wh_settings {
 void wh_settings_defaults(struct wh_settings *s);
 
 /* Strings a request owns through options (USERNAME, PASSWORD,
- * PROXY_USERNAME, PROXY_PASSWORD, PROXY): Windows keeps them per request
+ * PROXY_USERNAME, PROXY_PASSWORD, PROXY), and its client certificate
+ * (CLIENT_CERT_CONTEXT): Windows keeps them per request
  * (Wine's test_credentials, todo_wine there). All UTF-8, NULL when unset.
  * Zero-initialised means "nothing set". */
 struct wh_request_opts {
@@ -80,12 +82,15 @@ struct wh_request_opts {
   char *proxy;          /* its lpszProxy */
   char *proxy_bypass;   /* its lpszProxyBypass */
   DWORD cred_scheme[2]; /* WinHttpSetCredentials' scheme, server and proxy (0: none) */
+  PCCERT_CONTEXT client_cert; /* WINHTTP_OPTION_CLIENT_CERT_CONTEXT: a reference of
+                                 the request's own (Windows duplicates it too) */
 };
 
 /* Deep copy; |dst| is overwritten (not freed first). Returns
  * ERROR_SUCCESS or ERROR_NOT_ENOUGH_MEMORY (then |dst| is left empty). */
 DWORD wh_request_opts_copy(struct wh_request_opts *dst, const struct wh_request_opts *src);
-/* Frees every string and leaves |o| empty; passwords are wiped first. */
+/* Frees every string and the certificate reference and leaves |o| empty;
+ * passwords are wiped first. */
 void wh_request_opts_free(struct wh_request_opts *o);
 
 /* Overwrites the NUL-terminated |s| (may be NULL) with zeros, then frees

@@ -126,6 +126,7 @@ void wh_conn_free(struct wh_conn *c)
   if (c->ssl)
     wh_tls_free(c->ssl);
   wh_blob_unref(c->cert);
+  wh_blob_unref(c->cert_issuers);
   if (c->wfd >= 0)
     close(c->wfd);
   if (c->fd >= 0)
@@ -218,7 +219,7 @@ static bool key_eq(const struct wh_conn_key *a, const struct wh_conn_key *b)
 {
   return a->port == b->port && a->secure == b->secure &&
          a->security_flags == b->security_flags && a->protocols == b->protocols &&
-         a->revocation == b->revocation &&
+         a->revocation == b->revocation && wh_conn_key_client_eq(a, b) &&
          strcmp(a->host, b->host) == 0 && strcmp(a->proxy, b->proxy) == 0;
 }
 

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include <winhttp.h>
@@ -32,7 +33,31 @@ struct wh_conn_key {
                            to the proxy for http://, a tunnel for https:// */
   bool h2;              /* ALPN offers "h2" (WINHTTP_PROTOCOL_FLAG_HTTP2): such
                            connections are pooled apart (net/h2_conn.h) */
+  /* TLS client authentication (WINHTTP_OPTION_CLIENT_CERT_CONTEXT). A
+   * connection presents one identity for its whole life, and the server
+   * may have authorised it by that identity, so it serves only requests
+   * asking for the same: WH_CLIENT_CERT_* and, for a certificate, its
+   * SHA-256. The TLS session cache is keyed the same way (net/tls.c). */
+  uint8_t client_auth;
+  unsigned char client_cert[32];
 };
+
+/* wh_conn_key.client_auth */
+enum {
+  WH_CLIENT_CERT_UNSET = 0, /* none set: a server's request for one pauses the
+                               handshake (ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED) */
+  WH_CLIENT_CERT_NONE,      /* WINHTTP_NO_CLIENT_CERT_CONTEXT: answer a request
+                               without a certificate */
+  WH_CLIENT_CERT_SET,       /* a certificate, presented when asked */
+};
+
+/* Whether two keys ask for the same client identity. */
+static inline bool wh_conn_key_client_eq(const struct wh_conn_key *a, const struct wh_conn_key *b)
+{
+  return a->client_auth == b->client_auth &&
+         (a->client_auth != WH_CLIENT_CERT_SET ||
+          memcmp(a->client_cert, b->client_cert, sizeof(a->client_cert)) == 0);
+}
 
 struct wh_conn {
   int fd;
@@ -55,6 +80,10 @@ struct wh_conn {
   _Atomic int last_errno;  /* for WINHTTP_OPTION_EXTENDED_ERROR (either side of a duplex request) */
   uint64_t id;             /* unique for the process's lifetime */
   struct wh_blob *cert;    /* the peer's leaf certificate (DER), encoded once, shared */
+  /* The certificate authorities the server named when it asked for a
+   * client certificate none was set for (ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED):
+   * each a 4-byte big-endian length and the DER of the name. */
+  struct wh_blob *cert_issuers;
   bool counted;            /* holds a slot of its key's MAX_CONNS_PER_SERVER count */
   struct wh_conn *next;    /* pool list */
 };
@@ -95,13 +124,23 @@ void wh_conn_shutdown(struct wh_conn *c);
 
 /* --- TLS ------------------------------------------------------------------- */
 
-/* Starts TLS on |c| for |sni_host| with the key's protocols. */
-DWORD wh_conn_tls_start(struct wh_conn *c, const char *sni_host);
+struct wh_tls_cred;
+/* Starts TLS on |c| for |sni_host| with the key's protocols, presenting
+ * |client| (net/tlscred.h; NULL unless the key's client_auth is
+ * WH_CLIENT_CERT_SET) when the server asks for a certificate. */
+DWORD wh_conn_tls_start(struct wh_conn *c, const char *sni_host,
+                        const struct wh_tls_cred *client);
 /* Drives the handshake. ERROR_IO_PENDING with *events; ERROR_SUCCESS when
  * done — then c->tls_flags holds the certificate problems found (the caller
  * decides with the ignore flags); ERROR_WINHTTP_SECURE_FAILURE with
  * c->tls_flags = WINHTTP_CALLBACK_STATUS_FLAG_SECURITY_CHANNEL_ERROR when the
- * handshake itself failed; ERROR_WINHTTP_CONNECTION_ERROR on a reset. */
+ * handshake itself failed; ERROR_WINHTTP_CONNECTION_ERROR on a reset;
+ * ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED when the server asked for a client
+ * certificate and the key has none (WH_CLIENT_CERT_UNSET): the handshake
+ * stops there, c->tls_flags holds what the server's certificate showed and
+ * c->cert_issuers the names the server gave; the connection is good for
+ * nothing else. The same error from wh_conn_recv/wh_conn_send is a request
+ * made in a renegotiation. */
 DWORD wh_conn_tls_handshake(struct wh_conn *c, short *events);
 /* The DER of the peer's leaf certificate, encoded on first use and kept
  * with the connection (borrowed: valid while |c| lives).

@@ -688,8 +688,8 @@ static bool pool_key_eq(const struct wh_conn_key *a, const struct wh_conn_key *b
 {
   return a->port == b->port && a->secure == b->secure && a->h2 == b->h2 &&
          a->security_flags == b->security_flags && a->protocols == b->protocols &&
-         a->revocation == b->revocation && strcmp(a->host, b->host) == 0 &&
-         strcmp(a->proxy, b->proxy) == 0;
+         a->revocation == b->revocation && wh_conn_key_client_eq(a, b) &&
+         strcmp(a->host, b->host) == 0 && strcmp(a->proxy, b->proxy) == 0;
 }
 
 static bool retired(struct wh_h2_conn *hc, int64_t now)

@@ -19,7 +19,9 @@
 #include <openssl/x509v3.h>
 
 #include "net/conn.h"
+#include "net/tlscred.h"
 #include "util/blob.h"
+#include "util/buf.h"
 #include "util/mem.h"
 
 void wh_tls_free(struct ssl_st *ssl);
@@ -88,20 +90,32 @@ static int verify_cb(int ok, X509_STORE_CTX *x)
 
 #define SESS_SLOTS 64
 
+/* Room for a 255-byte host, the numbers and a certificate's SHA-256 in hex:
+ * a truncated key could merge two destinations. */
+#define SESS_KEY_MAX 400
+
 static pthread_mutex_t sess_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
-  char key[300];
+  char key[SESS_KEY_MAX];
   SSL_SESSION *sess;
 } sessions[SESS_SLOTS];
 static unsigned sess_next;
 
 /* Sessions are shared only between connections made for the same host,
  * port, protocols and certificate-ignore flags (a session verified under
- * laxer flags must not let a stricter request skip verification). */
+ * laxer flags must not let a stricter request skip verification), and the
+ * same client identity: a resumed session keeps the identity the server
+ * authenticated, so a request with another certificate, or none, must
+ * never resume it. */
 static void sess_key(const struct wh_conn *c, char *out, size_t cap)
 {
-  snprintf(out, cap, "%s|%u|%x|%x", c->key.host, (unsigned)c->key.port,
-           (unsigned)c->key.protocols, (unsigned)c->key.security_flags);
+  char id[2 * sizeof(c->key.client_cert) + 1] = "";
+  if (c->key.client_auth == WH_CLIENT_CERT_SET)
+    for (size_t i = 0; i < sizeof(c->key.client_cert); i++)
+      snprintf(id + 2 * i, 3, "%02x", c->key.client_cert[i]);
+  snprintf(out, cap, "%s|%u|%x|%x|%u%s", c->key.host, (unsigned)c->key.port,
+           (unsigned)c->key.protocols, (unsigned)c->key.security_flags,
+           (unsigned)c->key.client_auth, id);
 }
 
 /* OpenSSL hands over new sessions (TLS 1.3 tickets arrive after the
@@ -115,7 +129,7 @@ static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
    * the time OpenSSL offers the session.) */
   if (!c || c->tls_flags != 0)
     return 0;
-  char key[300];
+  char key[SESS_KEY_MAX];
   sess_key(c, key, sizeof(key));
   SSL_SESSION *old = NULL;
   pthread_mutex_lock(&sess_lock);
@@ -136,7 +150,7 @@ static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
 
 static void resume_session(SSL *ssl, const struct wh_conn *c)
 {
-  char key[300];
+  char key[SESS_KEY_MAX];
   sess_key(c, key, sizeof(key));
   pthread_mutex_lock(&sess_lock);
   for (int i = 0; i < SESS_SLOTS; i++) {
@@ -146,6 +160,55 @@ static void resume_session(SSL *ssl, const struct wh_conn *c)
     }
   }
   pthread_mutex_unlock(&sess_lock);
+}
+
+/* --- client certificates ---------------------------------------------------------- */
+
+/* The CA names of the server's certificate request, each a 4-byte
+ * big-endian length and the DER (the form wh_conn.cert_issuers keeps);
+ * NULL when out of memory. */
+static struct wh_blob *issuer_names(SSL *ssl)
+{
+  const STACK_OF(X509_NAME) *names = SSL_get_client_CA_list(ssl);
+  struct wh_buf b;
+  wh_buf_init(&b, 1u << 20);
+  int rc = 0;
+  for (int i = 0; i < sk_X509_NAME_num(names) && !rc; i++) {
+    unsigned char *der = NULL;
+    int n = i2d_X509_NAME(sk_X509_NAME_value(names, i), &der);
+    if (n <= 0) {
+      ERR_clear_error();
+      continue;
+    }
+    unsigned char len[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16),
+                            (unsigned char)(n >> 8), (unsigned char)n};
+    rc = wh_buf_add(&b, len, 4);
+    if (!rc)
+      rc = wh_buf_add(&b, der, (size_t)n);
+    OPENSSL_free(der);
+  }
+  struct wh_blob *out = rc ? NULL : wh_blob_new(b.p, b.len);
+  wh_buf_free(&b);
+  return out;
+}
+
+/* OpenSSL calls this when the server asks for a certificate and none is set
+ * on the connection. Without one set, WinHTTP reports
+ * ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED and lets the application choose:
+ * returning -1 pauses the handshake right there (SSL_ERROR_WANT_X509_LOOKUP),
+ * in TLS 1.2 and 1.3 alike, before anything is sent on the client's behalf.
+ * WINHTTP_NO_CLIENT_CERT_CONTEXT (or a certificate that does not suit the
+ * server's algorithms) answers with no certificate: 0. */
+static int client_cert_cb(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
+{
+  (void)x509;
+  (void)pkey;
+  struct wh_conn *c = SSL_get_ex_data(ssl, conn_index);
+  if (!c || c->key.client_auth != WH_CLIENT_CERT_UNSET)
+    return 0;
+  if (!c->cert_issuers)
+    c->cert_issuers = issuer_names(ssl);
+  return -1;
 }
 
 static SSL_CTX *make_ctx(DWORD protocols)
@@ -179,6 +242,7 @@ static SSL_CTX *make_ctx(DWORD protocols)
   SSL_CTX_set_read_ahead(ctx, 1);
   SSL_CTX_set_default_read_buffer_len(ctx, 65536);
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
+  SSL_CTX_set_client_cert_cb(ctx, client_cert_cb);
   SSL_CTX_set_default_verify_paths(ctx);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
@@ -218,7 +282,8 @@ static int usable_protocols(DWORD protocols)
   return 0;
 }
 
-DWORD wh_conn_tls_start(struct wh_conn *c, const char *sni_host)
+DWORD wh_conn_tls_start(struct wh_conn *c, const char *sni_host,
+                        const struct wh_tls_cred *client)
 {
   if (!usable_protocols(c->key.protocols)) {
     /* Only SSL 2/3 asked for: nothing OpenSSL 3 will speak. */
@@ -248,6 +313,13 @@ DWORD wh_conn_tls_start(struct wh_conn *c, const char *sni_host)
     SSL_free(ssl);
     return ERROR_NOT_ENOUGH_MEMORY;
   }
+  if (client) {
+    DWORD err = wh_tls_cred_use(client, ssl);
+    if (err != ERROR_SUCCESS) {
+      SSL_free(ssl);
+      return err;
+    }
+  }
   resume_session(ssl, c);
   c->ssl = ssl;
   c->tls_flags = 0;
@@ -263,6 +335,10 @@ static DWORD want(SSL *ssl, int rc, short *events, struct wh_conn *c)
   case SSL_ERROR_WANT_WRITE:
     *events = POLLOUT;
     return ERROR_IO_PENDING;
+  case SSL_ERROR_WANT_X509_LOOKUP:
+    /* A renegotiation asking for a certificate none was set for
+     * (client_cert_cb): what WinHttpReceiveResponse reports as such. */
+    return ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED;
   case SSL_ERROR_SYSCALL:
     c->last_errno = errno;
     ERR_clear_error();
@@ -318,6 +394,18 @@ DWORD wh_conn_tls_handshake(struct wh_conn *c, short *events)
   int e = SSL_get_error(c->ssl, rc);
   if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
     return want(c->ssl, rc, events, c);
+  if (e == SSL_ERROR_WANT_X509_LOOKUP) {
+    /* Paused by client_cert_cb. The server's certificate has been verified
+     * by now (it comes before the request for ours, in TLS 1.2 and 1.3), so
+     * the caller can still put its problems first. */
+    X509 *peer = SSL_get1_peer_certificate(c->ssl);
+    if (peer)
+      check_host(c, peer);
+    else
+      c->tls_flags |= WINHTTP_CALLBACK_STATUS_FLAG_INVALID_CERT;
+    X509_free(peer);
+    return ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED;
+  }
   if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
     /* The peer closed or reset the connection mid-handshake. */
     c->last_errno = errno;

@@ -1,12 +1,16 @@
 /* Compiled as C11 and as C++17 with -Wall -Wextra -Werror: the public header
  * alone, used the way Windows code uses it (L"..." literals, the WINHTTP_NO_*
- * macros), and linked against the shared library. */
+ * macros), and linked against the shared library; with it, <wincrypt.h> and
+ * <winhttp_ext.h> in either order (crypt_*.c). */
 #include <winhttp.h>
 
 #include <stdio.h>
 #include <string.h>
 
 int after_wchar_check(void);
+int crypt_first_check(void);
+int crypt_after_check(void);
+int crypt_alone_check(void);
 
 int main(void)
 {
@@ -34,6 +38,8 @@ int main(void)
   WinHttpCloseHandle(s);
   if (!ok || !after_wchar_check())
     return 4;
+  if (!crypt_first_check() || !crypt_after_check() || !crypt_alone_check())
+    return 5;
   printf("ok\n");
   return 0;
 }

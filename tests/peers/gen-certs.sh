@@ -11,7 +11,20 @@
 #   unknownca.pem .key       localhost + 127.0.0.1 + ::1, signed by another CA
 #                            (other-ca.pem), which no test trusts
 #
-# Every leaf is a TLS server certificate (serverAuth, digitalSignature).
+# and for TLS client authentication (clientAuth, digitalSignature):
+#
+#   client-ca.pem .key       "OpenWinHTTP Client CA", the CA nginx's client-auth
+#                            ports accept (ssl_client_certificate)
+#   client.pem .key          /C=US/O=OpenWinHTTP Tests/CN=client1, by client-ca
+#   client.p12               client.pem + client.key + client-ca.pem, password
+#                            "p12-secret"
+#   client-enc.key           client.key as encrypted PKCS#8, password "pem-secret"
+#   client2.pem .key         /C=US/O=OpenWinHTTP Tests/CN=client2, by client-ca
+#   client2.p12              client2's, with an empty password
+#   intruder.pem .key        /O=Elsewhere/CN=intruder, signed by other-ca: a
+#                            certificate the client-auth ports do not accept
+#
+# The server leaves are TLS server certificates (serverAuth, digitalSignature).
 # Prints nothing on success; exits non-zero on any failure.
 set -eu
 
@@ -54,6 +67,25 @@ leaf() {
 
 ca ca "OpenWinHTTP Test CA"
 ca other-ca "OpenWinHTTP Unknown CA"
+ca client-ca "OpenWinHTTP Client CA"
+
+# client NAME SUBJECT ISSUER: a client certificate signed by ISSUER
+client() {
+  key "$1.key"
+  "$OPENSSL" req -new -key "$1.key" -out "$1.pem" -days 825 -subj "$2" \
+    -CA "$3.pem" -CAkey "$3.key" -addext "$LEAF_EXT" -addext "$KU" \
+    -addext "extendedKeyUsage=clientAuth" 2>/dev/null
+}
+
+client client "/C=US/O=OpenWinHTTP Tests/CN=client1" client-ca
+client client2 "/C=US/O=OpenWinHTTP Tests/CN=client2" client-ca
+client intruder "/O=Elsewhere/CN=intruder" other-ca
+"$OPENSSL" pkcs12 -export -in client.pem -inkey client.key -certfile client-ca.pem \
+  -name client1 -out client.p12 -passout pass:p12-secret 2>/dev/null
+"$OPENSSL" pkcs12 -export -in client2.pem -inkey client2.key -name client2 \
+  -out client2.p12 -passout pass: 2>/dev/null
+"$OPENSSL" pkcs8 -topk8 -v2 aes-256-cbc -in client.key -out client-enc.key \
+  -passout pass:pem-secret 2>/dev/null
 
 leaf server localhost "$SAN" ca
 leaf wronghost wrong.example "subjectAltName=DNS:wrong.example" ca

@@ -647,6 +647,7 @@ static int write_nginx_conf(struct wh_peer *p, int tls)
     buf_printf(&servers, "        listen [::1]:%u;\n", p->http_port);
   buf_printf(&servers, "        include %s/nginx-locations.conf;\n    }\n", peers_dir());
   memset(p->cert_port, 0, sizeof(p->cert_port));
+  memset(p->client_auth_port, 0, sizeof(p->client_auth_port));
   p->h2_port = 0;
   if (tls) {
     for (int c = 0; c <= WH_CERT_COUNT; c++) {
@@ -668,6 +669,25 @@ static int write_nginx_conf(struct wh_peer *p, int tls)
                  "        ssl_certificate_key %s/%s.key;\n"
                  "        include %s/nginx-locations.conf;\n    }\n",
                  port, h2 ? " http2" : "", certs, name, certs, name, peers_dir());
+    }
+    static const char *const verify[WH_CLIENT_AUTH_COUNT] = {"on", "optional", "on"};
+    for (int m = 0; m < WH_CLIENT_AUTH_COUNT; m++) {
+      unsigned short port;
+      if (pick_port(&port, NULL) != 0) {
+        free(tmpl);
+        free(servers.s);
+        return -1;
+      }
+      p->client_auth_port[m] = port;
+      buf_printf(&servers,
+                 "    server {\n        listen 127.0.0.1:%u ssl%s;\n"
+                 "        ssl_certificate %s/server.pem;\n"
+                 "        ssl_certificate_key %s/server.key;\n"
+                 "        ssl_client_certificate %s/client-ca.pem;\n"
+                 "        ssl_verify_client %s;\n"
+                 "        include %s/nginx-locations.conf;\n    }\n",
+                 port, m == WH_CLIENT_AUTH_REQUIRED_H2 ? " http2" : "", certs, certs, certs,
+                 verify[m], peers_dir());
     }
   }
   const char *keys[] = {"DIR", "PEERS", "SERVERS"};
@@ -898,6 +918,11 @@ unsigned short wh_peer_port(const struct wh_peer *p)
 unsigned short wh_peer_cert_port(const struct wh_peer *p, enum wh_peer_cert cert)
 {
   return (unsigned)cert < WH_CERT_COUNT ? p->cert_port[cert] : 0;
+}
+
+unsigned short wh_peer_client_auth_port(const struct wh_peer *p, enum wh_peer_client_auth mode)
+{
+  return (unsigned)mode < WH_CLIENT_AUTH_COUNT ? p->client_auth_port[mode] : 0;
 }
 
 const char *wh_peer_ca_file(const struct wh_peer *p)

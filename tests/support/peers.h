@@ -17,14 +17,19 @@
  *    gets an HTTP/1.1 505);
  *  - nginx, configured from tests/peers/nginx.conf.in and
  *    tests/peers/nginx-locations.conf: static files, redirects, cookies,
- *    gzip, keep-alive, and with TLS one HTTPS port per test certificate;
+ *    gzip, keep-alive, and with TLS one HTTPS port per test certificate,
+ *    plus HTTPS ports that ask for a TLS client certificate (client_auth_port:
+ *    required, optional, required with HTTP/2) issued by the client CA;
+ *    GET /whoami there tells which certificate the connection presented;
  *  - the scriptable forward proxy, tests/peers/proxyserver.py: forwards
  *    absolute-form requests and tunnels CONNECT, or fails CONNECT on request
  *    (mode table at its top), and reports the request lines it received;
  *  - tinyproxy, a second and independent forward proxy, configured by the
  *    harness;
  *  - TLS material from tests/peers/gen-certs.sh: a throwaway CA and leaf
- *    certificates (good, expired, wrong host, self-signed, unknown CA).
+ *    certificates (good, expired, wrong host, self-signed, unknown CA), and
+ *    client certificates (a client CA, two clients in PEM and PKCS#12, one
+ *    from another CA).
  *
  * Readiness is an event, never a sleep: the Python peers print "READY
  * <port>" on a pipe after they listen; nginx and tinyproxy write their pid
@@ -54,6 +59,19 @@ enum wh_peer_cert {
   WH_CERT_COUNT
 };
 
+/* nginx's HTTPS ports that ask for a client certificate
+ * (ssl_verify_client), with the good server certificate and the client CA
+ * of gen-certs.sh (client-ca.pem) as the only one accepted. GET /whoami
+ * answers 200 "verify=<$ssl_client_verify> dn=<$ssl_client_s_dn>\n" with
+ * the subject in X-Client-DN as well. A certificate that does not verify
+ * gets nginx's 400; no certificate on a REQUIRED port gets 400 too. */
+enum wh_peer_client_auth {
+  WH_CLIENT_AUTH_REQUIRED,    /* ssl_verify_client on */
+  WH_CLIENT_AUTH_OPTIONAL,    /* ssl_verify_client optional */
+  WH_CLIENT_AUTH_REQUIRED_H2, /* on, with HTTP/2 (ALPN h2) */
+  WH_CLIENT_AUTH_COUNT
+};
+
 enum wh_peer_kind {
   WH_PEER_NONE,
   WH_PEER_FAULT,
@@ -77,6 +95,7 @@ struct wh_peer {
   unsigned short cert_port[WH_CERT_COUNT];    /* nginx with TLS: HTTPS */
   unsigned short h2_port; /* nginx with TLS: HTTPS with HTTP/2 (ALPN h2),
                              good certificate */
+  unsigned short client_auth_port[WH_CLIENT_AUTH_COUNT]; /* nginx with TLS */
   char dir[256];          /* the temporary directory */
   char ca_file[300];      /* dir/certs/ca.pem when certificates were made */
 };
@@ -126,6 +145,8 @@ unsigned short wh_peer_port(const struct wh_peer *p);
 /* nginx's HTTPS port serving |cert| (0 without TLS); for a TLS Python peer,
  * its port when |cert| is the one it serves. */
 unsigned short wh_peer_cert_port(const struct wh_peer *p, enum wh_peer_cert cert);
+/* nginx's port asking for client certificates in |mode| (0 without TLS). */
+unsigned short wh_peer_client_auth_port(const struct wh_peer *p, enum wh_peer_client_auth mode);
 /* The test CA's certificate (PEM), or NULL when no certificates were made. */
 const char *wh_peer_ca_file(const struct wh_peer *p);
 /* The peer's temporary directory. */

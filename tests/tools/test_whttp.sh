@@ -182,6 +182,42 @@ w "HTTPS without the CA" 35 "$S/hello.txt" && check "HTTPS without the CA: INVAL
 w "HTTPS -k" 0 -k "$S/hello.txt" && check "-k: the body despite the unknown CA" \
   cmp -s "$tmp/out" "$DEMO_ROOT/hello.txt"
 
+# --- TLS client certificates (--cert, --key): the demo's client-auth port ---
+export SSL_CERT_FILE="$DEMO_CA"
+C="$DEMO_CLIENT_AUTH_URL/whoami"
+T=$DEMO_TLS
+DN1="CN=client1,O=OpenWinHTTP Tests,C=US"
+w "--cert PKCS#12" 0 --cert "$T/client.p12" --cert-password p12-secret "$C" &&
+  check "--cert FILE.p12: the server saw client1" grep -qx "$DN1" "$tmp/out"
+w "--cert PEM --key" 0 --cert "$T/client.pem" --key "$T/client.key" "$C" &&
+  check "--cert FILE.pem --key FILE: the server saw client1" grep -qx "$DN1" "$tmp/out"
+printf 'pem-secret\n' >"$tmp/certpw"
+w "--key encrypted" 0 --cert "$T/client.pem" --key "$T/client-enc.key" \
+  --cert-password-file "$tmp/certpw" "$C" &&
+  check "an encrypted key, its password from --cert-password-file" grep -qx "$DN1" "$tmp/out"
+w "--cert empty password" 0 --cert "$T/client2.p12" "$C" &&
+  check "a PKCS#12 file without a password needs none" \
+  grep -qx "CN=client2,O=OpenWinHTTP Tests,C=US" "$tmp/out"
+w "--cert -Z" 0 -Z --discard --cert "$T/client.p12" --cert-password p12-secret "$C" "$C" "$C" &&
+  check "--cert with -Z: three transfers" grep -q "^whttp: 3 transfers: 3 ok" "$tmp/err"
+w "no --cert" 35 "$C" && check "without --cert: CLIENT_AUTH_CERT_NEEDED, and the option named" \
+  sh -c 'grep -q "ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED" "$1" && grep -q -- "--cert FILE" "$1"' - "$tmp/err"
+w "--cert wrong password" 35 --cert "$T/client.p12" --cert-password nope "$C" &&
+  check "--cert with a wrong password: said so" grep -q "wrong password" "$tmp/err"
+setsid -w "$whttp" --cert "$T/client.p12" "$C" >"$tmp/out" 2>"$tmp/err" </dev/null
+status_is "--cert protected, no password, no terminal" $? 35 &&
+  check "a protected PKCS#12 file off a terminal: the ways to give the password are named" \
+  grep -q -- "--cert-password-file" "$tmp/err"
+w "--cert without key" 35 --cert "$T/client.pem" "$C" &&
+  check "--cert PEM alone: no private key, --key named" grep -q -- "--key" "$tmp/err"
+w "--key wrong" 35 --cert "$T/client.pem" --key "$T/client2.key" "$C" &&
+  check "a key that is not the certificate's: said so" grep -q "not the certificate's" "$tmp/err"
+w "--key without --cert" 2 --key "$T/client.key" "$C" && ok "--key without --cert: refused"
+w "--cert missing file" 26 --cert "$tmp/nonexistent.p12" "$C" && ok "--cert with a missing file: exit 26"
+w "--cert over http://" 0 --cert "$T/client.p12" --cert-password p12-secret "$H/hello.txt" &&
+  check "--cert with an http:// URL: not used, no error" cmp -s "$tmp/out" "$DEMO_ROOT/hello.txt"
+unset SSL_CERT_FILE
+
 # --- through a proxy (-x): tests/peers/proxyserver.py ---
 python=${python:-python3}
 start_py_peer "$(dirname "$0")/../peers/proxyserver.py" proxy_port

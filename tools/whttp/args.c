@@ -43,6 +43,11 @@ static const char usage_text[] =
   "      --ntlm                answer only NTLM (NTLMv2), with -u DOMAIN\\USER:PASS\n"
   "      --negotiate           answer only Negotiate (Kerberos); without -u, or with\n"
   "                            -u :, the ticket cache's identity (kinit)\n"
+  "      --cert FILE           TLS client certificate: PKCS#12 (.p12/.pfx) or PEM\n"
+  "      --key FILE            the private key (PEM) when not in --cert's file\n"
+  "      --cert-password PASS  the password of the PKCS#12 file or encrypted key\n"
+  "                            (else --cert-password-file, or asked on the terminal)\n"
+  "      --cert-password-file FILE  that password (its first line)\n"
   "      --http2               speak HTTP/2 when the https:// server offers it (ALPN\n"
   "                            h2; HTTP/1.1 otherwise); with -Z, requests to one\n"
   "                            origin share one multiplexed connection\n"
@@ -134,6 +139,14 @@ static int set_proxy(struct whttp_args *a, const char *v) { a->proxy = v; return
 static int set_user(struct whttp_args *a, const char *v) { a->user_spec = v; return 0; }
 static int set_proxy_user(struct whttp_args *a, const char *v) { a->proxy_user_spec = v; return 0; }
 static int set_password_file(struct whttp_args *a, const char *v) { a->password_file = v; return 0; }
+static int set_cert(struct whttp_args *a, const char *v) { a->cert_file = v; return 0; }
+static int set_key(struct whttp_args *a, const char *v) { a->key_file = v; return 0; }
+static int set_cert_password(struct whttp_args *a, const char *v) { a->cert_password = v; return 0; }
+static int set_cert_password_file(struct whttp_args *a, const char *v)
+{
+  a->cert_password_file = v;
+  return 0;
+}
 static int set_scheme(struct whttp_args *a, DWORD scheme)
 {
   if (a->auth_scheme && a->auth_scheme != scheme)
@@ -332,7 +345,10 @@ static const struct opt options[] = {
   {0, "proxy-user", true, set_proxy_user},
   {0, "password-file", true, set_password_file},
   {0, "basic", false, set_basic},
-  
+  {0, "cert", true, set_cert},
+  {0, "key", true, set_key},
+  {0, "cert-password", true, set_cert_password},
+  {0, "cert-password-file", true, set_cert_password_file},
   {0, "digest", false, set_digest},
   {0, "ntlm", false, set_ntlm},
   {0, "negotiate", false, set_negotiate},
@@ -445,6 +461,15 @@ static int check_websocket(const struct whttp_args *a)
   return 0;
 }
 
+static int check_cert(const struct whttp_args *a)
+{
+  if ((a->key_file || a->cert_password || a->cert_password_file) && !a->cert_file)
+    return usage_error("--key and --cert-password(-file) need --cert", NULL);
+  if (a->cert_password && a->cert_password_file)
+    return usage_error("--cert-password and --cert-password-file cannot be combined", NULL);
+  return 0;
+}
+
 static int check_args(struct whttp_args *a)
 {
   if (!a->url)
@@ -455,8 +480,12 @@ static int check_args(struct whttp_args *a)
     return usage_error("--binary needs WebSocket mode (a ws:// or wss:// URL, or --ws)", NULL);
   if (a->ws_deflate && !a->websocket)
     return usage_error("--ws-deflate needs WebSocket mode (a ws:// or wss:// URL, or --ws)", NULL);
-  if (a->websocket)
-    return check_websocket(a);
+  if (a->websocket) {
+    int rc = check_websocket(a);
+    if (!rc)
+      rc = check_cert(a);
+    return rc ? rc : whttp_client_cert_load(a);
+  }
   if (a->n_urls > 1 && !a->parallel)
     return usage_error("more than one URL (see -Z):", a->urls[1]);
   if (a->discard && !a->parallel)
@@ -474,8 +503,12 @@ static int check_args(struct whttp_args *a)
   if (a->auth_scheme && a->auth_scheme != WINHTTP_AUTH_SCHEME_NEGOTIATE && !a->user_spec &&
       !a->proxy_user_spec)
     return usage_error("--basic, --digest and --ntlm need -u or --proxy-user", NULL);
-  int rc = a->parallel ? check_parallel(a) : 0;
-  return rc ? rc : whttp_credentials_resolve(a);
+  int rc = check_cert(a);
+  if (!rc && a->parallel)
+    rc = check_parallel(a);
+  if (!rc)
+    rc = whttp_credentials_resolve(a);
+  return rc ? rc : whttp_client_cert_load(a);
 }
 
 static int parse_word(int argc, char **argv, int *i, bool *options_done, struct whttp_args *a)
@@ -512,6 +545,7 @@ int whttp_parse_args(int argc, char **argv, struct whttp_args *a)
 void whttp_free_args(struct whttp_args *a)
 {
   whttp_credentials_free(a);
+  whttp_client_cert_free(a);
   free(a->headers);
   free(a->data);
   free(a->urls);

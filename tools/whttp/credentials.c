@@ -12,7 +12,7 @@
 
 #include "whttp.h"
 
-static void wipe_free(char *s)
+void whttp_wipe_free(char *s)
 {
   if (!s)
     return;
@@ -42,8 +42,7 @@ static int read_line(int fd, char *buf, size_t cap)
   return 0;
 }
 
-/* The password for |who|: the file's first line, or asked on the terminal. */
-static char *password_for(const char *who, const char *file)
+char *whttp_password_for(const char *who, const char *file)
 {
   char buf[1024];
   if (file) {
@@ -82,10 +81,10 @@ static int split(const char *spec, const char *file, char **user, char **pass)
 {
   const char *colon = strchr(spec, ':');
   *user = colon ? strndup(spec, (size_t)(colon - spec)) : strdup(spec);
-  *pass = colon ? strdup(colon + 1) : password_for(spec, file);
+  *pass = colon ? strdup(colon + 1) : whttp_password_for(spec, file);
   if (!*user || !*pass) {
     free(*user);
-    wipe_free(*pass);
+    whttp_wipe_free(*pass);
     *user = *pass = NULL;
     return -1;
   }
@@ -112,8 +111,8 @@ void whttp_credentials_free(struct whttp_args *a)
 {
   free(a->user);
   free(a->proxy_user);
-  wipe_free(a->password);
-  wipe_free(a->proxy_password);
+  whttp_wipe_free(a->password);
+  whttp_wipe_free(a->proxy_password);
   a->user = a->proxy_user = a->password = a->proxy_password = NULL;
 }
 

@@ -201,6 +201,10 @@ static bool set_up(struct par_xfer *x)
     par_end_call(x, "credentials (-u / --proxy-user)", GetLastError());
     return false;
   }
+  if (!whttp_client_cert_apply(x->request, a, x->secure)) {
+    par_end_call(x, "WinHttpSetOption(CLIENT_CERT_CONTEXT)", GetLastError());
+    return false;
+  }
   for (size_t i = 0; i < a->n_headers; i++)
     if (!add_header(x, a->headers[i], WINHTTP_ADDREQ_FLAG_ADD))
       return false;

@@ -35,7 +35,7 @@ struct xfer {
 
 /* --- errors ---------------------------------------------------------------------- */
 
-static void print_extended(struct xfer *x)
+static void print_extended(struct xfer *x, DWORD err)
 {
   DWORD ext = 0, len = sizeof(ext);
   if (x->request && WinHttpQueryOption(x->request, WINHTTP_OPTION_EXTENDED_ERROR, &ext, &len) &&
@@ -45,6 +45,8 @@ static void print_extended(struct xfer *x)
     fputs("; certificate: ", stderr);
     whttp_print_secure_flags(stderr, x->notify.secure_flags);
   }
+  if (err == ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED && !x->a->client_cert)
+    fputs("; the server asks for a client certificate (--cert FILE)", stderr);
 }
 
 /* Reports a failed WinHTTP call (the last error) and returns the exit status. */
@@ -54,7 +56,7 @@ static int fail_call(struct xfer *x, const char *call)
   if (!x->a->silent) {
     fprintf(stderr, "whttp: %s failed: %s (%lu)", call, whttp_error_name(err),
             (unsigned long)err);
-    print_extended(x);
+    print_extended(x, err);
     fputc('\n', stderr);
   }
   return whttp_exit_for(err, x->receiving);
@@ -204,6 +206,8 @@ static int set_options(struct xfer *x)
                    "WinHttpSetOption(DECOMPRESSION)");
   if (!rc && !whttp_credentials_apply(x->request, x->a))
     rc = fail_call(x, "credentials (-u / --proxy-user)");
+  if (!rc && !whttp_client_cert_apply(x->request, x->a, x->secure))
+    rc = fail_call(x, "WinHttpSetOption(CLIENT_CERT_CONTEXT)");
   if (!rc && x->a->http2)
     rc = set_dword(x, WINHTTP_OPTION_ENABLE_HTTP_PROTOCOL, WINHTTP_PROTOCOL_FLAG_HTTP2,
                    "WinHttpSetOption(ENABLE_HTTP_PROTOCOL)");

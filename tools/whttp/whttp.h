@@ -71,6 +71,12 @@ struct whttp_args {
                                through WinHttpSetCredentials (0: the best offered) */
   char *user, *password;    /* resolved (credentials.c); the password is wiped */
   char *proxy_user, *proxy_password;
+  const char *cert_file;    /* --cert FILE: PKCS#12 or PEM */
+  const char *key_file;     /* --key FILE: the PEM key, when not in --cert's file */
+  const char *cert_password;      /* --cert-password PASS */
+  const char *cert_password_file; /* --cert-password-file FILE */
+  HCERTSTORE client_store;  /* loaded (clientcert.c) */
+  PCCERT_CONTEXT client_cert;
 };
 
 /* Exit status of a --parallel or WebSocket run cut short by SIGINT/SIGTERM
@@ -113,6 +119,17 @@ void whttp_signals_release(struct whttp_signals *s); /* safe after a failed catc
 int whttp_credentials_resolve(struct whttp_args *a);
 void whttp_credentials_free(struct whttp_args *a);
 BOOL whttp_credentials_apply(HINTERNET request, const struct whttp_args *a);
+
+/* The password for |who|: |file|'s first line, or asked on the terminal
+ * (never echoed); NULL when neither works. whttp_wipe_free it. */
+char *whttp_password_for(const char *who, const char *file);
+void whttp_wipe_free(char *s);
+
+/* --cert / --key (clientcert.c): the certificate loaded with the crypt32
+ * functions of <wincrypt.h>, set on every https:// request. */
+int whttp_client_cert_load(struct whttp_args *a);
+BOOL whttp_client_cert_apply(HINTERNET request, const struct whttp_args *a, bool secure);
+void whttp_client_cert_free(struct whttp_args *a);
 
 /* The session of every mode: through a's proxy (-x) when one is given. */
 HINTERNET whttp_open_session(const struct whttp_args *a, DWORD flags);
