@@ -228,6 +228,20 @@ auth           401 with WWW-Authenticate for each of ?schemes=
                second nonce, which the next answer must use
 proxy-auth     the same with 407, Proxy-Authenticate and Proxy-Authorization
 
+Proxy auto-configuration scripts (200, Content-Type:
+application/x-ns-proxy-autoconfig, Content-Length)
+------------------------------------------------------------------------
+pac            ?name=<name>: the file tests/peers/pac/<name>.pac (names of
+               letters, digits, '-' and '_'), in which every "@KEY@" is
+               replaced by the value of the argument ?key= (for instance
+               @PORT@ by ?port=); an unknown name is a 404. ?body=<text>
+               instead: that text (URL-decoded) as the script. ?id=<id>
+               counts the downloads under that id.
+pac-count      ?id=<id>: 200, body = how many times /pac?id=<id> was
+               served so far (0 if never).
+(A PAC download that fails: /status?code=404; one that never ends:
+/stall-body; one too large: /ok?n=<bytes>.)
+
 Anything else: 404 with body "unknown scenario".
 """
 
@@ -1196,6 +1210,39 @@ def auth_scenario(code, reason, challenge_header, credentials_header):
     return h
 
 
+PAC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pac")
+PAC_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+PAC_COUNTS = {}
+
+
+async def s_pac(c, req):
+    ident = req.arg("id")
+    if ident is not None:
+        PAC_COUNTS[ident] = PAC_COUNTS.get(ident, 0) + 1
+    body = req.arg("body")
+    if body is not None:
+        script = body.encode("utf-8")
+    else:
+        name = req.arg("name", "")
+        if not PAC_NAME.match(name):
+            return await s_not_found(c, req)
+        try:
+            with open(os.path.join(PAC_DIR, name + ".pac"), "rb") as f:
+                script = f.read()
+        except OSError:
+            return await s_not_found(c, req)
+        for key, values in req.args.items():
+            script = script.replace(("@" + key.upper() + "@").encode(), values[0].encode())
+    return await respond(c, req, 200, "OK",
+                         [("Content-Type", "application/x-ns-proxy-autoconfig")], script)
+
+
+async def s_pac_count(c, req):
+    n = PAC_COUNTS.get(req.arg("id", ""), 0)
+    return await respond(c, req, 200, "OK", [("Content-Type", "text/plain")],
+                         str(n).encode())
+
+
 async def s_not_found(c, req):
     return await respond(c, req, 404, "Not Found", [("Content-Type", "text/plain")],
                          b"unknown scenario")
@@ -1306,6 +1353,9 @@ SCENARIOS = {
     "auth": auth_scenario(401, "Unauthorized", "WWW-Authenticate", "Authorization"),
     "proxy-auth": auth_scenario(407, "Proxy Authentication Required",
                                 "Proxy-Authenticate", "Proxy-Authorization"),
+    # proxy auto-configuration
+    "pac": s_pac,
+    "pac-count": s_pac_count,
 }
 
 
