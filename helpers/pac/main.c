@@ -47,11 +47,13 @@
 #endif
 #endif
 
-static void limit(int resource, rlim_t soft, rlim_t hard)
-{
-  struct rlimit rl = {soft, hard};
-  setrlimit(resource, &rl); /* best effort: a lower limit already set stays */
-}
+/* Best effort: a lower limit already set stays. (A macro: the type of
+ * setrlimit's first parameter differs between C libraries.) */
+#define limit(resource, soft, hard)        \
+  do {                                     \
+    struct rlimit rl_ = {(soft), (hard)};  \
+    (void)setrlimit((resource), &rl_);     \
+  } while (0)
 
 static void confine(void)
 {

@@ -231,9 +231,9 @@ static DWORD slot_get(struct wh_autoproxy *ap, struct slot *slot, const char *ke
                       const struct wh_pac_fetch_limits *lim, struct script **out)
 {
   *out = NULL;
+  uint64_t fp = fingerprint(); /* (a system call: not under the lock) */
   pthread_mutex_lock(&ap->lock);
   for (;;) {
-    uint64_t fp = fingerprint();
     if (slot->valid && wh_now_ms() < slot->until && slot->fp == fp &&
         (!key || (slot->key && strcmp(slot->key, key) == 0))) {
       DWORD err = slot->err;
@@ -253,7 +253,6 @@ static DWORD slot_get(struct wh_autoproxy *ap, struct slot *slot, const char *ke
   unsigned epoch = ap->epoch;
   pthread_mutex_unlock(&ap->lock);
 
-  uint64_t fp = fingerprint();
   struct script *s = NULL;
   DWORD err;
   if (key) {

@@ -109,6 +109,18 @@ static DWORD spawn(struct wh_pac_proc *p)
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     return errno == ENOMEM || errno == ENOBUFS ? ERROR_NOT_ENOUGH_MEMORY
                                                : ERROR_WINHTTP_AUTO_PROXY_SERVICE_ERROR;
+  /* The child's end must not be one of the descriptors the file actions
+   * replace (an application that closed its standard input gets 0 from
+   * socketpair): moved above 2 first. */
+  if (sv[1] < 3) {
+    int moved = fcntl(sv[1], F_DUPFD_CLOEXEC, 3);
+    close(sv[1]);
+    if (moved < 0) {
+      close(sv[0]);
+      return ERROR_WINHTTP_AUTO_PROXY_SERVICE_ERROR;
+    }
+    sv[1] = moved;
+  }
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
   char *envp[8];

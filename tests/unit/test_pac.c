@@ -22,7 +22,8 @@
  *    cancellation by WinHttpCloseHandle);
  *  - WINHTTP_ACCESS_TYPE_AUTOMATIC_PROXY sessions whose WPAD script sends
  *    requests through the proxy peer (its report shows them), sync and
- *    async, and direct when the script says so or nothing is found.
+ *    async, and direct when the script says so or nothing is found;
+ *  - every allocation of a lookup failing in turn (test_oom.c's way).
  *
  * No test reaches outside the machine: the seam replaces DNS for WPAD, and
  * names that must not resolve contain spaces (refused before any query).
@@ -33,10 +34,12 @@
 
 #include "core/autoproxy.h"
 #include "net/pac_proc.h"
+#include "util/mem.h"
 #include "policy/pac_result.h"
 #include "policy/wpad.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -866,6 +869,58 @@ static void test_automatic_proxy(void **state)
   wh_peer_stop(&px);
 }
 
+/* ---- out of memory ---------------------------------------------------------------- */
+
+/* Every allocation of a whole lookup (a fresh session: the job, the
+ * download with the library's own engine, the helper's start, the answer,
+ * the result strings) failing in turn, once and from then on: the lookup
+ * must give the right answer or ERROR_NOT_ENOUGH_MEMORY, never another
+ * error, a crash, a hang or a leak (ASan). The helper itself allocates with
+ * malloc, in its own process. */
+static DWORD oom_run(const WCHAR *pac)
+{
+  HINTERNET ses = WinHttpOpen(L"t", WINHTTP_ACCESS_TYPE_NO_PROXY, NULL, NULL, 0);
+  if (!ses)
+    return GetLastError();
+  WINHTTP_AUTOPROXY_OPTIONS o = pac_opts(pac);
+  WINHTTP_PROXY_INFO pi;
+  DWORD err = ERROR_SUCCESS;
+  if (!WinHttpGetProxyForUrl(ses, L"http://dnsdomainis.test/", &o, &pi))
+    err = GetLastError();
+  else if (!pi.lpszProxy || wcscmp(pi.lpszProxy, L"pass:1") != 0)
+    err = ERROR_WINHTTP_INTERNAL_ERROR; /* a wrong answer */
+  if (err == ERROR_SUCCESS)
+    GlobalFree(pi.lpszProxy);
+  WinHttpCloseHandle(ses);
+  return err;
+}
+
+static void test_oom_lookup(void **state)
+{
+  (void)state;
+  WCHAR pac[256];
+  pac_url(pac, 256, "name=helpers");
+  assert_int_equal(oom_run(pac), ERROR_SUCCESS); /* first-use allocations out of the way */
+  wh_mem_fail_after(LONG_MAX);
+  assert_int_equal(oom_run(pac), ERROR_SUCCESS);
+  long count = wh_mem_fail_allowed();
+  wh_mem_fail_reset();
+  assert_true(count > 20); /* the whole lookup (about 40 when written) */
+  for (int once = 0; once < 2; once++) {
+    for (long n = 0; n <= count; n++) {
+      if (once)
+        wh_mem_fail_once(n);
+      else
+        wh_mem_fail_after(n);
+      DWORD err = oom_run(pac);
+      bool refused = wh_mem_fail_count() > 0;
+      wh_mem_fail_reset();
+      if (err != ERROR_SUCCESS && !(refused && err == ERROR_NOT_ENOUGH_MEMORY))
+        fail_msg("allocation %ld (%s): error %u", n, once ? "once" : "after", err);
+    }
+  }
+}
+
 static int group_setup(void **state)
 {
   (void)state;
@@ -901,6 +956,7 @@ int main(void)
       cmocka_unit_test(test_wpad),
       cmocka_unit_test(test_resolver),
       cmocka_unit_test(test_automatic_proxy),
+      cmocka_unit_test(test_oom_lookup),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

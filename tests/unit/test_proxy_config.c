@@ -1,8 +1,11 @@
-/* Proxy discovery with nothing to discover (issue 11 §4): policy/proxy_env.c
- * (the environment in Windows' syntax) and the api functions of
- * api/api_proxy.c, then Microsoft's autoproxy sample (examples/autoproxy.c)
- * run against the fault server to show that it falls back to a direct
- * connection and fetches the page.
+/* Proxy configuration and discovery on a network without WPAD (issue 11 §4,
+ * issue 9): policy/proxy_env.c (the environment in Windows' syntax), the
+ * api functions' argument checks and answers when nothing is found, then
+ * Microsoft's autoproxy sample (examples/autoproxy.c) run against the fault
+ * server: it falls back to a direct connection and fetches the page, or,
+ * given a PAC URL, goes through the proxy the script names. PAC scripts
+ * and WPAD themselves are tested in test_pac.c. The WPAD seam is set to an
+ * empty search list: no lookup here asks the machine's DNS.
  *
  * Sources of the expectations: Wine's test_WinHttpDetectAutoProxyConfigUrl,
  * test_WinHttpGetIEProxyConfigForCurrentUser and test_WinHttpGetProxyForUrl
