@@ -117,8 +117,9 @@ DWORD wh_wpad_detect(char **url);
 
 /* The candidates' URLs in order, for detection that downloads: calls
  * |try_url| with each candidate that resolves until it returns
- * ERROR_SUCCESS, and returns that; otherwise ERROR_WINHTTP_AUTODETECTION_FAILED
- * when no name resolved, else the last |try_url| error. */
+ * ERROR_SUCCESS (or ERROR_NOT_ENOUGH_MEMORY), and returns that; otherwise
+ * ERROR_WINHTTP_AUTODETECTION_FAILED when no name resolved, else the last
+ * |try_url| error. */
 DWORD wh_wpad_each(DWORD (*try_url)(const char *url, void *arg), void *arg);
 
 /* Test seams (white-box tests only; never set by the library itself):

@@ -111,8 +111,8 @@ DWORD wh_wpad_each(DWORD (*try_url)(const char *url, void *arg), void *arg)
       snprintf(url, sizeof(url), "http://%.*s/wpad.dat", WH_WPAD_NAME_MAX + 5, names[i]);
     }
     err = try_url(url, arg);
-    if (err == ERROR_SUCCESS)
-      break;
+    if (err == ERROR_SUCCESS || err == ERROR_NOT_ENOUGH_MEMORY)
+      break; /* found, or no point trying further */
   }
   wh_free(s_name);
   wh_free(s_url);

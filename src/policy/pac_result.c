@@ -69,10 +69,13 @@ static bool parse_server(const char *s, size_t n, struct wh_pac_entry *e)
       hlen = (size_t)(c - s);
       port = c + 1;
     }
+    /* A host name: letters, digits, '-', '.', '_', and UTF-8 bytes (an
+     * internationalised name). Anything else could mean something else
+     * once written into a proxy list ("=" makes "scheme=server"; found by
+     * fuzz/fuzz_pac_result.c). */
     for (size_t k = 0; k < hlen; k++) {
       unsigned char ch = (unsigned char)host[k];
-      if (ch < 0x21 || ch == 0x7f || ch == '/' || ch == '@' || ch == ';' || ch == '[' ||
-          ch == ']')
+      if (!wh_is_alnum(ch) && ch != '-' && ch != '.' && ch != '_' && ch < 0x80)
         return false;
     }
   }

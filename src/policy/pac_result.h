@@ -56,8 +56,8 @@ struct wh_pac_entry {
  * DIRECT entry. Returns 0 when the answer has text but no entry parses
  * (the script answered something that is not a proxy list). A port left
  * out is the kind's usual one: 80 for PROXY and HTTP, 443 for HTTPS, 1080
- * for SOCKS. A host may not hold a control byte, white space, '/', '@',
- * ';' or a bracket outside an IPv6 literal. */
+ * for SOCKS. A host is a name (letters, digits, '-', '.', '_', UTF-8
+ * bytes) or an IPv6 literal in brackets. */
 size_t wh_pac_result_parse(const char *s, size_t len, struct wh_pac_entry *out, size_t max);
 
 /* What WinHttpGetProxyForUrl makes of |n| entries. */
