@@ -12,7 +12,9 @@
  *    REQUEST_ERROR, then HANDLE_CLOSING comes once, last;
  *  - AUTOMATIC_PROXY: many asynchronous requests of one session at once go
  *    through the proxy the WPAD script names (one detection and download
- *    for all of them).
+ *    for all of them);
+ *  - C6/C7: a send waiting for a script that loops is ended by
+ *    WinHttpCloseHandle from another thread, at once.
  *
  * Scripts come from the fault server (tests/peers/pac/); WPAD goes through
  * the test seam (no DNS). Barriers and condition variables, no sleeps. */
@@ -26,7 +28,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 #include <wchar.h>
 
 #define THREADS 8
@@ -346,6 +350,138 @@ static void test_automatic_proxy_many(void **state)
   wh_peer_stop(&px);
 }
 
+/* ---- C6/C7: closing a send that waits for the PAC script ------------------------ */
+
+/* Asks the fault server how many times /pac?id=|id| was served, answered
+ * once it is at least |n| (the server waits; no polling here). */
+static int pac_count_at_least(const char *id, int n)
+{
+  char req[256], buf[2048];
+  int fd = wh_peer_connect(&fault);
+  assert_true(fd >= 0);
+  int len = snprintf(req, sizeof(req),
+                     "GET /pac-count?id=%s&atleast=%d HTTP/1.1\r\nHost: x\r\n"
+                     "Connection: close\r\n\r\n",
+                     id, n);
+  assert_int_equal(write(fd, req, (size_t)len), len);
+  size_t got = 0;
+  for (;;) {
+    ssize_t r = read(fd, buf + got, sizeof(buf) - 1 - got);
+    if (r <= 0)
+      break;
+    got += (size_t)r;
+  }
+  close(fd);
+  buf[got] = '\0';
+  const char *body = strstr(buf, "\r\n\r\n");
+  return body ? atoi(body + 4) : -1;
+}
+
+struct c6_send {
+  HINTERNET req;
+  DWORD err;
+  long took_ms;
+};
+
+static long now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *c6_sender(void *arg)
+{
+  struct c6_send *c = arg;
+  long t0 = now_ms();
+  c->err = WinHttpSendRequest(c->req, NULL, 0, NULL, 0, 0, 0) ? ERROR_SUCCESS : GetLastError();
+  c->took_ms = now_ms() - t0;
+  return NULL;
+}
+
+static struct {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int errors, closings;
+  DWORD error;
+} cc = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+static void CALLBACK cancel_cb(HINTERNET h, DWORD_PTR ctx, DWORD status, LPVOID info, DWORD len)
+{
+  (void)h;
+  (void)ctx;
+  (void)len;
+  pthread_mutex_lock(&cc.lock);
+  if (status == WINHTTP_CALLBACK_STATUS_REQUEST_ERROR) {
+    cc.errors++;
+    cc.error = ((WINHTTP_ASYNC_RESULT *)info)->dwError;
+  } else if (status == WINHTTP_CALLBACK_STATUS_HANDLE_CLOSING) {
+    if (cc.errors == 0)
+      cc.errors = -100; /* HANDLE_CLOSING before the operation's report */
+    cc.closings++;
+  }
+  pthread_cond_broadcast(&cc.cond);
+  pthread_mutex_unlock(&cc.lock);
+}
+
+/* A send waiting for a script that loops (its time limit a minute away) is
+ * ended by WinHttpCloseHandle from another thread: synchronously with
+ * OPERATION_CANCELLED at once (C6), asynchronously with REQUEST_ERROR
+ * (OPERATION_CANCELLED) then HANDLE_CLOSING (C7). */
+static void test_c6_c7_close_while_discovering(void **state)
+{
+  (void)state;
+  wh_autoproxy_test_script_ms(60000);
+  char pac[256];
+  snprintf(pac, sizeof(pac), "http://127.0.0.1:%u/pac?name=loop&id=c6", wh_peer_port(&fault));
+  wh_wpad_test_seam("c6.example.net", "wpad.example.net", pac);
+
+  HINTERNET ses = WinHttpOpen(L"t", WINHTTP_ACCESS_TYPE_AUTOMATIC_PROXY, NULL, NULL, 0);
+  HINTERNET con = WinHttpConnect(ses, L"x.loop.test", 80, 0);
+  struct c6_send c = {WinHttpOpenRequest(con, L"GET", L"/", NULL, NULL, NULL, 0), 0, 0};
+  assert_non_null(c.req);
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, c6_sender, &c), 0);
+  /* Once the script was fetched, the send waits for its (endless) answer. */
+  assert_int_equal(pac_count_at_least("c6", 1), 1);
+  long t0 = now_ms();
+  assert_true(WinHttpCloseHandle(c.req));
+  pthread_join(t, NULL);
+  assert_int_equal(c.err, ERROR_WINHTTP_OPERATION_CANCELLED);
+  assert_true(now_ms() - t0 < 5000);
+  WinHttpCloseHandle(con);
+  WinHttpCloseHandle(ses);
+
+  HINTERNET as =
+      WinHttpOpen(L"t", WINHTTP_ACCESS_TYPE_AUTOMATIC_PROXY, NULL, NULL, WINHTTP_FLAG_ASYNC);
+  WinHttpSetStatusCallback(as, cancel_cb,
+                           WINHTTP_CALLBACK_FLAG_REQUEST_ERROR | WINHTTP_CALLBACK_FLAG_HANDLES, 0);
+  con = WinHttpConnect(as, L"x.loop.test", 80, 0);
+  HINTERNET req = WinHttpOpenRequest(con, L"GET", L"/", NULL, NULL, NULL, 0);
+  assert_true(WinHttpSendRequest(req, NULL, 0, NULL, 0, 0, 0));
+  assert_int_equal(pac_count_at_least("c6", 2), 2); /* a new session: a new download */
+  t0 = now_ms();
+  assert_true(WinHttpCloseHandle(req));
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 20;
+  pthread_mutex_lock(&cc.lock);
+  while (cc.closings < 1)
+    if (pthread_cond_timedwait(&cc.cond, &cc.lock, &until) == ETIMEDOUT)
+      break;
+  int errors = cc.errors, closings = cc.closings;
+  DWORD error = cc.error;
+  pthread_mutex_unlock(&cc.lock);
+  assert_int_equal(errors, 1);
+  assert_int_equal(error, ERROR_WINHTTP_OPERATION_CANCELLED);
+  assert_int_equal(closings, 1);
+  assert_true(now_ms() - t0 < 5000);
+  WinHttpCloseHandle(con);
+  WinHttpCloseHandle(as);
+  wh_wpad_test_seam("", NULL, NULL);
+  wh_autoproxy_test_script_ms(20000);
+}
+
 static int group_setup(void **state)
 {
   (void)state;
@@ -369,6 +505,7 @@ int main(void)
       cmocka_unit_test(test_c1_get_proxy_for_url),
       cmocka_unit_test(test_c7_resolvers),
       cmocka_unit_test(test_automatic_proxy_many),
+      cmocka_unit_test(test_c6_c7_close_while_discovering),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

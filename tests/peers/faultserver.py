@@ -238,7 +238,9 @@ pac            ?name=<name>: the file tests/peers/pac/<name>.pac (names of
                instead: that text (URL-decoded) as the script. ?id=<id>
                counts the downloads under that id.
 pac-count      ?id=<id>: 200, body = how many times /pac?id=<id> was
-               served so far (0 if never).
+               served so far (0 if never). ?atleast=<n>: answered once that
+               many downloads have been served (or after ?ms=8000 ms, with
+               the count then).
 (A PAC download that fails: /status?code=404; one that never ends:
 /stall-body; one too large: /ok?n=<bytes>.)
 
@@ -1213,12 +1215,23 @@ def auth_scenario(code, reason, challenge_header, credentials_header):
 PAC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pac")
 PAC_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 PAC_COUNTS = {}
+PAC_SERVED = None  # an asyncio.Condition, made in the server's loop
+
+
+def pac_served():
+    global PAC_SERVED
+    if PAC_SERVED is None:
+        PAC_SERVED = asyncio.Condition()
+    return PAC_SERVED
 
 
 async def s_pac(c, req):
     ident = req.arg("id")
     if ident is not None:
         PAC_COUNTS[ident] = PAC_COUNTS.get(ident, 0) + 1
+        cond = pac_served()
+        async with cond:
+            cond.notify_all()
     body = req.arg("body")
     if body is not None:
         script = body.encode("utf-8")
@@ -1238,7 +1251,18 @@ async def s_pac(c, req):
 
 
 async def s_pac_count(c, req):
-    n = PAC_COUNTS.get(req.arg("id", ""), 0)
+    ident = req.arg("id", "")
+    atleast = req.iarg("atleast", 0)
+    cond = pac_served()
+
+    async def enough():
+        async with cond:
+            await cond.wait_for(lambda: PAC_COUNTS.get(ident, 0) >= atleast)
+    try:
+        await asyncio.wait_for(enough(), req.iarg("ms", 8000) / 1000.0)
+    except asyncio.TimeoutError:
+        pass
+    n = PAC_COUNTS.get(ident, 0)
     return await respond(c, req, 200, "OK", [("Content-Type", "text/plain")],
                          str(n).encode())
 
