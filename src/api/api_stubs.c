@@ -40,7 +40,7 @@ VOID WINAPI WinHttpFreeQueryConnectionGroupResult(WINHTTP_QUERY_CONNECTION_GROUP
   UNUSED(pResult);
 }
 
-/* ---- Proxy configuration and auto-proxy (the rest: api_proxy.c) ---- */
+/* ---- Proxy settings (the rest: api_proxy.c, api_autoproxy.c, api_resolver.c) ---- */
 
 DWORD WINAPI WinHttpWriteProxySettings(HINTERNET hSession, BOOL fForceUpdate,
                                        WINHTTP_PROXY_SETTINGS *pWinHttpProxySettings)

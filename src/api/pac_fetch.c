@@ -3,6 +3,11 @@
  * write it, on an internal synchronous session of its own (no status
  * callback, so the application never sees it).
  *
+ * A server that drips its answer byte by byte would never exceed the
+ * per-read timeouts, so the whole download has a deadline too: the sum of
+ * the four timeouts, an infinite one counting as a minute (Chromium notes
+ * that Windows' own autoproxy service waits for that sum).
+ *
  * No proxy: the script says which proxy to use, so fetching it through one
  * would be circular (Windows fetches it direct as well). The session's
  * timeouts apply; redirects are followed under the default policy, and an
@@ -12,6 +17,7 @@
  * the PAC URL may not have been reachable, or the server returned a 404
  * NOT FOUND response". */
 #include <string.h>
+#include <time.h>
 #include <wchar.h>
 
 #include <winhttp.h>
@@ -28,7 +34,28 @@ static DWORD download_error(DWORD err)
   return err == ERROR_NOT_ENOUGH_MEMORY ? err : ERROR_WINHTTP_UNABLE_TO_DOWNLOAD_SCRIPT;
 }
 
-static DWORD read_body(HINTERNET req, size_t max, char **body, size_t *len)
+#define INFINITE_AS_MS 60000
+
+static long long now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The whole download's budget, in ms. */
+static long long budget_ms(const struct wh_pac_fetch_limits *lim)
+{
+  const DWORD t[] = {lim->resolve_ms, lim->connect_ms, lim->send_ms, lim->receive_ms};
+  long long sum = 0;
+  for (size_t i = 0; i < 4; i++)
+    sum += t[i] == 0 || t[i] == (DWORD)-1 ? INFINITE_AS_MS : (long long)t[i];
+  return sum;
+}
+
+/* Reads what has arrived each time (not a full buffer), so that the
+ * deadline is checked at least once per receive timeout. */
+static DWORD read_body(HINTERNET req, size_t max, long long deadline, char **body, size_t *len)
 {
   size_t cap = 16384, n = 0;
   char *buf = wh_malloc(cap + 1);
@@ -49,15 +76,21 @@ static DWORD read_body(HINTERNET req, size_t max, char **body, size_t *len)
       buf = nb;
       cap = ncap;
     }
-    DWORD got = 0;
-    if (!WinHttpReadData(req, buf + n, (DWORD)(cap - n), &got)) {
+    DWORD avail = 0, got = 0;
+    if (!WinHttpQueryDataAvailable(req, &avail) ||
+        (avail && !WinHttpReadData(req, buf + n,
+                                   (DWORD)(avail < cap - n ? avail : cap - n), &got))) {
       DWORD err = GetLastError();
       wh_free(buf);
       return download_error(err);
     }
-    if (got == 0)
-      break;
+    if (avail == 0)
+      break; /* the end */
     n += got;
+    if (now_ms() > deadline) {
+      wh_free(buf);
+      return ERROR_WINHTTP_UNABLE_TO_DOWNLOAD_SCRIPT; /* too slow */
+    }
   }
   if (n > max) {
     wh_free(buf);
@@ -123,6 +156,12 @@ DWORD wh_api_pac_fetch(const char *url, const struct wh_pac_fetch_limits *lim, s
                                  WINHTTP_DEFAULT_ACCEPT_TYPES,
                                  uc.nScheme == INTERNET_SCHEME_HTTPS ? WINHTTP_FLAG_SECURE : 0)
             : NULL;
+  long long budget = budget_ms(lim);
+  long long deadline = now_ms() + budget;
+  /* The head, too, within the budget (however slowly it comes). */
+  DWORD head_ms = budget > 0x7fffffffLL ? 0x7fffffff : (DWORD)budget;
+  if (req)
+    WinHttpSetOption(req, WINHTTP_OPTION_RECEIVE_RESPONSE_TIMEOUT, &head_ms, sizeof(head_ms));
   if (!req || !WinHttpSendRequest(req, WINHTTP_NO_ADDITIONAL_HEADERS, 0, NULL, 0, 0, 0) ||
       !WinHttpReceiveResponse(req, NULL)) {
     err = download_error(GetLastError());
@@ -136,7 +175,7 @@ DWORD wh_api_pac_fetch(const char *url, const struct wh_pac_fetch_limits *lim, s
     err = ERROR_WINHTTP_UNABLE_TO_DOWNLOAD_SCRIPT;
     goto out;
   }
-  err = read_body(req, max, body, len);
+  err = read_body(req, max, deadline, body, len);
 out:
   if (req)
     WinHttpCloseHandle(req);

@@ -420,6 +420,15 @@ static void test_download_failures(void **state)
   assert_false(WinHttpGetProxyForUrl(ses, L"http://a/", &o, &pi));
   assert_last_error(ERROR_WINHTTP_UNABLE_TO_DOWNLOAD_SCRIPT);
   assert_true(now_ms() - t0 < 10000);
+  /* A server that drips bytes within every read timeout: the download's
+   * own deadline (the sum of the timeouts) ends it. */
+  assert_true(WinHttpSetTimeouts(ses, 100, 100, 100, 200));
+  swprintf(pac, 256, L"http://127.0.0.1:%u/drip?n=400&ms=40", wh_peer_port(&fault));
+  o = pac_opts(pac);
+  t0 = now_ms();
+  assert_false(WinHttpGetProxyForUrl(ses, L"http://a/", &o, &pi));
+  assert_last_error(ERROR_WINHTTP_UNABLE_TO_DOWNLOAD_SCRIPT);
+  assert_true(now_ms() - t0 < 5000); /* the whole drip takes 20 s */
   (void)list;
   assert_true(WinHttpCloseHandle(ses));
 }
