@@ -22,7 +22,8 @@
  *    cancellation by WinHttpCloseHandle);
  *  - WINHTTP_ACCESS_TYPE_AUTOMATIC_PROXY sessions whose WPAD script sends
  *    requests through the proxy peer (its report shows them), sync and
- *    async, and direct when the script says so or nothing is found;
+ *    async, https:// through a tunnel (the script sees no path), and
+ *    direct when the script says so or nothing is found;
  *  - every allocation of a lookup failing in turn (test_oom.c's way).
  *
  * No test reaches outside the machine: the seam replaces DNS for WPAD, and
@@ -735,14 +736,19 @@ static void test_resolver(void **state)
 
 /* ---- AUTOMATIC_PROXY sessions -------------------------------------------------------- */
 
-/* GET |url| on a session opened with AUTOMATIC_PROXY; returns the status. */
-static DWORD get_sync(const WCHAR *host, unsigned short port, const WCHAR *path)
+/* GET |url| on a session opened with AUTOMATIC_PROXY; returns the status,
+ * or the error. |secure|: https://, the test CA's certificate accepted. */
+static DWORD get_sync_tls(const WCHAR *host, unsigned short port, const WCHAR *path, bool secure)
 {
   HINTERNET ses = WinHttpOpen(L"t", WINHTTP_ACCESS_TYPE_AUTOMATIC_PROXY, NULL, NULL, 0);
   assert_non_null(ses);
   HINTERNET con = WinHttpConnect(ses, host, port, 0);
-  HINTERNET req = WinHttpOpenRequest(con, L"GET", path, NULL, NULL, NULL, 0);
+  HINTERNET req =
+      WinHttpOpenRequest(con, L"GET", path, NULL, NULL, NULL, secure ? WINHTTP_FLAG_SECURE : 0);
   assert_non_null(req);
+  DWORD ignore = SECURITY_FLAG_IGNORE_UNKNOWN_CA;
+  if (secure)
+    assert_true(WinHttpSetOption(req, WINHTTP_OPTION_SECURITY_FLAGS, &ignore, sizeof(ignore)));
   DWORD status = 0, size = sizeof(status);
   if (WinHttpSendRequest(req, NULL, 0, NULL, 0, 0, 0) && WinHttpReceiveResponse(req, NULL))
     WinHttpQueryHeaders(req, WINHTTP_QUERY_STATUS_CODE | WINHTTP_QUERY_FLAG_NUMBER, NULL, &status,
@@ -753,6 +759,11 @@ static DWORD get_sync(const WCHAR *host, unsigned short port, const WCHAR *path)
   WinHttpCloseHandle(con);
   WinHttpCloseHandle(ses);
   return status;
+}
+
+static DWORD get_sync(const WCHAR *host, unsigned short port, const WCHAR *path)
+{
+  return get_sync_tls(host, port, path, false);
 }
 
 static struct {
@@ -848,6 +859,27 @@ static void test_automatic_proxy(void **state)
   assert_true(wh_peer_proxy_report(&px, report, sizeof(report)) >= 0);
   assert_null(strstr(report, "ok?n=12"));
   assert_null(strstr(report, "ok?n=13"));
+
+  /* https:: the script is asked about "https://host:port/" only (no
+   * path), and the request tunnels through the proxy it names. */
+  struct wh_peer tls;
+  memset(&tls, 0, sizeof(tls));
+  assert_int_equal(wh_peer_start_fault_tls(&tls, WH_CERT_GOOD), 0);
+  unsigned short tp = wh_peer_cert_port(&tls, WH_CERT_GOOD);
+  char script[512], tq[1024], tpac[1200];
+  snprintf(script, sizeof(script),
+           "function FindProxyForURL(u, h) { return u == \"https://127.0.0.1:%u/\" ? "
+           "\"PROXY 127.0.0.1:%u\" : \"PROXY 127.0.0.1:1\"; }",
+           tp, wh_peer_port(&px));
+  body_query(tq, sizeof(tq), script);
+  snprintf(tpac, sizeof(tpac), "http://127.0.0.1:%u/pac?%s", fp, tq);
+  wh_wpad_test_seam("office.example.net", "wpad.example.net", tpac);
+  assert_int_equal(get_sync_tls(L"127.0.0.1", tp, L"/ok?n=9&secret=path", true), 200);
+  snprintf(line, sizeof(line), "CONNECT 127.0.0.1:%u HTTP/1.1", tp);
+  assert_true(wh_peer_proxy_report_wait(&px, line, report, sizeof(report)) > 0);
+  assert_non_null(strstr(report, line));
+  assert_null(strstr(report, "secret"));
+  wh_peer_stop(&tls);
 
   /* No WPAD script on the network: direct (Windows' fallback). */
   wh_wpad_test_seam("", NULL, NULL);
