@@ -5,17 +5,19 @@
  * on the request if one was found, and otherwise ignores the error and sends
  * the request directly, through the WINHTTP_ACCESS_TYPE_NO_PROXY session.
  *
- * Two changes from the original: the URL comes from the command line instead
- * of http://www.microsoft.com/ms.htm, and the part the original leaves out
- * ("process the response") writes the status to stderr and the body to
- * stdout. The structure, the calls and their order are the sample's, so this
- * program shows that a Windows program written this way falls back to a
- * direct connection here (there is no WPAD discovery; WinHttpGetProxyForUrl
- * fails with ERROR_WINHTTP_AUTODETECTION_FAILED, as on a Windows network
- * without WPAD).
+ * Three changes from the original: the URL comes from the command line
+ * instead of http://www.microsoft.com/ms.htm; a PAC URL may follow it, used
+ * (WINHTTP_AUTOPROXY_CONFIG_URL) in place of auto-detection, the case the
+ * sample's comment mentions ("because the Proxy Auto-Config URL is not
+ * known"); and the part the original leaves out ("process the response")
+ * writes the status to stderr and the body to stdout. The structure, the
+ * calls and their order are the sample's: on a network without WPAD,
+ * WinHttpGetProxyForUrl fails with ERROR_WINHTTP_AUTODETECTION_FAILED and
+ * the program connects directly, as on Windows; with a PAC script, it uses
+ * the proxy the script names.
  *
- *   autoproxy URL     exit status 0 when the response was a 200 and its
- *                     body was written out, 1 otherwise
+ *   autoproxy URL [PAC-URL]   exit status 0 when the response was a 200 and
+ *                             its body was written out, 1 otherwise
  */
 #include <locale.h>
 #include <stdio.h>
@@ -26,13 +28,15 @@
 
 int main(int argc, char **argv)
 {
-  if (argc != 2) {
-    fprintf(stderr, "usage: autoproxy URL\n");
+  if (argc != 2 && argc != 3) {
+    fprintf(stderr, "usage: autoproxy URL [PAC-URL]\n");
     return 2;
   }
   setlocale(LC_CTYPE, ""); /* the URL argument and %ls output in the user's encoding */
-  WCHAR url[2048];
-  if (mbstowcs(url, argv[1], sizeof(url) / sizeof(url[0])) >= sizeof(url) / sizeof(url[0])) {
+  WCHAR url[2048], pac[2048];
+  if (mbstowcs(url, argv[1], sizeof(url) / sizeof(url[0])) >= sizeof(url) / sizeof(url[0]) ||
+      (argc == 3 &&
+       mbstowcs(pac, argv[2], sizeof(pac) / sizeof(pac[0])) >= sizeof(pac) / sizeof(pac[0]))) {
     fprintf(stderr, "autoproxy: bad or too long URL\n");
     return 2;
   }
@@ -81,10 +85,15 @@ int main(int argc, char **argv)
   if (!hRequest)
     goto Exit;
 
-  /* Auto-detect the PAC file, since its URL is not known, with DHCP and DNS;
+  /* Auto-detect the PAC file when its URL is not known, with DHCP and DNS;
    * send the domain credentials if fetching the script asks for them. */
-  AutoProxyOptions.dwFlags = WINHTTP_AUTOPROXY_AUTO_DETECT;
-  AutoProxyOptions.dwAutoDetectFlags = WINHTTP_AUTO_DETECT_TYPE_DHCP | WINHTTP_AUTO_DETECT_TYPE_DNS_A;
+  if (argc == 3) {
+    AutoProxyOptions.dwFlags = WINHTTP_AUTOPROXY_CONFIG_URL;
+    AutoProxyOptions.lpszAutoConfigUrl = pac;
+  } else {
+    AutoProxyOptions.dwFlags = WINHTTP_AUTOPROXY_AUTO_DETECT;
+    AutoProxyOptions.dwAutoDetectFlags = WINHTTP_AUTO_DETECT_TYPE_DHCP | WINHTTP_AUTO_DETECT_TYPE_DNS_A;
+  }
   AutoProxyOptions.fAutoLogonIfChallenged = TRUE;
 
   /* If auto-proxy finds a proxy, set it on the request. If it fails, ignore

@@ -38,4 +38,9 @@ static inline int wh_access_type_valid(DWORD t)
  * ERROR_SUCCESS or ERROR_NOT_ENOUGH_MEMORY. */
 DWORD wh_utf8_opt(LPCWSTR w, int empty_is_null, char **out);
 
+/* A GlobalAlloc'd WCHAR copy of the UTF-8 string |s| (the caller frees it
+ * with GlobalFree, as Windows' proxy strings are freed); NULL for NULL.
+ * ERROR_SUCCESS or ERROR_NOT_ENOUGH_MEMORY. */
+DWORD wh_global_wide(const char *s, LPWSTR *out);
+
 #endif

@@ -6,6 +6,7 @@
 #include <winhttp.h>
 
 #include "api/api.h"
+#include "api/pac_fetch.h"
 #include "core/handle.h"
 #include "core/session.h"
 #include "policy/escape.h"
@@ -55,6 +56,10 @@ HINTERNET WINAPI WinHttpOpen(LPCWSTR pszAgentW, DWORD dwAccessType, LPCWSTR pszP
     SetLastError(err);
     return NULL;
   }
+  /* PAC scripts are downloaded with the public functions (api/pac_fetch.c),
+   * which core/autoproxy.c cannot call itself: it is told how, before any
+   * session can ask it for a lookup. */
+  wh_autoproxy_set_fetcher(wh_api_pac_fetch);
   HINTERNET h = NULL;
   err = wh_session_new(agent, dwAccessType, proxy, bypass, dwFlags, &h);
   SetLastError(err);

@@ -40,25 +40,7 @@ VOID WINAPI WinHttpFreeQueryConnectionGroupResult(WINHTTP_QUERY_CONNECTION_GROUP
   UNUSED(pResult);
 }
 
-/* ---- Proxy configuration and auto-proxy (the rest: api_proxy.c) ---- */
-
-/* WinHttpGetProxyResult cannot produce a result yet (api_proxy.c), so there
- * is nothing to free. */
-VOID WINAPI WinHttpFreeProxyResult(WINHTTP_PROXY_RESULT *pProxyResult)
-{
-  UNUSED(pProxyResult);
-}
-
-VOID WINAPI WinHttpFreeProxyResultEx(WINHTTP_PROXY_RESULT_EX *pProxyResultEx)
-{
-  UNUSED(pProxyResultEx);
-}
-
-DWORD WINAPI WinHttpResetAutoProxy(HINTERNET hSession, DWORD dwFlags)
-{
-  UNUSED(hSession), UNUSED(dwFlags);
-  return NOT_IMPLEMENTED;
-}
+/* ---- Proxy settings (the rest: api_proxy.c, api_autoproxy.c, api_resolver.c) ---- */
 
 DWORD WINAPI WinHttpWriteProxySettings(HINTERNET hSession, BOOL fForceUpdate,
                                        WINHTTP_PROXY_SETTINGS *pWinHttpProxySettings)

@@ -12,8 +12,10 @@
 #include <wchar.h>
 
 #include "core/object.h"
+#include "core/autoproxy.h"
 #include "core/credentials.h"
 #include "core/gss_auth.h"
+#include "core/session.h"
 #include "core/h2_stream.h"
 #include "core/route.h"
 #include "core/transport.h"
@@ -50,6 +52,8 @@ static void drop_connect_state(struct wh_exchange *x)
   x->tun = NULL;
   wh_resolve_abandon(x->dns);
   x->dns = NULL;
+  wh_autoproxy_abandon(x->ap_job); /* the lookup finishes on its own */
+  x->ap_job = NULL;
   wh_connector_abort(&x->ktor);
   wh_free(x->addrs);
   x->addrs = NULL;
@@ -328,11 +332,13 @@ static DWORD serialize_with_jar(struct wh_request *r, const char *jar, struct wh
   return err;
 }
 
+static DWORD prepare_head(struct wh_request *r, const void *optional, DWORD opt_len,
+                          DWORD total_len);
+
 DWORD wh_exchange_prepare(struct wh_request *r, const void *optional, DWORD opt_len,
                           DWORD total_len)
 {
   struct wh_exchange *x = &r->x;
-  struct wh_session *s = r->connect->session;
 
   if (!x->host) {
     x->host = wh_strndup(r->connect->server, strlen(r->connect->server));
@@ -354,21 +360,41 @@ DWORD wh_exchange_prepare(struct wh_request *r, const void *optional, DWORD opt_
   x->tail = NULL;
   x->tail_len = x->tail_off = 0;
 
+  /* The way there, for this send (redirects included: the new target may
+   * be bypassed, or need another proxy). */
+  x->proxy_idx = 0;
+  x->proxy_answered = false;
+  bool discover = false;
+  DWORD err = wh_route_pick(r, x->host, x->port, x->secure, &x->route, &discover);
+  if (err != ERROR_SUCCESS)
+    return err;
+  if (discover) {
+    /* The PAC script decides (step_autoproxy), then the head is built. */
+    x->pend_opt = optional;
+    x->pend_opt_len = opt_len;
+    x->pend_total = total_len;
+    x->out_off = 0;
+    x->sending_notified = false;
+    x->sent_total = 0;
+    x->phase = WH_P_AUTOPROXY;
+    return ERROR_SUCCESS;
+  }
+  return prepare_head(r, optional, opt_len, total_len);
+}
+
+/* The rest of wh_exchange_prepare, once x->route is known. */
+static DWORD prepare_head(struct wh_request *r, const void *optional, DWORD opt_len,
+                          DWORD total_len)
+{
+  struct wh_exchange *x = &r->x;
+  struct wh_session *s = r->connect->session;
   pthread_mutex_lock(&s->hdr.lock);
   char *agent = s->agent ? wh_strndup(s->agent, strlen(s->agent)) : NULL;
   pthread_mutex_unlock(&s->hdr.lock);
   if (s->agent && !agent)
     return ERROR_NOT_ENOUGH_MEMORY;
 
-  /* The way there, for this send (redirects included: the new target may
-   * be bypassed, or need another proxy). */
-  x->proxy_idx = 0;
-  x->proxy_answered = false;
-  DWORD err = wh_route_pick(r, x->host, x->port, x->secure, &x->route);
-  if (err != ERROR_SUCCESS) {
-    wh_free(agent);
-    return err;
-  }
+  DWORD err = ERROR_SUCCESS;
   char *jar = NULL;
   if (!(r->settings.disabled_features & WINHTTP_DISABLE_COOKIES)) {
     pthread_mutex_lock(&s->hdr.lock);
@@ -500,6 +526,73 @@ DWORD wh_exchange_prepare(struct wh_request *r, const void *optional, DWORD opt_
 }
 
 /* --- connecting ------------------------------------------------------------------ */
+
+/* The URL a PAC script is asked about for this send. https:// (and wss://)
+ * targets go as "https://host[:port]/" only: their paths are hidden from
+ * the network, and a script (downloaded from it) could leak them through
+ * name lookups; browsers strip them the same way. http:// targets keep
+ * the path. A WebSocket is asked about as http(s), the schemes Windows'
+ * resolver takes. */
+static char *pac_url(const struct wh_request *r, const struct wh_exchange *x)
+{
+  bool v6 = strchr(x->host, ':') != NULL;
+  bool default_port = x->port == (x->secure ? 443 : 80);
+  const char *path = x->secure ? "/" : r->path;
+  size_t cap = strlen(x->host) + strlen(path) + 32;
+  char *u = wh_malloc(cap);
+  if (!u)
+    return NULL;
+  char port[8] = "";
+  if (!default_port)
+    snprintf(port, sizeof(port), ":%u", (unsigned)x->port);
+  snprintf(u, cap, "%s://%s%s%s%s%s", x->secure ? "https" : "http", v6 ? "[" : "", x->host,
+           v6 ? "]" : "", port, path[0] == '/' ? path : "/");
+  return u;
+}
+
+/* AUTOMATIC_PROXY with nothing configured (core/route.h): WPAD finds the
+ * PAC script, the script picks the proxies for this URL. When that fails
+ * (no WPAD on the network, no script, a broken one), the request goes
+ * direct, as Windows' automatic proxy falls back to a direct connection. */
+static DWORD step_autoproxy(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
+{
+  if (!x->ap_job) {
+    struct wh_autoproxy *ap = wh_session_autoproxy(r->connect->session);
+    char *url = ap ? pac_url(r, x) : NULL;
+    DWORD err = ERROR_NOT_ENOUGH_MEMORY;
+    if (url) {
+      struct wh_autoproxy_query q = {
+          .detect = true,
+          .url = url,
+          .host = x->host,
+          .limits = {r->settings.resolve_timeout, r->settings.connect_timeout,
+                     r->settings.send_timeout, r->settings.receive_timeout},
+      };
+      err = wh_autoproxy_start(ap, &q, &x->ap_job);
+    }
+    wh_free(url);
+    wh_autoproxy_unref(ap);
+    if (err != ERROR_SUCCESS)
+      return err;
+  }
+  int fd = wh_autoproxy_fd(x->ap_job);
+  if (!wh_fd_readable(fd)) {
+    /* No deadline of its own: each step of the lookup has one. */
+    io->fd = fd;
+    io->events = POLLIN;
+    return ERROR_IO_PENDING;
+  }
+  struct wh_pac_entry e[WH_PAC_MAX_ENTRIES];
+  size_t n = 0;
+  struct wh_autoproxy_job *job = x->ap_job;
+  x->ap_job = NULL;
+  DWORD err = wh_autoproxy_finish(job, e, &n);
+  if (err == ERROR_NOT_ENOUGH_MEMORY)
+    return err;
+  x->route.n = err == ERROR_SUCCESS ? (unsigned)wh_pac_to_route(e, n, x->route.via, WH_ROUTE_MAX)
+                                    : 0;
+  return prepare_head(r, x->pend_opt, x->pend_opt_len, x->pend_total);
+}
 
 static void conn_key(const struct wh_request *r, const struct wh_exchange *x,
                      struct wh_conn_key *k)
@@ -929,6 +1022,9 @@ DWORD wh_exchange_send_step(struct wh_request *r, struct wh_io *io)
     DWORD err;
     enum wh_phase before = x->phase;
     switch (x->phase) {
+    case WH_P_AUTOPROXY:
+      err = step_autoproxy(r, x, io);
+      break;
     case WH_P_ACQUIRE:
       err = step_acquire(r, x, io);
       break;

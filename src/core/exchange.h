@@ -32,6 +32,7 @@ struct wh_request;
 struct wh_h2_stream;
 struct wh_transport;
 struct wh_digest_challenge;
+struct wh_autoproxy_job;
 
 struct wh_io {
   int fd;
@@ -54,6 +55,7 @@ enum wh_req_state {
 /* Progress inside one operation, so a step can resume after a wait. */
 enum wh_phase {
   WH_P_IDLE = 0,
+  WH_P_AUTOPROXY, /* AUTOMATIC_PROXY: the PAC script picks the route (core/autoproxy.h) */
   WH_P_ACQUIRE,
   WH_P_RESOLVE,
   WH_P_CONNECT,
@@ -77,6 +79,13 @@ struct wh_exchange {
    * its own (407, 403...), which becomes the request's response. */
   struct wh_route route;
   unsigned proxy_idx;
+  /* WINHTTP_ACCESS_TYPE_AUTOMATIC_PROXY with nothing configured: the
+   * lookup that picks the route (WH_P_AUTOPROXY), and the send's arguments,
+   * kept until the route is known, since the head depends on it (absolute
+   * form, proxy credentials). */
+  struct wh_autoproxy_job *ap_job;
+  const void *pend_opt;
+  DWORD pend_opt_len, pend_total;
   char *tun;
   size_t tun_len, tun_off;
   bool proxy_answered;
@@ -270,9 +279,13 @@ void wh_exchange_free(struct wh_exchange *x);
  * will not finish (failure, timeout, cancellation). */
 void wh_exchange_abort_connect(struct wh_exchange *x);
 
-/* Prepares sending |r|'s request: builds the head from the request line and
- * headers (adding Host, User-Agent, Content-Length and Connection as Windows
- * does) and records the optional data. */
+/* Prepares sending |r|'s request: picks the route (core/route.h), builds
+ * the head from the request line and headers (adding Host, User-Agent,
+ * Content-Length and Connection as Windows does) and records the optional
+ * data. When the route must first be discovered (an AUTOMATIC_PROXY
+ * session), the head is built by the send step once it is known: the
+ * optional data must then stay valid until the send completes, as Windows
+ * requires of asynchronous sends anyway. */
 DWORD wh_exchange_prepare(struct wh_request *r, const void *optional, DWORD opt_len,
                           DWORD total_len);
 

@@ -83,6 +83,9 @@ struct wh_session {
   DWORD open_flags;
   struct wh_settings settings;
   struct wh_cookie_jar cookies; /* the session's jar, under |hdr.lock| */
+  /* Proxy auto-configuration's cache (core/autoproxy.h), made on first
+   * use; under |hdr.lock|. */
+  struct wh_autoproxy *autoproxy;
 };
 
 struct wh_connect {

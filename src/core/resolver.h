@@ -3,18 +3,20 @@
  *
  * Microsoft: the session must be asynchronous; WinHttpGetProxyForUrlEx
  * "always executes asynchronously and returns immediately with
- * ERROR_IO_PENDING on success", and "if the call fails after returning
- * ERROR_IO_PENDING then a callback of WINHTTP_CALLBACK_STATUS_REQUEST_ERROR
- * will be issued" on the resolver handle, whose callback is the session's
- * at creation (or one set on the resolver itself).
+ * ERROR_IO_PENDING on success", then the resolver's callback (the
+ * session's at creation, or one set on the resolver itself) gets
+ * WINHTTP_CALLBACK_STATUS_GETPROXYFORURL_COMPLETE, after which
+ * WinHttpGetProxyResult(Ex) gives the entries; "if the call fails after
+ * returning ERROR_IO_PENDING then a callback of
+ * WINHTTP_CALLBACK_STATUS_REQUEST_ERROR will be issued".
  *
- * Nothing can be resolved yet (no WPAD discovery, no PAC: issue 9), so the
- * one operation a resolver runs is a lookup whose outcome is already known
- * to be a failure: it is reported from a loop thread (net/loop.c) as
- * REQUEST_ERROR with API_GET_PROXY_FOR_URL and the error, or
- * ERROR_WINHTTP_OPERATION_CANCELLED when the handle was closed first. The
- * operation holds a reference, so HANDLE_CLOSING comes after it.
- */
+ * One operation at a time per resolver. Its outcome is either already
+ * known when it starts (the static configuration answered) or comes from
+ * an autoproxy job (core/autoproxy.h) whose eventfd the resolver's loop
+ * thread (net/loop.c) watches. Either way it is reported from that loop
+ * thread, never inline. WinHttpCloseHandle cancels: a pending operation
+ * reports ERROR_WINHTTP_OPERATION_CANCELLED (its job is abandoned), and
+ * the operation's reference makes HANDLE_CLOSING come after it. */
 #ifndef WH_CORE_RESOLVER_H
 #define WH_CORE_RESOLVER_H
 
@@ -22,17 +24,31 @@
 
 #include <winhttp.h>
 
+#include "core/autoproxy.h"
 #include "core/object.h"
 #include "net/loop.h"
+#include "policy/pac_result.h"
 
 struct wh_resolver {
   struct wh_object hdr;
-  struct wh_task task;   /* the operation's loop task */
+  struct wh_task task;        /* the operation: arm the watch, or report */
+  struct wh_task cancel_task; /* WinHttpCloseHandle with an operation pending */
+  struct wh_watch watch;      /* the job's eventfd */
   /* Under |hdr.lock|. */
-  struct wh_loop *loop;  /* picked on the first operation, then fixed */
-  bool pending;          /* an operation has been started and not reported */
-  bool closing;          /* WinHttpCloseHandle was called */
-  DWORD error;           /* the pending operation's outcome */
+  struct wh_loop *loop;       /* picked on the first operation, then fixed */
+  bool pending;               /* an operation has been started and not reported */
+  bool armed;                 /* its task ran: the watch is armed */
+  bool closing;               /* WinHttpCloseHandle was called */
+  struct wh_autoproxy_job *job; /* the lookup in flight, or NULL: outcome known */
+  DWORD error;                /* the known outcome */
+  size_t n;
+  struct wh_pac_entry entries[WH_PAC_MAX_ENTRIES];
+  bool bypass;                /* the static configuration's bypass list named the host */
+  /* The last operation's result, when it succeeded. */
+  bool have_result;
+  size_t result_n;
+  struct wh_pac_entry result[WH_PAC_MAX_ENTRIES];
+  bool result_bypass;
 };
 
 /* Creates a resolver under |s| (which must be asynchronous; the caller
@@ -40,13 +56,21 @@ struct wh_resolver {
  * ERROR_NOT_ENOUGH_MEMORY or ERROR_WINHTTP_OUT_OF_HANDLES. */
 DWORD wh_resolver_new(struct wh_session *s, HINTERNET *out);
 
-/* Starts an operation on |r| that ends with |err|; |ctx| becomes the
- * handle's context value, which the completion callback receives (as
- * WinHttpSendRequest's context does). Returns ERROR_IO_PENDING when the
+/* Starts an operation on |r|: a lookup of |q| in its session's autoproxy
+ * context, or, when |q| is NULL, an operation whose outcome is already
+ * known (|err|, and on success the |n| entries of |e|, |bypass| as above).
+ * |ctx| becomes the handle's context value, which the callback receives
+ * (as WinHttpSendRequest's context does). Returns ERROR_IO_PENDING when the
  * operation was started; ERROR_WINHTTP_INCORRECT_HANDLE_STATE while another
- * operation of |r| is pending, ERROR_WINHTTP_OPERATION_CANCELLED once |r| is
- * closing, ERROR_NOT_ENOUGH_MEMORY when no loop thread could be started:
- * nothing was started and no callback will come. */
-DWORD wh_resolver_fail_async(struct wh_resolver *r, DWORD err, DWORD_PTR ctx);
+ * operation of |r| is pending, ERROR_WINHTTP_OPERATION_CANCELLED once |r|
+ * is closing, ERROR_NOT_ENOUGH_MEMORY (no loop or worker thread, no
+ * memory): nothing was started and no callback will come. */
+DWORD wh_resolver_begin(struct wh_resolver *r, const struct wh_autoproxy_query *q, DWORD err,
+                        const struct wh_pac_entry *e, size_t n, bool bypass, DWORD_PTR ctx);
+
+/* The entries of the last operation, when it succeeded and none is
+ * pending: ERROR_SUCCESS, else ERROR_WINHTTP_INCORRECT_HANDLE_STATE. */
+DWORD wh_resolver_result(struct wh_resolver *r, struct wh_pac_entry out[WH_PAC_MAX_ENTRIES],
+                         size_t *n, bool *bypass);
 
 #endif

@@ -82,10 +82,12 @@ DWORD wh_default_proxy_set(const char *proxy, const char *bypass)
 
 /* The proxies a configuration of |access| sends a request for |host|
  * through (none: direct): |proxy| and |bypass| are the named proxy's
- * strings, |env_*| what the environment configured for the session. */
+ * strings, |env_*| what the environment configured for the session.
+ * *discover is set when AUTOMATIC_PROXY has nothing configured: the PAC
+ * script found by WPAD decides instead (core/exchange.c). */
 static void pick(DWORD access, const char *proxy, const char *bypass, const char *env_proxy,
                  const char *env_bypass, const char *host, uint16_t port, bool secure,
-                 struct wh_route *out)
+                 struct wh_route *out, bool *discover)
 {
   out->n = 0;
   out->bypassed = false;
@@ -93,6 +95,10 @@ static void pick(DWORD access, const char *proxy, const char *bypass, const char
       access == WINHTTP_ACCESS_TYPE_AUTOMATIC_PROXY) {
     proxy = env_proxy;
     bypass = env_bypass;
+    if (access == WINHTTP_ACCESS_TYPE_AUTOMATIC_PROXY && !env_proxy) {
+      *discover = true;
+      return;
+    }
   } else if (access != WINHTTP_ACCESS_TYPE_NAMED_PROXY) {
     return;
   }
@@ -108,21 +114,22 @@ static void pick(DWORD access, const char *proxy, const char *bypass, const char
 }
 
 DWORD wh_route_pick(struct wh_request *r, const char *host, uint16_t port, bool secure,
-                    struct wh_route *out)
+                    struct wh_route *out, bool *discover)
 {
   struct wh_session *s = r->connect->session;
   /* The environment's strings are fixed for the session's life. */
   const char *env_proxy = s->env_proxy, *env_bypass = s->env_bypass;
+  *discover = false;
   pthread_mutex_lock(&r->hdr.lock);
   bool own = r->opts.has_proxy;
   if (own)
     pick(r->opts.proxy_access, r->opts.proxy, r->opts.proxy_bypass, env_proxy, env_bypass, host,
-         port, secure, out);
+         port, secure, out, discover);
   pthread_mutex_unlock(&r->hdr.lock);
   if (!own) {
     pthread_mutex_lock(&s->hdr.lock);
     pick(s->access_type, s->proxy, s->proxy_bypass, env_proxy, env_bypass, host, port, secure,
-         out);
+         out, discover);
     pthread_mutex_unlock(&s->hdr.lock);
   }
   return ERROR_SUCCESS;

@@ -42,13 +42,15 @@ struct wh_route {
 
 /* The way |r| goes to |host|:|port|. Looks at the request's own
  * WINHTTP_OPTION_PROXY if it set one, else its session's access type:
- * NAMED_PROXY uses the session's list, DEFAULT_PROXY and AUTOMATIC_PROXY
- * what the environment configured when it opened (nothing to detect
- * beyond that: proxy discovery finds nothing, api/api_proxy.c). A list
- * with no entry for the request's scheme, or a bypass list naming the
- * host, means direct. Takes the request's and the session's locks, one at
- * a time. ERROR_SUCCESS, or ERROR_NOT_ENOUGH_MEMORY. */
+ * NAMED_PROXY uses the session's list, DEFAULT_PROXY what the environment
+ * configured when it opened (or the process default). AUTOMATIC_PROXY
+ * uses that configuration too when there is one; with none, *discover is
+ * set and the PAC script found by WPAD decides (core/autoproxy.h, the
+ * exchange's WH_P_AUTOPROXY step). A list with no entry for the request's
+ * scheme, or a bypass list naming the host, means direct. Takes the
+ * request's and the session's locks, one at a time. ERROR_SUCCESS, or
+ * ERROR_NOT_ENOUGH_MEMORY. */
 DWORD wh_route_pick(struct wh_request *r, const char *host, uint16_t port, bool secure,
-                    struct wh_route *out);
+                    struct wh_route *out, bool *discover);
 
 #endif

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "core/async.h"
+#include "core/autoproxy.h"
 #include "core/handle.h"
 #include "net/wait.h"
 #include "core/route.h"
@@ -22,6 +23,7 @@ static void session_destroy(struct wh_object *o)
   wh_free(s->env_proxy);
   wh_free(s->env_bypass);
   wh_cookie_jar_free(&s->cookies);
+  wh_autoproxy_unref(s->autoproxy);
 }
 
 static const struct wh_object_ops session_ops = {
@@ -59,6 +61,18 @@ DWORD wh_session_new(char *agent, DWORD access_type, char *proxy, char *bypass,
   if (err != ERROR_SUCCESS)
     wh_object_release(&s->hdr); /* never published: no HANDLE_CLOSING */
   return err;
+}
+
+struct wh_autoproxy *wh_session_autoproxy(struct wh_session *s)
+{
+  pthread_mutex_lock(&s->hdr.lock);
+  if (!s->autoproxy)
+    s->autoproxy = wh_autoproxy_new();
+  struct wh_autoproxy *ap = s->autoproxy;
+  if (ap)
+    wh_autoproxy_ref(ap);
+  pthread_mutex_unlock(&s->hdr.lock);
+  return ap;
 }
 
 /* --- connection ---------------------------------------------------------- */

@@ -13,6 +13,10 @@
 DWORD wh_session_new(char *agent, DWORD access_type, char *proxy, char *bypass,
                      DWORD flags, HINTERNET *out);
 
+/* |s|'s autoproxy context (core/autoproxy.h), made on first use: a new
+ * reference (wh_autoproxy_unref), or NULL when out of memory. */
+struct wh_autoproxy *wh_session_autoproxy(struct wh_session *s);
+
 /* Creates a connection under |s| and publishes it in |*out|, then delivers
  * HANDLE_CREATED on the session (Windows). Takes ownership of |server|. */
 DWORD wh_connect_new(struct wh_session *s, char *server, INTERNET_PORT port,

@@ -238,6 +238,22 @@ ntlm           A connection-bound NTLM handshake whose tokens are not checked,
                the type 2 is not an NTLM message; ?endless=1: the type 3 is
                answered with yet another type 2, for ever.
 
+Proxy auto-configuration scripts (200, Content-Type:
+application/x-ns-proxy-autoconfig, Content-Length)
+------------------------------------------------------------------------
+pac            ?name=<name>: the file tests/peers/pac/<name>.pac (names of
+               letters, digits, '-' and '_'), in which every "@KEY@" is
+               replaced by the value of the argument ?key= (for instance
+               @PORT@ by ?port=); an unknown name is a 404. ?body=<text>
+               instead: that text (URL-decoded) as the script. ?id=<id>
+               counts the downloads under that id.
+pac-count      ?id=<id>: 200, body = how many times /pac?id=<id> was
+               served so far (0 if never). ?atleast=<n>: answered once that
+               many downloads have been served (or after ?ms=8000 ms, with
+               the count then).
+(A PAC download that fails: /status?code=404; one that never ends:
+/stall-body; one too large: /ok?n=<bytes>.)
+
 Anything else: 404 with body "unknown scenario".
 """
 
@@ -1231,6 +1247,61 @@ async def s_ntlm(c, req):
     return await respond(c, req, 401, "Unauthorized", hs, body)
 
 
+PAC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pac")
+PAC_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+PAC_COUNTS = {}
+PAC_SERVED = None  # an asyncio.Condition, made in the server's loop
+
+
+def pac_served():
+    global PAC_SERVED
+    if PAC_SERVED is None:
+        PAC_SERVED = asyncio.Condition()
+    return PAC_SERVED
+
+
+async def s_pac(c, req):
+    ident = req.arg("id")
+    if ident is not None:
+        PAC_COUNTS[ident] = PAC_COUNTS.get(ident, 0) + 1
+        cond = pac_served()
+        async with cond:
+            cond.notify_all()
+    body = req.arg("body")
+    if body is not None:
+        script = body.encode("utf-8")
+    else:
+        name = req.arg("name", "")
+        if not PAC_NAME.match(name):
+            return await s_not_found(c, req)
+        try:
+            with open(os.path.join(PAC_DIR, name + ".pac"), "rb") as f:
+                script = f.read()
+        except OSError:
+            return await s_not_found(c, req)
+        for key, values in req.args.items():
+            script = script.replace(("@" + key.upper() + "@").encode(), values[0].encode())
+    return await respond(c, req, 200, "OK",
+                         [("Content-Type", "application/x-ns-proxy-autoconfig")], script)
+
+
+async def s_pac_count(c, req):
+    ident = req.arg("id", "")
+    atleast = req.iarg("atleast", 0)
+    cond = pac_served()
+
+    async def enough():
+        async with cond:
+            await cond.wait_for(lambda: PAC_COUNTS.get(ident, 0) >= atleast)
+    try:
+        await asyncio.wait_for(enough(), req.iarg("ms", 8000) / 1000.0)
+    except asyncio.TimeoutError:
+        pass
+    n = PAC_COUNTS.get(ident, 0)
+    return await respond(c, req, 200, "OK", [("Content-Type", "text/plain")],
+                         str(n).encode())
+
+
 async def s_not_found(c, req):
     return await respond(c, req, 404, "Not Found", [("Content-Type", "text/plain")],
                          b"unknown scenario")
@@ -1342,6 +1413,9 @@ SCENARIOS = {
     "ntlm": s_ntlm,
     "proxy-auth": auth_scenario(407, "Proxy Authentication Required",
                                 "Proxy-Authenticate", "Proxy-Authorization"),
+    # proxy auto-configuration
+    "pac": s_pac,
+    "pac-count": s_pac_count,
 }
 
 

@@ -1,8 +1,11 @@
-/* Proxy discovery with nothing to discover (issue 11 §4): policy/proxy_env.c
- * (the environment in Windows' syntax) and the api functions of
- * api/api_proxy.c, then Microsoft's autoproxy sample (examples/autoproxy.c)
- * run against the fault server to show that it falls back to a direct
- * connection and fetches the page.
+/* Proxy configuration and discovery on a network without WPAD (issue 11 §4,
+ * issue 9): policy/proxy_env.c (the environment in Windows' syntax), the
+ * api functions' argument checks and answers when nothing is found, then
+ * Microsoft's autoproxy sample (examples/autoproxy.c) run against the fault
+ * server: it falls back to a direct connection and fetches the page, or,
+ * given a PAC URL, goes through the proxy the script names. PAC scripts
+ * and WPAD themselves are tested in test_pac.c. The WPAD seam is set to an
+ * empty search list: no lookup here asks the machine's DNS.
  *
  * Sources of the expectations: Wine's test_WinHttpDetectAutoProxyConfigUrl,
  * test_WinHttpGetIEProxyConfigForCurrentUser and test_WinHttpGetProxyForUrl
@@ -15,6 +18,7 @@
 #include "wh_test.h"
 #include "peers.h"
 
+#include "core/autoproxy.h"
 #include "policy/bypass.h"
 #include "policy/proxy_env.h"
 #include "util/mem.h"
@@ -232,7 +236,9 @@ static void expect_config(const WCHAR *proxy, const WCHAR *bypass)
   SetLastError(0xdeadbeef);
   assert_true(WinHttpGetIEProxyConfigForCurrentUser(&cfg));
   assert_last_error(ERROR_SUCCESS);
-  assert_int_equal(cfg.fAutoDetect, FALSE); /* ours: nothing here detects */
+  /* Ours: auto-detection when the environment names no proxy, as an
+   * AUTOMATIC_PROXY session then does (COMPAT.md). */
+  assert_int_equal(cfg.fAutoDetect, proxy ? FALSE : TRUE);
   assert_null(cfg.lpszAutoConfigUrl);
   wide_equal(cfg.lpszProxy, proxy);
   wide_equal(cfg.lpszProxyBypass, bypass);
@@ -420,14 +426,15 @@ static void test_get_proxy_for_url(void **state)
   o = opts(AUTO, DNS, L"not even a URL");
   expect_lookup(ses, URL, &o, ERROR_WINHTTP_AUTODETECTION_FAILED);
 
-  /* A PAC script is issue 9: honest ERROR_CALL_NOT_IMPLEMENTED, also after
-   * auto-detection found nothing (Windows then falls back to the URL). */
-  o = opts(PAC, 0, L"http://wpad/wpad.dat");
-  expect_lookup(ses, URL, &o, ERROR_CALL_NOT_IMPLEMENTED);
-  o = opts(AUTO | PAC, DNS, L"https://wpad/wpad.dat");
-  expect_lookup(ses, URL, &o, ERROR_CALL_NOT_IMPLEMENTED);
-  o = opts(PAC, DNS, L"http://wpad/wpad.dat"); /* an unused detection type */
-  expect_lookup(ses, URL, &o, ERROR_CALL_NOT_IMPLEMENTED);
+  /* A PAC URL nobody serves (test_pac.c has the working ones): the
+   * download fails, also after auto-detection found nothing (Windows then
+   * falls back to the URL). */
+  o = opts(PAC, 0, L"http://127.0.0.1:1/wpad.dat");
+  expect_lookup(ses, URL, &o, ERROR_WINHTTP_UNABLE_TO_DOWNLOAD_SCRIPT);
+  o = opts(AUTO | PAC, DNS, L"https://127.0.0.1:1/wpad.dat");
+  expect_lookup(ses, URL, &o, ERROR_WINHTTP_UNABLE_TO_DOWNLOAD_SCRIPT);
+  o = opts(PAC, DNS, L"http://127.0.0.1:1/wpad.dat"); /* an unused detection type */
+  expect_lookup(ses, URL, &o, ERROR_WINHTTP_UNABLE_TO_DOWNLOAD_SCRIPT);
 
   /* ALLOW_STATIC takes the static configuration in (here the environment):
    * the answer is the proxy a request for the URL would go through, or
@@ -600,9 +607,9 @@ static void test_resolver(void **state)
   BYTE sel[4] = {0};
   assert_int_equal(WinHttpGetProxyForUrlEx2(res, URL, &o, 4, NULL, 1), ERROR_INVALID_PARAMETER);
   assert_int_equal(WinHttpGetProxyForUrlEx2(res, URL, &o, 0, sel, 1), ERROR_INVALID_PARAMETER);
-  /* A PAC URL: not implemented, synchronously. */
-  WINHTTP_AUTOPROXY_OPTIONS pac = opts(PAC, 0, L"http://wpad/wpad.dat");
-  assert_int_equal(WinHttpGetProxyForUrlEx(res, URL, &pac, 1), ERROR_CALL_NOT_IMPLEMENTED);
+  /* A PAC URL that is not http or https: refused synchronously. */
+  WINHTTP_AUTOPROXY_OPTIONS pac = opts(PAC, 0, L"file:///etc/wpad.dat");
+  assert_int_equal(WinHttpGetProxyForUrlEx(res, URL, &pac, 1), ERROR_WINHTTP_UNRECOGNIZED_SCHEME);
   /* Nothing has completed: no result. */
   assert_int_equal(WinHttpGetProxyResult(res, &result), ERROR_WINHTTP_INCORRECT_HANDLE_STATE);
   assert_int_equal(WinHttpGetProxyResultEx(res, &result_ex), ERROR_WINHTTP_INCORRECT_HANDLE_STATE);
@@ -687,17 +694,20 @@ static size_t slurp(int fd, char *buf, size_t cap, long deadline_ms)
   return n;
 }
 
-/* Runs the sample on |url| with the proxy variables of this process removed
- * and |extra| (NAME=value or NULL) added. */
-static int run_autoproxy(const char *url, const char *extra, char *out, size_t out_cap,
-                         size_t *out_len, char *err, size_t err_cap)
+/* Runs the sample on |url| (and |pac|, NULL for auto-detection) with the
+ * proxy variables of this process removed, LOCALDOMAIN empty (no search
+ * domain: WPAD asks no DNS server) and |extra| (NAME=value or NULL)
+ * added. */
+static int run_autoproxy(const char *url, const char *pac, const char *extra, char *out,
+                         size_t out_cap, size_t *out_len, char *err, size_t err_cap)
 {
   static const char *const drop[] = {"http_proxy=", "HTTP_PROXY=", "https_proxy=", "HTTPS_PROXY=",
-                                     "no_proxy=",   "NO_PROXY=",   "all_proxy=",   "ALL_PROXY="};
+                                     "no_proxy=",   "NO_PROXY=",   "all_proxy=",   "ALL_PROXY=",
+                                     "LOCALDOMAIN="};
   size_t n = 0;
   while (environ[n])
     n++;
-  char **envp = calloc(n + 2, sizeof(char *));
+  char **envp = calloc(n + 3, sizeof(char *));
   assert_non_null(envp);
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
@@ -710,6 +720,7 @@ static int run_autoproxy(const char *url, const char *extra, char *out, size_t o
   }
   if (extra)
     envp[k++] = (char *)extra;
+  envp[k++] = (char *)"LOCALDOMAIN=";
   envp[k] = NULL;
 
   int o[2], e[2];
@@ -721,7 +732,7 @@ static int run_autoproxy(const char *url, const char *extra, char *out, size_t o
   posix_spawn_file_actions_adddup2(&fa, e[1], 2);
   posix_spawn_file_actions_addclose(&fa, o[0]);
   posix_spawn_file_actions_addclose(&fa, e[0]);
-  char *argv[] = {(char *)WH_AUTOPROXY_EXAMPLE, (char *)url, NULL};
+  char *argv[] = {(char *)WH_AUTOPROXY_EXAMPLE, (char *)url, (char *)pac, NULL};
   pid_t pid;
   assert_int_equal(posix_spawn(&pid, WH_AUTOPROXY_EXAMPLE, &fa, NULL, argv, envp), 0);
   posix_spawn_file_actions_destroy(&fa);
@@ -767,7 +778,7 @@ static void test_autoproxy_example(void **state)
   size_t out_len;
   static const char *const extras[] = {NULL, "http_proxy=http://127.0.0.1:9"};
   for (size_t i = 0; i < 2; i++) {
-    int rc = run_autoproxy(url, extras[i], out, sizeof(out), &out_len, err, sizeof(err));
+    int rc = run_autoproxy(url, NULL, extras[i], out, sizeof(out), &out_len, err, sizeof(err));
     if (rc != 0)
       fail_msg("autoproxy exited with %d; stderr:\n%s", rc, err);
     check_pattern(out, out_len, 5000);
@@ -775,6 +786,26 @@ static void test_autoproxy_example(void **state)
         !strstr(err, "HTTP status 200"))
       fail_msg("unexpected stderr:\n%s", err);
   }
+  /* With a PAC URL (tests/peers/pac/proxy.pac): the script's proxy is set
+   * on the request, which goes through it. */
+  struct wh_peer px;
+  memset(&px, 0, sizeof(px));
+  assert_int_equal(wh_peer_start_proxy(&px, NULL), 0);
+  char pac[160], want[200], report[4096];
+  snprintf(pac, sizeof(pac), "http://127.0.0.1:%u/pac?name=proxy&port=%u", wh_peer_port(&fault),
+           wh_peer_port(&px));
+  int rc = run_autoproxy(url, pac, NULL, out, sizeof(out), &out_len, err, sizeof(err));
+  if (rc != 0)
+    fail_msg("autoproxy exited with %d; stderr:\n%s", rc, err);
+  check_pattern(out, out_len, 5000);
+  snprintf(want, sizeof(want), "using proxy 127.0.0.1:%u\n", wh_peer_port(&px));
+  if (!strstr(err, want) || !strstr(err, "HTTP status 200"))
+    fail_msg("unexpected stderr:\n%s", err);
+  snprintf(want, sizeof(want), "GET %s HTTP/1.1", url);
+  assert_true(wh_peer_proxy_report(&px, report, sizeof(report)) > 0);
+  if (!strstr(report, want))
+    fail_msg("the proxy saw:\n%s", report);
+  wh_peer_stop(&px);
   wh_peer_stop(&fault);
 }
 #endif
@@ -826,6 +857,8 @@ static void test_set_default(void **state)
 
 int main(void)
 {
+  /* No lookup of this program asks the machine's DNS for WPAD names. */
+  wh_wpad_test_seam("", NULL, NULL);
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_map_table),
     cmocka_unit_test(test_map_semantics),
