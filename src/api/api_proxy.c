@@ -1,9 +1,11 @@
 /* Proxy discovery: the answers Windows gives on a machine where nothing is
  * configured, plus the Linux convention for "configured" (the environment).
  *
- *  - WinHttpGetDefaultProxyConfiguration, WinHttpGetIEProxyConfigForCurrentUser:
- *    the proxies of http_proxy / https_proxy / no_proxy (policy/proxy_env.h),
- *    otherwise Windows' "nothing configured" (NO_PROXY, NULL strings).
+ *  - WinHttpGetDefaultProxyConfiguration: the proxies of http_proxy /
+ *    https_proxy / no_proxy (policy/proxy_env.h), otherwise Windows'
+ *    "nothing configured" (NO_PROXY, NULL strings).
+ *    WinHttpGetIEProxyConfigForCurrentUser: the desktop's settings (GNOME,
+ *    KDE), else the same environment (api/api_ieproxy.h).
  *    Strings are GlobalAlloc'd; the caller frees them with GlobalFree.
  *  - WinHttpDetectAutoProxyConfigUrl, WinHttpGetProxyForUrl and the resolver
  *    family: there is no WPAD discovery (issue 9), so auto-detection finds
@@ -21,6 +23,7 @@
 #include <wchar.h>
 
 #include "api/api.h"
+#include "api/api_ieproxy.h"
 #include "core/handle.h"
 #include "core/resolver.h"
 #include "core/route.h"
@@ -144,19 +147,10 @@ BOOL WINAPI WinHttpGetIEProxyConfigForCurrentUser(WINHTTP_CURRENT_USER_IE_PROXY_
    * ERROR_INVALID_PARAMETER; with nothing configured the call succeeds. */
   if (!pProxyConfig)
     return wh_fail(ERROR_INVALID_PARAMETER);
-  LPWSTR proxy, bypass;
-  DWORD err = config_proxy_wide(false, &proxy, &bypass);
-  if (err != ERROR_SUCCESS)
-    return wh_fail(err);
-  /* COMPAT: fAutoDetect is FALSE. Windows' out-of-the-box setting is TRUE
-   * ("Automatically detect settings"), but nothing here detects: a program
-   * that honours TRUE would only spend a WinHttpGetProxyForUrl call on
-   * ERROR_WINHTTP_AUTODETECTION_FAILED before reaching the same answer. */
-  pProxyConfig->fAutoDetect = FALSE;
-  pProxyConfig->lpszAutoConfigUrl = NULL;
-  pProxyConfig->lpszProxy = proxy;
-  pProxyConfig->lpszProxyBypass = bypass;
-  return wh_ok();
+  /* COMPAT: fAutoDetect is TRUE only when the desktop asks for WPAD; with
+   * nothing configured it is FALSE, not Windows' out-of-the-box TRUE. */
+  DWORD err = wh_api_ie_proxy_config(pProxyConfig);
+  return err == ERROR_SUCCESS ? wh_ok() : wh_fail(err);
 }
 
 /* --- auto-detection ----------------------------------------------------------- */
