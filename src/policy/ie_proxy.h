@@ -13,7 +13,8 @@
  * are judged by the environment's rules (policy/proxy_env.h): a server
  * that is not a host with an optional port 1..65535 (after an optional
  * "scheme://" and "user@", which are dropped unless the scheme is another
- * than http) is left out; credentials never reach the list.
+ * than http; "ftp://" is dropped from the ftp entry too, and any scheme
+ * from the socks entry) is left out; credentials never reach the list.
  *
  * Two rules come from the desktops rather than from Windows:
  *  - A scheme without a proxy of its own is sent to the SOCKS proxy when

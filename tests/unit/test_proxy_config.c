@@ -232,7 +232,7 @@ static void expect_config(const WCHAR *proxy, const WCHAR *bypass)
   SetLastError(0xdeadbeef);
   assert_true(WinHttpGetIEProxyConfigForCurrentUser(&cfg));
   assert_last_error(ERROR_SUCCESS);
-  assert_int_equal(cfg.fAutoDetect, FALSE); /* ours: nothing here detects */
+  assert_int_equal(cfg.fAutoDetect, FALSE); /* ours: nothing here asks for WPAD */
   assert_null(cfg.lpszAutoConfigUrl);
   wide_equal(cfg.lpszProxy, proxy);
   wide_equal(cfg.lpszProxyBypass, bypass);
@@ -826,6 +826,12 @@ static void test_set_default(void **state)
 
 int main(void)
 {
+  /* The current user's settings here are the environment's: no desktop
+   * settings may answer first (test_desktop_proxy covers those). GIO's
+   * in-memory backend holds only the schema's defaults (mode "none"); set
+   * before anything loads GIO, which reads it once. */
+  unsetenv("XDG_CURRENT_DESKTOP");
+  setenv("GSETTINGS_BACKEND", "memory", 1);
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_map_table),
     cmocka_unit_test(test_map_semantics),
