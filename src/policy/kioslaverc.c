@@ -232,17 +232,16 @@ static void set_key(struct wh_kde_settings *s, int key, char *value)
 static bool entry(struct wh_kde_settings *s, const char *p, size_t n, unsigned locked_before,
                   unsigned *locks)
 {
+  /* KConfig writes a deleted entry as "key[$d]", without '='. */
   const char *eq = memchr(p, '=', n);
-  if (!eq)
-    return true;
-  size_t key_len = (size_t)(eq - p);
-  const char *value = eq + 1;
-  size_t value_len = n - key_len - 1;
+  size_t key_len = eq ? (size_t)(eq - p) : n;
+  const char *value = eq ? eq + 1 : p + n;
+  size_t value_len = eq ? n - key_len - 1 : 0;
   trim(&p, &key_len);
   trim(&value, &value_len);
   size_t name_len;
   unsigned opts = parse_key(p, key_len, &name_len);
-  if (opts & (OPT_BAD | OPT_LOCALISED))
+  if ((opts & (OPT_BAD | OPT_LOCALISED)) || (!eq && !(opts & OPT_DELETE)))
     return true;
   int key = -1;
   for (int k = 0; k < K_COUNT; k++)

@@ -22,7 +22,8 @@
  *         any key of the group; "[$i]" alone before the first group makes
  *         every group of the file immutable (how administrators lock the
  *         settings in /etc/xdg/kioslaverc);
- *   [$d]  the key is deleted: back to its default;
+ *   [$d]  the key is deleted: back to its default ("key[$d]" needs no
+ *         '=', as KConfig writes it);
  *   [$e]  shell expansion of the value: NOT performed (a library does not
  *         run the shell on a configuration file); the value is taken as
  *         written, which for a proxy usually means it is ignored later;

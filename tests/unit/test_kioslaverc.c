@@ -138,7 +138,8 @@ static void test_parse_options(void **state)
 {
   (void)state;
   struct wh_kde_settings s = {0};
-  /* Localised keys are not the key; [$e] is taken literally; [$d] deletes. */
+  /* Localised keys are not the key; [$e] is taken literally; [$d] deletes,
+   * with or without '='; a plain key without '=' is no entry. */
   parse(&s, "[Proxy Settings]\n"
             "httpProxy[de]=localised\n"
             "httpsProxy[$e]=$HOME/x\n"
@@ -146,13 +147,19 @@ static void test_parse_options(void **state)
             "ftpProxy[$d]=\n"
             "ProxyType=1\n"
             "ProxyType[$d]\n"
-            "ProxyType[$d]=\n"
+            "NoProxyFor=n\n"
+            "NoProxyFor[$d]=\n"
+            "ReversedException=true\n"
+            "ReversedException[$d]\n"
+            "ProxyType\n"
             "socksProxy[broken=1\n");
   assert_null(s.server[WH_IE_HTTP]);
   expect_str("$e", s.server[WH_IE_HTTPS], "$HOME/x");
   assert_null(s.server[WH_IE_FTP]);
   assert_null(s.server[WH_IE_SOCKS]);
   assert_int_equal(s.proxy_type, 0);
+  assert_null(s.no_proxy_for);
+  assert_false(s.reversed);
   wh_kde_settings_free(&s);
 }
 
