@@ -2,9 +2,11 @@
  * Windows' terms, from the Linux convention for "configured" (the
  * environment).
  *
- *  - WinHttpGetDefaultProxyConfiguration, WinHttpGetIEProxyConfigForCurrentUser:
- *    the proxies of http_proxy / https_proxy / no_proxy (policy/proxy_env.h),
- *    otherwise Windows' "nothing configured" (NO_PROXY, NULL strings).
+ *  - WinHttpGetDefaultProxyConfiguration: the proxies of http_proxy /
+ *    https_proxy / no_proxy (policy/proxy_env.h), otherwise Windows'
+ *    "nothing configured" (NO_PROXY, NULL strings).
+ *    WinHttpGetIEProxyConfigForCurrentUser: the desktop's settings (GNOME,
+ *    KDE), else the same environment (api/api_ieproxy.h).
  *    Strings are GlobalAlloc'd; the caller frees them with GlobalFree.
  *  - WinHttpSetDefaultProxyConfiguration: for this process.
  * Proxy auto-configuration (WPAD, PAC) is in api_autoproxy.c and
@@ -17,6 +19,7 @@
 #include <wchar.h>
 
 #include "api/api.h"
+#include "api/api_ieproxy.h"
 #include "core/route.h"
 #include "util/mem.h"
 #include "util/utf.h"
@@ -106,19 +109,10 @@ BOOL WINAPI WinHttpGetIEProxyConfigForCurrentUser(WINHTTP_CURRENT_USER_IE_PROXY_
    * ERROR_INVALID_PARAMETER; with nothing configured the call succeeds. */
   if (!pProxyConfig)
     return wh_fail(ERROR_INVALID_PARAMETER);
-  LPWSTR proxy, bypass;
-  DWORD err = config_proxy_wide(false, &proxy, &bypass);
-  if (err != ERROR_SUCCESS)
-    return wh_fail(err);
-  /* Windows' out-of-the-box setting is "Automatically detect settings"
-   * (TRUE) with no proxy named. COMPAT: here it is TRUE exactly when the
-   * environment names no proxy: what an AUTOMATIC_PROXY session then does
-   * (WPAD, core/route.h). A user who set http_proxy chose a proxy, which
-   * network-supplied WPAD should not override. */
-  pProxyConfig->fAutoDetect = proxy ? FALSE : TRUE;
-  pProxyConfig->lpszAutoConfigUrl = NULL;
-  pProxyConfig->lpszProxy = proxy;
-  pProxyConfig->lpszProxyBypass = bypass;
-  return wh_ok();
+  /* The desktop's settings, else the environment's (api/api_ieproxy.c);
+   * with nothing configured anywhere, fAutoDetect is TRUE, Windows'
+   * out-of-the-box setting and what an AUTOMATIC_PROXY session does. */
+  DWORD err = wh_api_ie_proxy_config(pProxyConfig);
+  return err == ERROR_SUCCESS ? wh_ok() : wh_fail(err);
 }
 

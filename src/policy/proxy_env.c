@@ -389,3 +389,28 @@ nomem:
   wh_buf_free(&skip);
   return ERROR_NOT_ENOUGH_MEMORY;
 }
+
+/* --- the halves, for other sources ------------------------------------------ */
+
+int wh_proxy_env_add_server(struct wh_buf *list, const char *key, const char *value)
+{
+  switch (put_server(list, key, value)) {
+  case PUT_DONE: return 1;
+  case PUT_NOMEM: return -1;
+  default: return 0;
+  }
+}
+
+DWORD wh_proxy_env_bypass(const char *no_proxy, char **bypass)
+{
+  struct wh_buf skip;
+  wh_buf_init(&skip, LIST_MAX);
+  *bypass = NULL;
+  DWORD err = ERROR_SUCCESS;
+  if (put_bypass(&skip, no_proxy) == PUT_NOMEM)
+    err = ERROR_NOT_ENOUGH_MEMORY;
+  else if (skip.len && !(*bypass = wh_buf_take(&skip, NULL)))
+    err = ERROR_NOT_ENOUGH_MEMORY;
+  wh_buf_free(&skip);
+  return err;
+}

@@ -66,6 +66,8 @@
 
 #include <winhttp.h>
 
+#include "util/buf.h"
+
 /* The variables' values (NUL-terminated UTF-8), or NULL when unset. */
 struct wh_proxy_env {
   const char *http_proxy;
@@ -79,5 +81,22 @@ struct wh_proxy_env {
  * usable no_proxy entry; the caller owns both (wh_free). Returns
  * ERROR_SUCCESS, or ERROR_NOT_ENOUGH_MEMORY with both set to NULL. */
 DWORD wh_proxy_env_map(const struct wh_proxy_env *env, char **proxy, char **bypass);
+
+/* The two halves of wh_proxy_env_map, for other sources of the same kind of
+ * values (the desktop's proxy settings, policy/ie_proxy.h), so that they
+ * are judged by the same rules.
+ *
+ * wh_proxy_env_add_server appends "<key>=<server>" for the proxy URL
+ * |value| to |list|, with a ';' first when |list| is not empty. Returns 1
+ * when an entry was added, 0 when |value| is NULL, empty or not a proxy URL
+ * (|list| unchanged), -1 when out of memory (|list| then holds a partial
+ * entry and is to be discarded). */
+int wh_proxy_env_add_server(struct wh_buf *list, const char *key, const char *value);
+
+/* The bypass list for |no_proxy| (NUL-terminated, no_proxy's syntax and
+ * curl's meaning): *bypass is NULL when no entry is usable; the caller
+ * owns it (wh_free). ERROR_SUCCESS, or ERROR_NOT_ENOUGH_MEMORY with
+ * *bypass NULL. */
+DWORD wh_proxy_env_bypass(const char *no_proxy, char **bypass);
 
 #endif

@@ -859,6 +859,12 @@ int main(void)
 {
   /* No lookup of this program asks the machine's DNS for WPAD names. */
   wh_wpad_test_seam("", NULL, NULL);
+  /* The current user's settings here are the environment's: no desktop
+   * settings may answer first (test_desktop_proxy covers those). GIO's
+   * in-memory backend holds only the schema's defaults (mode "none"); set
+   * before anything loads GIO, which reads it once. */
+  unsetenv("XDG_CURRENT_DESKTOP");
+  setenv("GSETTINGS_BACKEND", "memory", 1);
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_map_table),
     cmocka_unit_test(test_map_semantics),
