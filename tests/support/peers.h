@@ -81,7 +81,7 @@ enum wh_peer_kind {
  * wh_peer_user). */
 enum wh_peer_auth {
   WH_AUTH_KERBEROS, /* the KDC's user principal: alice in WINHTTP.TEST */
-  WH_AUTH_NTLM,     /* apache's /ntlm/: WINHTTP\bob */
+  WH_AUTH_NTLM,     /* apache's /ntlm/: bob in domain WINHTTP */
   WH_AUTH_BASIC,    /* apache's /basic/ (carol); squid's proxy user (erin) */
   WH_AUTH_DIGEST,   /* apache's /digest/: dave, realm "winhttp-digest" */
   WH_AUTH_COUNT
@@ -203,22 +203,26 @@ const char *wh_peer_ccache(const struct wh_peer *kdc);
  *                Negotiate", Kerberos only (GssapiAllowedMech krb5) with a
  *                copy of the KDC's HTTP/localhost keytab; no Basic fallback
  *   /ntlm/       mod_auth_gssapi with gss-ntlmssp (GssapiAllowedMech
- *                ntlmssp, GssapiConnectionBound On): offers "Negotiate" and
- *                "NTLM"; accepts raw NTLM ("Authorization: NTLM") and NTLM
- *                inside SPNEGO; users from wh_peer_ntlm_user_file (WINHTTP\bob,
- *                WH_AUTH_NTLM). NETBIOS domain WINHTTP, computer WHTEST.
- *                gss-ntlmssp 1.2 refuses a NEGOTIATE_MESSAGE shorter than 40
- *                bytes (one without the optional Version field), which is
- *                what curl --ntlm sends: such a client gets 401 forever
+ *                ntlmssp, GssapiConnectionBound On: the context lives on the
+ *                connection, which stays authenticated afterwards): offers
+ *                "Negotiate" and "NTLM"; accepts raw NTLM ("Authorization:
+ *                NTLM") and NTLM inside SPNEGO ("Negotiate"); users from
+ *                wh_peer_ntlm_user_file (bob in WINHTTP, WH_AUTH_NTLM).
+ *                NetBIOS domain WINHTTP, computer WHTEST. Beware: gss-ntlmssp
+ *                1.2 refuses a NEGOTIATE_MESSAGE shorter than 40 bytes (one
+ *                without the Version field, which MS-NLMP makes optional),
+ *                and that is what curl --ntlm sends: such a client gets 401
+ *                on every round. Windows, and gss-ntlmssp's own initiator,
+ *                send the Version field
  *   /basic/      mod_auth_basic, realm "winhttp-basic", carol (WH_AUTH_BASIC)
  *   /digest/     mod_auth_digest (MD5, qop=auth), realm "winhttp-digest",
  *                dave (WH_AUTH_DIGEST)
  *
- * Every authenticated 2xx answer carries "X-Remote-User: <user>" (alice@
- * WINHTTP.TEST, bob@WINHTTP, carol, dave) and "X-Auth-Type: <scheme>" (as
- * the server saw it: Negotiate, NTLM, Basic, Digest) so a test can tell who
- * was authenticated and how. |kdc| may be NULL: then there is no
- * /negotiate/. */
+ * Every authenticated 2xx answer carries "X-Remote-User: <user>"
+ * (alice@WINHTTP.TEST, WINHTTP\bob, carol, dave) and "X-Auth-Type:
+ * <scheme>" (the scheme of the Authorization header the server accepted:
+ * Negotiate, NTLM, Basic, Digest) so a test can tell who was authenticated
+ * and how. |kdc| may be NULL: then there is no /negotiate/ (404). */
 int wh_peer_start_apache(struct wh_peer *p, const struct wh_peer *kdc);
 /* apache's NTLM user file, lines DOMAIN:user:password; a client using
  * gss-ntlmssp may point its own NTLM_USER_FILE at it. */

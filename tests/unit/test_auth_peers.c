@@ -40,6 +40,8 @@
 
 static struct wh_peer kdc;
 static struct wh_peer apache;
+static struct wh_peer local; /* a peer started by its test, stopped by
+                                stop_local even when the test fails */
 
 /* --- running tools ----------------------------------------------------------- */
 
@@ -240,6 +242,13 @@ static int setup(void **state)
   /* What a test of the library does before it uses GSSAPI. */
   setenv("KRB5_CONFIG", wh_peer_krb5_conf(&kdc), 1);
   setenv("KRB5CCNAME", wh_peer_ccache(&kdc), 1);
+  return 0;
+}
+
+static int stop_local(void **state)
+{
+  (void)state;
+  wh_peer_stop(&local);
   return 0;
 }
 
@@ -595,27 +604,27 @@ static void test_apache_digest(void **state)
 static void test_apache_without_kdc(void **state)
 {
   (void)state;
-  struct wh_peer a;
-  assert_int_equal(wh_peer_start_apache(&a, NULL), 0);
-  pid_t pid = a.pid;
-  char *u = url(&a, "/negotiate/index.txt");
+  struct wh_peer *a = &local;
+  assert_int_equal(wh_peer_start_apache(a, NULL), 0);
+  pid_t pid = a->pid;
+  char *u = url(a, "/negotiate/index.txt");
   char *out = curl(NULL, u, NULL);
   expect_status(out, 404);
   free(out);
   free(u);
-  u = url(&a, "/basic/index.txt");
-  char *good = user_pass(&a, WH_AUTH_BASIC, "");
+  u = url(a, "/basic/index.txt");
+  char *good = user_pass(a, WH_AUTH_BASIC, "");
   out = curl(NULL, "-u", good, u, NULL);
   expect_status(out, 200);
   free(out);
   free(good);
   free(u);
   /* Passwords are random per peer. */
-  assert_string_not_equal(wh_peer_password(&a, WH_AUTH_BASIC),
+  assert_string_not_equal(wh_peer_password(a, WH_AUTH_BASIC),
                           wh_peer_password(&apache, WH_AUTH_BASIC));
   char dir[256];
-  snprintf(dir, sizeof(dir), "%s", wh_peer_dir(&a));
-  wh_peer_stop(&a);
+  snprintf(dir, sizeof(dir), "%s", wh_peer_dir(a));
+  wh_peer_stop(a);
   assert_false(peer_alive(pid));
   assert_int_not_equal(access(dir, F_OK), 0);
 }
@@ -639,16 +648,16 @@ static int shm_segments(const char *service)
 static void test_squid(void **state)
 {
   (void)state;
-  struct wh_peer sq;
-  assert_int_equal(wh_peer_start_squid(&sq), 0);
-  pid_t pid = sq.pid;
-  char proxy[64], service[32], dir[256];
-  snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%u", wh_peer_port(&sq));
-  snprintf(service, sizeof(service), "%s", sq.service);
-  snprintf(dir, sizeof(dir), "%s", wh_peer_dir(&sq));
-  assert_string_equal(wh_peer_user(&sq, WH_AUTH_BASIC), "erin");
-  assert_string_equal(wh_peer_auth_domain(&sq, WH_AUTH_BASIC), "winhttp-proxy");
-  char *creds = user_pass(&sq, WH_AUTH_BASIC, "");
+  struct wh_peer *sq = &local;
+  assert_int_equal(wh_peer_start_squid(sq), 0);
+  pid_t pid = sq->pid;
+  char proxy[64], service[64], dir[256];
+  snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%u", wh_peer_port(sq));
+  snprintf(service, sizeof(service), "%s", sq->service);
+  snprintf(dir, sizeof(dir), "%s", wh_peer_dir(sq));
+  assert_string_equal(wh_peer_user(sq, WH_AUTH_BASIC), "erin");
+  assert_string_equal(wh_peer_auth_domain(sq, WH_AUTH_BASIC), "winhttp-proxy");
+  char *creds = user_pass(sq, WH_AUTH_BASIC, "");
   char *origin = url(&apache, "/index.txt");
 
   /* No proxy credentials, or wrong ones: 407 with a Basic challenge. */
@@ -699,7 +708,7 @@ static void test_squid(void **state)
 
   free(origin);
   free(creds);
-  wh_peer_stop(&sq);
+  wh_peer_stop(sq);
   assert_false(peer_alive(pid));
   assert_int_equal(shm_segments(service), 0);
   assert_int_not_equal(access(dir, F_OK), 0);
@@ -717,8 +726,8 @@ int main(void)
       cmocka_unit_test(test_apache_ntlm_raw),
       cmocka_unit_test(test_apache_basic),
       cmocka_unit_test(test_apache_digest),
-      cmocka_unit_test(test_apache_without_kdc),
-      cmocka_unit_test(test_squid),
+      cmocka_unit_test_teardown(test_apache_without_kdc, stop_local),
+      cmocka_unit_test_teardown(test_squid, stop_local),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
