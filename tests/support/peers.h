@@ -163,10 +163,14 @@ int wh_peer_start_tinyproxy(struct wh_peer *p);
  * krb5.conf, keytab or replay cache, no /etc edit. The one exception is
  * squid's shared memory segments in /dev/shm (it makes them even with one
  * worker), named after a service name unique to the peer and removed by
- * wh_peer_stop() if squid left any. When the tests run as root, apache2 and
- * squid drop their privileges (to www-data and proxy, or nobody), so the
- * harness hands their temporary directories to that user. A missing binary
- * is a failure, never a skip: scripts/install-deps installs them all.
+ * wh_peer_stop() if squid left any. apache2 and squid refuse to serve as
+ * root: when the tests run as root, the harness starts them as www-data and
+ * proxy (else nobody) and hands their temporary directories to that user
+ * (TMPDIR's parents must let it through, as /tmp does). The harness
+ * switches users itself, before exec, because a process whose credentials
+ * change loses its parent-death signal: had apache2 or squid switched, they
+ * would outlive a killed test. A missing binary is a failure, never a skip:
+ * scripts/install-deps installs them all.
  *
  * A throwaway MIT Kerberos realm, WINHTTP.TEST: krb5kdc (WH_KRB5KDC, else
  * /usr/sbin/krb5kdc or PATH) in the foreground on 127.0.0.1, TCP only, on a
@@ -201,7 +205,9 @@ const char *wh_peer_ccache(const struct wh_peer *kdc);
  *   /            no authentication (index.txt: "OpenWinHTTP public ok\n")
  *   /negotiate/  only with |kdc|: mod_auth_gssapi, "WWW-Authenticate:
  *                Negotiate", Kerberos only (GssapiAllowedMech krb5) with a
- *                copy of the KDC's HTTP/localhost keytab; no Basic fallback
+ *                copy of the KDC's HTTP/localhost keytab; no Basic fallback.
+ *                The only service principal is HTTP/localhost: a client
+ *                must name the host localhost, not 127.0.0.1
  *   /ntlm/       mod_auth_gssapi with gss-ntlmssp (GssapiAllowedMech
  *                ntlmssp, GssapiConnectionBound On: the context lives on the
  *                connection, which stays authenticated afterwards): offers
@@ -215,8 +221,9 @@ const char *wh_peer_ccache(const struct wh_peer *kdc);
  *                on every round. Windows, and gss-ntlmssp's own initiator,
  *                send the Version field
  *   /basic/      mod_auth_basic, realm "winhttp-basic", carol (WH_AUTH_BASIC)
- *   /digest/     mod_auth_digest (MD5, qop=auth), realm "winhttp-digest",
- *                dave (WH_AUTH_DIGEST)
+ *   /digest/     mod_auth_digest (algorithm MD5 only, which is all that
+ *                module has; qop=auth), realm "winhttp-digest", dave
+ *                (WH_AUTH_DIGEST)
  *
  * Every authenticated 2xx answer carries "X-Remote-User: <user>"
  * (alice@WINHTTP.TEST, WINHTTP\bob, carol, dave) and "X-Auth-Type:
