@@ -1768,7 +1768,13 @@ static const char *squid_helper_path(void)
   return tool_path("WH_SQUID_BASIC_AUTH", paths, "basic_ncsa_auth");
 }
 
-static int write_squid_conf(const struct wh_peer *p, unsigned short port)
+static const char *squid_negotiate_path(void)
+{
+  static const char *const paths[] = {"/usr/lib/squid/negotiate_kerberos_auth", NULL};
+  return tool_path("WH_SQUID_NEGOTIATE_AUTH", paths, "negotiate_kerberos_auth");
+}
+
+static int write_squid_conf(const struct wh_peer *p, unsigned short port, int negotiate)
 {
   const char *d = p->dir;
   struct buf b = {0};
@@ -1788,6 +1794,15 @@ static int write_squid_conf(const struct wh_peer *p, unsigned short port)
              "shutdown_lifetime 0 seconds\n"
              "dns_nameservers 127.0.0.1\n",
              port, d, d, d, d);
+  /* Schemes are offered in this order: Negotiate first, as a Windows proxy
+   * would. The helper reads the copy of the KDC's keytab and keeps its
+   * replay cache in the directory. */
+  if (negotiate)
+    buf_printf(&b,
+               "auth_param negotiate program %s -s HTTP/localhost@%s -k %s/http.keytab -c %s\n"
+               "auth_param negotiate children 2 startup=1 idle=1\n"
+               "auth_param negotiate keep_alive on\n",
+               squid_negotiate_path(), KDC_REALM, d, d);
   /* The order of http_access: strangers out, then a 407 for anyone without
    * valid credentials, then loopback destinations only. No rule about
    * CONNECT ports: tunnels to any port (tests use high ones). */
@@ -1799,7 +1814,8 @@ static int write_squid_conf(const struct wh_peer *p, unsigned short port)
              "http_access deny !localhost\n"
              "http_access deny !authed\n"
              "http_access allow to_localhost\n"
-             "http_access deny all\n",
+             "http_access deny all\n"
+             "reply_header_add X-Proxy-User \"%%un\" all\n",
              squid_helper_path(), d, PROXY_REALM);
   char path[512];
   int rc = path_join(path, sizeof(path), d, "squid.conf") != 0 ? -1 : write_file(path, b.s, b.len);
@@ -1833,19 +1849,34 @@ static void remove_squid_shm(const char *service)
  * Socket connections at ..." to cache.log (client_side.cc, after starting
  * the acceptor); the harness reads cache.log whenever inotify reports a
  * write to it. squid -N keeps descriptor 3, the end-of-file pipe. */
-int wh_peer_start_squid(struct wh_peer *p)
+int wh_peer_start_squid(struct wh_peer *p, const struct wh_peer *kdc)
 {
   static const char *const users[] = {"proxy", "nobody", NULL};
   peer_init(p);
   int ino = -1;
+  struct env env = {0};
   if (make_tempdir(p) != 0)
     return -1;
-  char conf_path[512], log_path[512], passwd[512], line[256];
+  char conf_path[512], log_path[512], passwd[512], line[256], krb5_conf[512], keytab[512];
   struct child_io io = {.in_fd = -1, .out_fd = -1, .keep_target = 3};
-  if (access(squid_helper_path(), X_OK) != 0) {
-    complain("squid's basic_ncsa_auth (%s) is missing", squid_helper_path());
+  if (kdc && kdc->kind != WH_PEER_KDC) {
+    complain("squid: the kdc argument is not a KDC peer");
     goto fail;
   }
+  if (access(squid_helper_path(), X_OK) != 0 ||
+      (kdc && access(squid_negotiate_path(), X_OK) != 0)) {
+    complain("squid's helpers (%s, %s) are missing", squid_helper_path(), squid_negotiate_path());
+    goto fail;
+  }
+  /* Kerberos for the Negotiate helper as for apache2: its own krb5.conf and
+   * keytab copy; without a KDC a krb5.conf with no realm. */
+  if (path_join(krb5_conf, sizeof(krb5_conf), p->dir, "krb5.conf") != 0 ||
+      path_join(keytab, sizeof(keytab), p->dir, "http.keytab") != 0 ||
+      write_krb5_conf(krb5_conf, p->dir, kdc ? kdc->port : 0) != 0 ||
+      (kdc && copy_file(kdc->keytab, keytab) != 0) || env_init(&env) != 0 ||
+      env_set(&env, "KRB5_CONFIG", krb5_conf) != 0 || env_set(&env, "KRB5RCACHEDIR", p->dir) != 0)
+    goto fail;
+  io.envp = env.v;
   /* A service name of its own (letters and digits: the directory's random
    * suffix), so that its shared memory names collide with no other squid. */
   snprintf(p->service, sizeof(p->service), "whsquid%s", strrchr(p->dir, '-') + 1);
@@ -1864,7 +1895,7 @@ int wh_peer_start_squid(struct wh_peer *p)
   }
   for (int attempt = 1;; attempt++) {
     unsigned short port;
-    if (pick_port(&port, NULL) != 0 || write_squid_conf(p, port) != 0)
+    if (pick_port(&port, NULL) != 0 || write_squid_conf(p, port, kdc != NULL) != 0)
       goto fail;
     unlink(log_path);
     char *argv[] = {(char *)squid_path(), (char *)"-N", (char *)"-n", p->service, (char *)"-f",
@@ -1901,11 +1932,13 @@ int wh_peer_start_squid(struct wh_peer *p)
     free(log);
   }
   close(ino);
+  env_free(&env);
   return 0;
 
 fail:
   if (ino >= 0)
     close(ino);
+  env_free(&env);
   wh_peer_stop(p);
   return -1;
 }

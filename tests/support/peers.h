@@ -243,9 +243,15 @@ const char *wh_peer_ntlm_user_file(const struct wh_peer *p);
  * against a file in its directory; then it forwards http:// and tunnels
  * CONNECT to any port, but only to loopback destinations (403 for others:
  * no test leaves the machine). No cache, no DNS server but 127.0.0.1, logs
- * (cache.log, access.log) in its directory. No Negotiate proxy
- * authentication. */
-int wh_peer_start_squid(struct wh_peer *p);
+ * (cache.log, access.log) in its directory. Every answer squid forwards
+ * carries "X-Proxy-User: <user>" (erin, alice@WINHTTP.TEST), the user squid
+ * authenticated ("-" on its own 407); not its 200 to CONNECT (squid adds
+ * nothing there).
+ * With |kdc| (else NULL) it also takes Negotiate (Kerberos, squid's
+ * negotiate_kerberos_auth with a copy of the KDC's HTTP/localhost keytab),
+ * offered first: "Proxy-Authenticate: Negotiate" then Basic; the client
+ * must name the proxy localhost, as for apache2's /negotiate/. */
+int wh_peer_start_squid(struct wh_peer *p, const struct wh_peer *kdc);
 
 /* The user name, password and domain (realm) for |scheme| on an
  * authentication peer; NULL when the peer has none for it. */

@@ -668,7 +668,7 @@ static void test_squid(void **state)
 {
   (void)state;
   struct wh_peer *sq = &local;
-  assert_int_equal(wh_peer_start_squid(sq), 0);
+  assert_int_equal(wh_peer_start_squid(sq, &kdc), 0);
   pid_t pid = sq->pid;
   char proxy[64], service[64], dir[256];
   snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%u", wh_peer_port(sq));
@@ -679,10 +679,12 @@ static void test_squid(void **state)
   char *creds = user_pass(sq, WH_AUTH_BASIC, "");
   char *origin = url(&apache, "/index.txt");
 
-  /* No proxy credentials, or wrong ones: 407 with a Basic challenge. */
+  /* No proxy credentials, or wrong ones: 407 with both challenges,
+   * Negotiate first. */
   char *out = curl(NULL, "-x", proxy, origin, NULL);
   expect_status(out, 407);
-  expect_text(out, "Proxy-Authenticate: Basic realm=\"winhttp-proxy\"\r\n");
+  expect_text(out, "Proxy-Authenticate: Negotiate\r\nProxy-Authenticate: Basic "
+                   "realm=\"winhttp-proxy\"\r\n");
   free(out);
   out = curl(NULL, "-x", proxy, "--proxy-user", "erin:not-the-password", origin, NULL);
   expect_status(out, 407);
@@ -691,6 +693,7 @@ static void test_squid(void **state)
   /* Forwarded to the origin on a high loopback port. */
   out = curl(NULL, "-x", proxy, "--proxy-user", creds, origin, NULL);
   expect_status(out, 200);
+  expect_text(out, "X-Proxy-User: erin\r\n");
   expect_text(out, "OpenWinHTTP public ok\n");
   free(out);
 
@@ -725,12 +728,49 @@ static void test_squid(void **state)
   expect_status(out, 403);
   free(out);
 
+  /* Negotiate with alice's ticket, the proxy named localhost (its service
+   * principal is HTTP/localhost). */
+  assert_int_equal(wh_peer_kdc_kinit(&kdc), 0);
+  char named[64];
+  snprintf(named, sizeof(named), "http://localhost:%u", wh_peer_port(sq));
+  out = curl(NULL, "-x", named, "--proxy-negotiate", "-U", ":", origin, NULL);
+  expect_status(out, 200);
+  expect_text(out, "X-Proxy-User: alice@WINHTTP.TEST\r\n");
+  expect_text(out, "OpenWinHTTP public ok\n");
+  free(out);
+  out = curl(NULL, "-p", "-x", named, "--proxy-negotiate", "-U", ":", origin, NULL);
+  expect_status(out, 200);
+  expect_text(out, "HTTP/1.1 200 Connection established\r\n");
+  expect_text(out, "OpenWinHTTP public ok\n");
+  free(out);
+
   free(origin);
   free(creds);
   wh_peer_stop(sq);
   assert_false(peer_alive(pid));
   assert_int_equal(shm_segments(service), 0);
   assert_int_not_equal(access(dir, F_OK), 0);
+}
+
+/* Without a KDC: Basic only. */
+static void test_squid_without_kdc(void **state)
+{
+  (void)state;
+  assert_int_equal(wh_peer_start_squid(&local, NULL), 0);
+  char proxy[64];
+  snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%u", wh_peer_port(&local));
+  char *origin = url(&apache, "/index.txt");
+  char *out = curl(NULL, "-x", proxy, origin, NULL);
+  expect_status(out, 407);
+  expect_text(out, "Proxy-Authenticate: Basic realm=\"winhttp-proxy\"\r\n");
+  expect_no_text(out, "Proxy-Authenticate: Negotiate");
+  free(out);
+  char *creds = user_pass(&local, WH_AUTH_BASIC, "");
+  out = curl(NULL, "-x", proxy, "--proxy-user", creds, origin, NULL);
+  expect_status(out, 200);
+  free(out);
+  free(creds);
+  free(origin);
 }
 
 int main(void)
@@ -747,6 +787,7 @@ int main(void)
       cmocka_unit_test(test_apache_digest),
       cmocka_unit_test_teardown(test_apache_without_kdc, stop_local),
       cmocka_unit_test_teardown(test_squid, stop_local),
+      cmocka_unit_test_teardown(test_squid_without_kdc, stop_local),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
