@@ -28,7 +28,8 @@
  *  - for authentication (below, after wh_peer_start_tinyproxy): a throwaway
  *    MIT Kerberos realm (krb5kdc), apache2 with Negotiate (mod_auth_gssapi),
  *    NTLM (mod_auth_gssapi with gss-ntlmssp), Basic and Digest locations,
- *    and squid as a forward proxy that requires Basic proxy credentials.
+ *    and squid as a forward proxy that requires proxy credentials (Basic,
+ *    and Negotiate when given the KDC).
  *
  * Readiness is an event, never a sleep: the Python peers print "READY
  * <port>" on a pipe after they listen; nginx, tinyproxy and apache2 write

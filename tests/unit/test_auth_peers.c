@@ -1,6 +1,6 @@
 /* Tests of the authentication peers (tests/support/peers.c): the KDC,
  * apache2 with its Negotiate, NTLM, Basic and Digest locations, and squid
- * requiring Basic proxy credentials. The clients are independent of
+ * requiring Negotiate or Basic proxy credentials. The clients are independent of
  * OpenWinHTTP, so that a failure here points at a peer: curl (built with
  * GSS-API, SPNEGO and NTLM on Debian) for everything it can do, and, for
  * raw NTLM ("Authorization: NTLM"), gss-ntlmssp's initiator driven through
@@ -22,7 +22,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
