@@ -286,8 +286,15 @@ DWORD wh_gss_start(DWORD scheme, const char *host, const char *user, const char 
       err = ERROR_WINHTTP_LOGIN_FAILURE;
     wh_free(spn);
   }
-  if (err == ERROR_SUCCESS && user)
+  if (err == ERROR_SUCCESS && user) {
+    /* An explicit password: Kerberos directly. Its token (the mechanism's
+     * own, not wrapped in SPNEGO) is what Negotiate servers accept from
+     * Kerberos-only clients. SPNEGO would need a credential acquired for
+     * every mechanism installed, gss-ntlmssp's included, which leaks on each
+     * password (proto/ntlm.h). */
     err = acquire_with_password(g, user, pass ? pass : "");
+    g->mech = &krb5_oid;
+  }
   if (err == ERROR_SUCCESS)
     err = advance(g, NULL, out);
   if (err == ERROR_SUCCESS && !*out)

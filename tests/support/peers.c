@@ -5,12 +5,17 @@
 #include "peers.h"
 
 #include <arpa/inet.h>
+#include <crypt.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -18,7 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -230,11 +237,22 @@ static char *substitute(const char *tmpl, const char *const keys[], const char *
 
 /* --- processes ----------------------------------------------------------- */
 
-/* Starts argv[0] (searched in PATH) with stdin from /dev/null. When
- * |child_fd| >= 0 it becomes descriptor |target| in the child. Every other
- * descriptor above 2 is closed in the child, so that it holds none of the
- * test's sockets. The child is killed when the calling thread exits. */
-static pid_t spawn(char *const argv[], int child_fd, int target)
+/* How spawn_io sets up a child. */
+struct child_io {
+  char *const *envp; /* its environment; NULL: the test's */
+  int in_fd;         /* its stdin; -1: /dev/null */
+  int out_fd;        /* its stdout and stderr; -1: the test's */
+  int keep_fd;       /* becomes descriptor |keep_target| in it; -1: none */
+  int keep_target;
+  int switch_user;   /* run as uid/gid (the test runs as root) */
+  uid_t uid;
+  gid_t gid;
+};
+
+/* Starts argv[0] (searched in PATH) as |io| says. Every other descriptor
+ * above 2 is closed in the child, so that it holds none of the test's
+ * sockets. The child is killed when the calling thread exits. */
+static pid_t spawn_io(char *const argv[], const struct child_io *io)
 {
   pid_t parent = getpid();
   pid_t pid = fork();
@@ -245,27 +263,49 @@ static pid_t spawn(char *const argv[], int child_fd, int target)
   if (pid > 0)
     return pid;
 
-  /* The child: only async-signal-safe calls until exec. */
+  /* The child: only async-signal-safe calls until exec. The user switch
+   * comes first because a change of credentials clears the parent-death
+   * signal; for the same reason the harness switches users itself rather
+   * than letting a daemon do it (apache2's User, squid's
+   * cache_effective_user): a daemon that did would outlive a killed test. */
+  if (io->switch_user &&
+      (setgroups(0, NULL) != 0 || setgid(io->gid) != 0 || setuid(io->uid) != 0))
+    _exit(126);
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
     _exit(126);
   sigset_t all;
   sigemptyset(&all);
   sigprocmask(SIG_SETMASK, &all, NULL);
-  int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (null_fd >= 0 && null_fd != 0)
-    dup2(null_fd, 0);
-  if (child_fd >= 0) {
-    if (child_fd == target) {
-      int fl = fcntl(child_fd, F_GETFD);
-      fcntl(child_fd, F_SETFD, fl & ~FD_CLOEXEC);
-    } else if (dup2(child_fd, target) < 0) {
+  int in_fd = io->in_fd >= 0 ? io->in_fd : open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (in_fd >= 0 && in_fd != 0)
+    dup2(in_fd, 0);
+  if (io->out_fd >= 0) {
+    dup2(io->out_fd, 1);
+    dup2(io->out_fd, 2);
+  }
+  if (io->keep_fd >= 0) {
+    if (io->keep_fd == io->keep_target) {
+      int fl = fcntl(io->keep_fd, F_GETFD);
+      fcntl(io->keep_fd, F_SETFD, fl & ~FD_CLOEXEC);
+    } else if (dup2(io->keep_fd, io->keep_target) < 0) {
       _exit(126);
     }
   }
-  int keep = child_fd >= 0 && target > 2 ? target : 2;
+  int keep = io->keep_fd >= 0 && io->keep_target > 2 ? io->keep_target : 2;
   close_range((unsigned)keep + 1, ~0U, 0);
-  execvp(argv[0], argv);
+  if (io->envp)
+    execvpe(argv[0], argv, io->envp);
+  else
+    execvp(argv[0], argv);
   _exit(127);
+}
+
+/* Starts argv[0] with stdin from /dev/null; when |child_fd| >= 0 it becomes
+ * descriptor |target| in the child. */
+static pid_t spawn(char *const argv[], int child_fd, int target)
+{
+  struct child_io io = {.in_fd = -1, .out_fd = -1, .keep_fd = child_fd, .keep_target = target};
+  return spawn_io(argv, &io);
 }
 
 static void reap(pid_t pid, int *status)
@@ -312,12 +352,17 @@ static int wait_eof(int fd, int64_t deadline)
   }
 }
 
-static void kill_and_reap(pid_t pid, int fd)
+static void kill_and_reap_within(pid_t pid, int fd, int deadline_ms)
 {
   kill(pid, SIGTERM);
-  if (fd < 0 || wait_eof(fd, now_ms() + STOP_DEADLINE_MS) != 0)
+  if (fd < 0 || wait_eof(fd, now_ms() + deadline_ms) != 0)
     kill(pid, SIGKILL);
   reap(pid, NULL);
+}
+
+static void kill_and_reap(pid_t pid, int fd)
+{
+  kill_and_reap_within(pid, fd, STOP_DEADLINE_MS);
 }
 
 static const char *python_path(void)
@@ -908,6 +953,1063 @@ fail:
   return -1;
 }
 
+/* --- authentication peers: common helpers ---------------------------------------- */
+
+#define KDC_REALM "WINHTTP.TEST"
+#define NTLM_DOMAIN "WINHTTP"
+#define BASIC_REALM "winhttp-basic"
+#define DIGEST_REALM "winhttp-digest"
+#define PROXY_REALM "winhttp-proxy"
+/* squid takes a second or two to exit after SIGTERM even with
+ * shutdown_lifetime 0. */
+#define SQUID_STOP_DEADLINE_MS 10000
+
+static void peer_init(struct wh_peer *p)
+{
+  memset(p, 0, sizeof(*p));
+  p->fd = -1;
+  p->pid = -1;
+}
+
+/* |len| random letters and digits, NUL-terminated (|out| holds len + 1):
+ * passwords that survive every file format and command line they go
+ * through unquoted. */
+static int random_alnum(char *out, size_t len)
+{
+  static const char alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  unsigned char raw[64];
+  if (len > sizeof(raw) || getrandom(raw, len, 0) != (ssize_t)len) {
+    complain("getrandom: %s", strerror(errno));
+    return -1;
+  }
+  for (size_t i = 0; i < len; i++)
+    out[i] = alphabet[raw[i] % (sizeof(alphabet) - 1)];
+  out[len] = 0;
+  return 0;
+}
+
+static int set_cred(struct wh_peer_cred *c, const char *domain, const char *user)
+{
+  snprintf(c->domain, sizeof(c->domain), "%s", domain);
+  snprintf(c->user, sizeof(c->user), "%s", user);
+  return random_alnum(c->password, 24);
+}
+
+/* A child's environment: the test's, with some variables replaced. */
+struct env {
+  char **v; /* NULL-terminated; every string owned */
+  size_t n;
+};
+
+static void env_free(struct env *e)
+{
+  for (size_t i = 0; i < e->n; i++)
+    free(e->v[i]);
+  free(e->v);
+  e->v = NULL;
+  e->n = 0;
+}
+
+static int env_init(struct env *e)
+{
+  size_t n = 0;
+  while (environ[n])
+    n++;
+  e->n = 0;
+  e->v = calloc(n + 1, sizeof(char *));
+  if (!e->v)
+    return -1;
+  for (size_t i = 0; i < n; i++) {
+    if (!(e->v[i] = strdup(environ[i]))) {
+      env_free(e);
+      return -1;
+    }
+    e->n++;
+  }
+  return 0;
+}
+
+static int env_set(struct env *e, const char *key, const char *value)
+{
+  char *kv;
+  if (asprintf(&kv, "%s=%s", key, value) < 0)
+    return -1;
+  size_t kl = strlen(key);
+  for (size_t i = 0; i < e->n; i++) {
+    if (strncmp(e->v[i], key, kl) == 0 && e->v[i][kl] == '=') {
+      free(e->v[i]);
+      e->v[i] = kv;
+      return 0;
+    }
+  }
+  char **nv = realloc(e->v, (e->n + 2) * sizeof(char *));
+  if (!nv) {
+    free(kv);
+    return -1;
+  }
+  e->v = nv;
+  e->v[e->n++] = kv;
+  e->v[e->n] = NULL;
+  return 0;
+}
+
+/* Runs argv to completion with |env|, |input| (NULL: nothing) on its stdin
+ * and its output appended to dir/setup.log. 0 when it exits with status 0;
+ * else -1, after complaining with that log. The input goes through a memfd,
+ * neither the command line (other users see it) nor a file. */
+static int run_logged(const char *dir, char *const argv[], const struct env *env, const char *input)
+{
+  char log_path[512];
+  if (path_join(log_path, sizeof(log_path), dir, "setup.log") != 0)
+    return -1;
+  int out = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (out < 0) {
+    complain("open %s: %s", log_path, strerror(errno));
+    return -1;
+  }
+  int in = -1;
+  if (input) {
+    in = memfd_create("wh-peer-stdin", MFD_CLOEXEC);
+    if (in < 0 || write_all(in, input, strlen(input)) != 0 || lseek(in, 0, SEEK_SET) != 0) {
+      complain("memfd: %s", strerror(errno));
+      if (in >= 0)
+        close(in);
+      close(out);
+      return -1;
+    }
+  }
+  struct child_io io = {.envp = env->v, .in_fd = in, .out_fd = out, .keep_fd = -1};
+  pid_t pid = spawn_io(argv, &io);
+  close(out);
+  if (in >= 0)
+    close(in);
+  if (pid < 0)
+    return -1;
+  int st;
+  reap(pid, &st);
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+    char *log = read_file(log_path);
+    complain("%s failed (status 0x%x); %s:\n%s", argv[0], (unsigned)st, log_path,
+             log ? log : "(none)");
+    free(log);
+    return -1;
+  }
+  return 0;
+}
+
+/* The first of |paths| that is executable, else the environment variable
+ * |var| when set, else the bare name (searched in PATH by exec). */
+static const char *tool_path(const char *var, const char *const paths[], const char *name)
+{
+  const char *v = getenv(var);
+  if (v && *v)
+    return v;
+  for (size_t i = 0; paths[i]; i++)
+    if (access(paths[i], X_OK) == 0)
+      return paths[i];
+  return name;
+}
+
+/* When the tests run as root, apache2 and squid must run as an
+ * unprivileged user (apache2 refuses to serve as root, squid too; the
+ * harness switches, see spawn_io), who must then read and write the peer's
+ * directory: chown_tree hands it over. nftw has no user pointer, hence the
+ * file-scope owner; peers start from one thread. */
+static uid_t chown_uid;
+static gid_t chown_gid;
+
+static int chown_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  return lchown(path, chown_uid, chown_gid) == 0 ? 0 : -1;
+}
+
+static int chown_tree(const char *dir, uid_t uid, gid_t gid)
+{
+  chown_uid = uid;
+  chown_gid = gid;
+  if (nftw(dir, chown_entry, 16, FTW_PHYS) != 0) {
+    complain("chown %s: %s", dir, strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+/* Under root: sets io to run the daemon as the first of |names| that
+ * exists and hands it the peer's directory. Not under root: nothing to
+ * do. */
+static int prepare_owner(struct wh_peer *p, const char *const names[], struct child_io *io)
+{
+  io->switch_user = 0;
+  if (geteuid() != 0)
+    return 0;
+  for (size_t i = 0; names[i]; i++) {
+    struct passwd *pw = getpwnam(names[i]);
+    if (pw) {
+      io->switch_user = 1;
+      io->uid = pw->pw_uid;
+      io->gid = pw->pw_gid;
+      return chown_tree(p->dir, io->uid, io->gid);
+    }
+  }
+  complain("running as root and none of the users %s... exists", names[0]);
+  return -1;
+}
+
+/* Waits until |file| in p->dir contains |text|, reading it again whenever
+ * inotify (|ino|, watching the directory) reports that it was written, or
+ * until the child exits (end of file on p->fd, the pipe whose write end
+ * only the child holds). 0: found; 1: exited; -1: timeout. */
+static int wait_log_text(struct wh_peer *p, int ino, const char *file, const char *text,
+                         int64_t deadline)
+{
+  char path[512];
+  if (path_join(path, sizeof(path), p->dir, file) != 0)
+    return -1;
+  for (;;) {
+    struct pollfd pfd[2] = {{.fd = ino, .events = POLLIN}, {.fd = p->fd, .events = POLLIN}};
+    int r = poll(pfd, 2, remaining_ms(deadline));
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0) {
+      complain("\"%s\" not in %s before the deadline", text, file);
+      return -1;
+    }
+    int touched = 0;
+    if (pfd[0].revents & POLLIN) {
+      char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+      ssize_t n = read(ino, ev, sizeof(ev));
+      for (ssize_t off = 0; n > 0 && off < n;) {
+        const struct inotify_event *e = (const struct inotify_event *)(void *)(ev + off);
+        if (e->len && strcmp(e->name, file) == 0)
+          touched = 1;
+        off += (ssize_t)(sizeof(*e) + e->len);
+      }
+    }
+    int exited = (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+    if (touched || exited) {
+      char *log = read_file(path);
+      int found = log && strstr(log, text);
+      free(log);
+      if (found)
+        return 0;
+    }
+    if (exited)
+      return 1;
+  }
+}
+
+/* A client krb5.conf for the test realm, its KDC at 127.0.0.1:|kdc_port|:
+ * no DNS at all, TCP (the KDC listens on TCP only), localhost in the realm,
+ * and the default credential cache and keytab in |dir| so that nothing
+ * falls back to /tmp/krb5cc_<uid> or /etc/krb5.keytab. */
+static int write_krb5_conf(const char *path, const char *dir, unsigned short kdc_port)
+{
+  struct buf b = {0};
+  buf_printf(&b,
+             "# written by tests/support/peers.c\n"
+             "[libdefaults]\n"
+             "  default_realm = %s\n"
+             "  dns_lookup_kdc = false\n"
+             "  dns_lookup_realm = false\n"
+             "  dns_canonicalize_hostname = false\n"
+             "  rdns = false\n"
+             "  udp_preference_limit = 1\n"
+             "  default_ccache_name = FILE:%s/ccache\n"
+             "  default_keytab_name = FILE:%s/http.keytab\n"
+             "  default_client_keytab_name = FILE:%s/client.keytab\n",
+             KDC_REALM, dir, dir, dir);
+  if (kdc_port)
+    buf_printf(&b,
+               "[realms]\n"
+               "  %s = {\n"
+               "    kdc = 127.0.0.1:%u\n"
+               "  }\n"
+               "[domain_realm]\n"
+               "  localhost = %s\n",
+               KDC_REALM, kdc_port, KDC_REALM);
+  int rc = write_file(path, b.s, b.len);
+  free(b.s);
+  return rc;
+}
+
+/* --- the KDC ---------------------------------------------------------------------- */
+
+static int write_kdc_conf(const char *path, const char *dir, unsigned short port)
+{
+  struct buf b = {0};
+  /* kdc_listen empty: no UDP socket, one port fewer that may be taken. */
+  buf_printf(&b,
+             "# written by tests/support/peers.c\n"
+             "[realms]\n"
+             "  %s = {\n"
+             "    database_name = %s/principal\n"
+             "    key_stash_file = %s/stash\n"
+             "    acl_file = %s/kadm5.acl\n"
+             "    kdc_listen = \"\"\n"
+             "    kdc_tcp_listen = 127.0.0.1:%u\n"
+             "  }\n"
+             "[logging]\n"
+             "  kdc = FILE:%s/kdc.log\n"
+             "  admin_server = FILE:%s/kadmin.log\n"
+             "  default = FILE:%s/krb5.log\n",
+             KDC_REALM, dir, dir, dir, port, dir, dir, dir);
+  int rc = write_file(path, b.s, b.len);
+  free(b.s);
+  return rc;
+}
+
+/* The environment of every Kerberos tool the KDC peer runs. LC_ALL=C: the
+ * harness reads krb5kdc's readiness line, which is translated. */
+static int kdc_env(const struct wh_peer *p, struct env *env)
+{
+  char profile[512];
+  if (path_join(profile, sizeof(profile), p->dir, "kdc.conf") != 0 || env_init(env) != 0)
+    return -1;
+  if (env_set(env, "KRB5_CONFIG", p->krb5_conf) != 0 ||
+      env_set(env, "KRB5_KDC_PROFILE", profile) != 0 ||
+      env_set(env, "KRB5CCNAME", p->ccache) != 0 || env_set(env, "LC_ALL", "C") != 0) {
+    env_free(env);
+    return -1;
+  }
+  return 0;
+}
+
+/* The database (master key from random bytes, given on stdin and kept only
+ * in the stash), the user principal with its password, and the service
+ * principal with random keys exported to the keytab. kadmin.local reads its
+ * requests from stdin, so passwords stay off command lines. */
+static int make_realm(struct wh_peer *p, const struct env *env)
+{
+  char master[33], acl[512], input[512];
+  if (random_alnum(master, 32) != 0 || path_join(acl, sizeof(acl), p->dir, "kadm5.acl") != 0 ||
+      write_file(acl, "", 0) != 0)
+    return -1;
+  snprintf(input, sizeof(input), "%s\n%s\n", master, master);
+  char *create[] = {(char *)"kdb5_util", (char *)"-r", (char *)KDC_REALM, (char *)"create",
+                    (char *)"-s", NULL};
+  int rc = run_logged(p->dir, create, env, input);
+  explicit_bzero(master, sizeof(master));
+  explicit_bzero(input, sizeof(input));
+  if (rc != 0)
+    return -1;
+  const struct wh_peer_cred *c = &p->cred[WH_AUTH_KERBEROS];
+  int n = snprintf(input, sizeof(input),
+                   "addprinc -pw %s %s\n"
+                   "addprinc -randkey HTTP/localhost\n"
+                   "ktadd -k %s HTTP/localhost\n",
+                   c->password, c->user, p->keytab);
+  if (n < 0 || (size_t)n >= sizeof(input))
+    return -1;
+  char *kadmin[] = {(char *)"kadmin.local", (char *)"-r", (char *)KDC_REALM, NULL};
+  rc = run_logged(p->dir, kadmin, env, input);
+  explicit_bzero(input, sizeof(input));
+  /* kadmin.local exits 0 even when a request read from stdin fails: the
+   * keytab is the proof that all three were done. */
+  struct stat st;
+  if (rc == 0 && (stat(p->keytab, &st) != 0 || st.st_size == 0)) {
+    char log_path[512];
+    char *log = path_join(log_path, sizeof(log_path), p->dir, "setup.log") == 0
+                    ? read_file(log_path)
+                    : NULL;
+    complain("kadmin.local made no keytab; %s:\n%s", log_path, log ? log : "(none)");
+    free(log);
+    rc = -1;
+  }
+  return rc;
+}
+
+/* Reads krb5kdc's stderr until "krb5kdc: starting...". With -n, krb5kdc
+ * binds and listens, then (after a -P pid file, if asked) opens its
+ * database again and prints that line last before it enters its loop
+ * (kdc/main.c): the line proves more than the pid file would. Nothing else
+ * goes to stderr once the log file is open, so the pipe never fills.
+ * 0: ready; 1: exited; -1: timeout. */
+static int wait_kdc_ready(struct wh_peer *p, int64_t deadline)
+{
+  char line[256];
+  size_t len = 0;
+  for (;;) {
+    struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
+    int r = poll(&pfd, 1, remaining_ms(deadline));
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r == 0) {
+      complain("krb5kdc not ready before the deadline");
+      return -1;
+    }
+    char ch;
+    ssize_t n = r < 0 ? -1 : read(p->fd, &ch, 1);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return 1;
+    if (ch != '\n' && len + 1 < sizeof(line)) {
+      line[len++] = ch;
+      continue;
+    }
+    line[len] = 0;
+    len = 0;
+    if (strstr(line, "starting..."))
+      return 0;
+  }
+}
+
+static const char *krb5kdc_path(void)
+{
+  static const char *const paths[] = {"/usr/sbin/krb5kdc", NULL};
+  return tool_path("WH_KRB5KDC", paths, "krb5kdc");
+}
+
+/* krb5kdc cannot report a port it was given as 0: the harness picks one and
+ * starts again with another if krb5kdc exits before it is ready. */
+static int start_krb5kdc(struct wh_peer *p, const struct env *env)
+{
+  char kdc_conf[512], log_path[512];
+  if (path_join(kdc_conf, sizeof(kdc_conf), p->dir, "kdc.conf") != 0 ||
+      path_join(log_path, sizeof(log_path), p->dir, "kdc.log") != 0)
+    return -1;
+  for (int attempt = 1;; attempt++) {
+    unsigned short port;
+    if (pick_port(&port, NULL) != 0 || write_kdc_conf(kdc_conf, p->dir, port) != 0 ||
+        write_krb5_conf(p->krb5_conf, p->dir, port) != 0)
+      return -1;
+    char *argv[] = {(char *)krb5kdc_path(), (char *)"-n", (char *)"-r", (char *)KDC_REALM, NULL};
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+      return -1;
+    /* Its stderr is the pipe: the readiness line, and end of file when it
+     * exits. */
+    struct child_io io = {.envp = env->v, .in_fd = -1, .out_fd = -1, .keep_fd = fds[1],
+                          .keep_target = 2};
+    p->pid = spawn_io(argv, &io);
+    close(fds[1]);
+    p->fd = fds[0];
+    if (p->pid < 0)
+      return -1;
+    p->kind = WH_PEER_KDC;
+    int r = wait_kdc_ready(p, now_ms() + START_DEADLINE_MS);
+    if (r == 0) {
+      p->port = port;
+      return 0;
+    }
+    kill_and_reap(p->pid, p->fd);
+    close(p->fd);
+    p->fd = -1;
+    p->pid = -1;
+    p->kind = WH_PEER_NONE;
+    char *log = read_file(log_path);
+    int in_use = log && strstr(log, "in use");
+    if (r < 0 || !in_use || attempt == NGINX_ATTEMPTS) {
+      complain("krb5kdc (%s) failed to start; %s:\n%s", krb5kdc_path(), log_path,
+               log ? log : "(none)");
+      free(log);
+      return -1;
+    }
+    free(log);
+  }
+}
+
+int wh_peer_start_kdc(struct wh_peer *p)
+{
+  peer_init(p);
+  if (make_tempdir(p) != 0)
+    return -1;
+  struct env env = {0};
+  if (set_cred(&p->cred[WH_AUTH_KERBEROS], KDC_REALM, "alice") != 0 ||
+      path_join(p->krb5_conf, sizeof(p->krb5_conf), p->dir, "krb5.conf") != 0 ||
+      path_join(p->keytab, sizeof(p->keytab), p->dir, "http.keytab") != 0)
+    goto fail;
+  snprintf(p->ccache, sizeof(p->ccache), "FILE:%s/ccache", p->dir);
+  /* kdb5_util and kadmin.local need both files before the port is known
+   * (they listen on nothing); start_krb5kdc writes the final ones. */
+  if (write_krb5_conf(p->krb5_conf, p->dir, 0) != 0 || kdc_env(p, &env) != 0)
+    goto fail;
+  char kdc_conf[512];
+  if (path_join(kdc_conf, sizeof(kdc_conf), p->dir, "kdc.conf") != 0 ||
+      write_kdc_conf(kdc_conf, p->dir, 88) != 0 || make_realm(p, &env) != 0 ||
+      start_krb5kdc(p, &env) != 0)
+    goto fail;
+  env_free(&env);
+  return 0;
+
+fail:
+  env_free(&env);
+  wh_peer_stop(p);
+  return -1;
+}
+
+int wh_peer_kdc_kinit(const struct wh_peer *kdc)
+{
+  if (kdc->kind != WH_PEER_KDC) {
+    complain("kinit: not a KDC peer");
+    return -1;
+  }
+  struct env env = {0};
+  if (kdc_env(kdc, &env) != 0)
+    return -1;
+  const struct wh_peer_cred *c = &kdc->cred[WH_AUTH_KERBEROS];
+  char principal[80], input[64];
+  snprintf(principal, sizeof(principal), "%s@%s", c->user, c->domain);
+  snprintf(input, sizeof(input), "%s\n", c->password);
+  char *argv[] = {(char *)"kinit", principal, NULL};
+  int rc = run_logged(kdc->dir, argv, &env, input);
+  explicit_bzero(input, sizeof(input));
+  env_free(&env);
+  return rc;
+}
+
+/* --- apache2 ------------------------------------------------------------------------ */
+
+static const char *apache2_path(void)
+{
+  static const char *const paths[] = {"/usr/sbin/apache2", NULL};
+  return tool_path("WH_APACHE2", paths, "apache2");
+}
+
+/* One index.txt per location, "OpenWinHTTP <name> ok\n"; no negotiate/
+ * without a KDC, so that it is a 404 rather than an open door. */
+static int make_apache_site(const char *dir, int negotiate)
+{
+  static const char *const locations[] = {"", "ntlm", "basic", "digest", "negotiate"};
+  char htdocs[400], sub[450], file[512], body[64];
+  if (path_join(htdocs, sizeof(htdocs), dir, "htdocs") != 0 || mkdir(htdocs, 0755) != 0)
+    return -1;
+  size_t n_loc = sizeof(locations) / sizeof(locations[0]) - (negotiate ? 0 : 1);
+  for (size_t i = 0; i < n_loc; i++) {
+    const char *loc = locations[i];
+    if (*loc) {
+      if (path_join(sub, sizeof(sub), htdocs, loc) != 0 || mkdir(sub, 0755) != 0)
+        return -1;
+    } else {
+      snprintf(sub, sizeof(sub), "%s", htdocs);
+    }
+    int n = snprintf(body, sizeof(body), "OpenWinHTTP %s ok\n", *loc ? loc : "public");
+    if (path_join(file, sizeof(file), sub, "index.txt") != 0 ||
+        write_file(file, body, (size_t)n) != 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* "user:$6$salt$hash": SHA-512 crypt, which both apache (through APR, which
+ * hands unknown formats to crypt(3)) and squid's basic_ncsa_auth accept. */
+static int passwd_line(const struct wh_peer_cred *c, char *out, size_t cap)
+{
+  char salt[3 + 16 + 2] = "$6$";
+  if (random_alnum(salt + 3, 16) != 0)
+    return -1;
+  strcat(salt, "$");
+  struct crypt_data data;
+  memset(&data, 0, sizeof(data));
+  const char *hash = crypt_r(c->password, salt, &data);
+  if (!hash || hash[0] != '$') {
+    complain("crypt_r failed");
+    return -1;
+  }
+  int n = snprintf(out, cap, "%s:%s\n", c->user, hash);
+  explicit_bzero(&data, sizeof(data));
+  return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+/* htdigest's format: "user:realm:" and MD5("user:realm:password") in hex. */
+static int htdigest_line(const struct wh_peer_cred *c, char *out, size_t cap)
+{
+  char a1[160];
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int mdlen = 0;
+  int n = snprintf(a1, sizeof(a1), "%s:%s:%s", c->user, c->domain, c->password);
+  if (n < 0 || (size_t)n >= sizeof(a1) || !EVP_Digest(a1, (size_t)n, md, &mdlen, EVP_md5(), NULL))
+    return -1;
+  explicit_bzero(a1, sizeof(a1));
+  size_t len = (size_t)snprintf(out, cap, "%s:%s:", c->user, c->domain);
+  for (unsigned int i = 0; i < mdlen && len + 3 < cap; i++)
+    len += (size_t)snprintf(out + len, cap - len, "%02x", md[i]);
+  if (len + 2 > cap)
+    return -1;
+  out[len++] = '\n';
+  out[len] = 0;
+  return 0;
+}
+
+/* The credential files: htpasswd (Basic), htdigest (Digest) and the NTLM
+ * user file (gss-ntlmssp's format, one "DOMAIN:user:password" a line, the
+ * password in clear). */
+static int make_apache_users(struct wh_peer *p)
+{
+  char path[512], line[256];
+  if (set_cred(&p->cred[WH_AUTH_NTLM], NTLM_DOMAIN, "bob") != 0 ||
+      set_cred(&p->cred[WH_AUTH_BASIC], BASIC_REALM, "carol") != 0 ||
+      set_cred(&p->cred[WH_AUTH_DIGEST], DIGEST_REALM, "dave") != 0)
+    return -1;
+  if (path_join(path, sizeof(path), p->dir, "htpasswd") != 0 ||
+      passwd_line(&p->cred[WH_AUTH_BASIC], line, sizeof(line)) != 0 ||
+      write_file(path, line, strlen(line)) != 0)
+    return -1;
+  if (path_join(path, sizeof(path), p->dir, "htdigest") != 0 ||
+      htdigest_line(&p->cred[WH_AUTH_DIGEST], line, sizeof(line)) != 0 ||
+      write_file(path, line, strlen(line)) != 0)
+    return -1;
+  const struct wh_peer_cred *n = &p->cred[WH_AUTH_NTLM];
+  snprintf(line, sizeof(line), "%s:%s:%s\n", n->domain, n->user, n->password);
+  return path_join(p->ntlm_users, sizeof(p->ntlm_users), p->dir, "ntlm-users") != 0 ||
+                 write_file(p->ntlm_users, line, strlen(line)) != 0
+             ? -1
+             : 0;
+}
+
+static int write_apache_conf(const struct wh_peer *p, unsigned short port, int negotiate)
+{
+  static const char *const modules[][2] = {
+      {"mpm_event_module", "mod_mpm_event.so"},   {"authz_core_module", "mod_authz_core.so"},
+      {"authz_user_module", "mod_authz_user.so"}, {"authn_core_module", "mod_authn_core.so"},
+      {"authn_file_module", "mod_authn_file.so"}, {"auth_basic_module", "mod_auth_basic.so"},
+      {"auth_digest_module", "mod_auth_digest.so"}, {"auth_gssapi_module", "mod_auth_gssapi.so"},
+      {"headers_module", "mod_headers.so"},       {"mime_module", "mod_mime.so"},
+  };
+  const char *d = p->dir;
+  struct buf b = {0};
+  buf_printf(&b,
+             "# written by tests/support/peers.c\n"
+             "ServerRoot \"%s\"\n"
+             "ServerName localhost\n"
+             "Listen 127.0.0.1:%u\n"
+             "PidFile \"%s/httpd.pid\"\n"
+             "DefaultRuntimeDir \"%s\"\n"
+             "Mutex file:%s default\n"
+             "ErrorLog \"%s/error.log\"\n"
+             "LogLevel info\n"
+             "LogFormat \"%%h \\\"%%r\\\" %%>s %%b user=%%u\" wh\n"
+             "CustomLog \"%s/access.log\" wh\n",
+             d, port, d, d, d, d, d);
+  for (size_t i = 0; i < sizeof(modules) / sizeof(modules[0]); i++)
+    buf_printf(&b, "LoadModule %s /usr/lib/apache2/modules/%s\n", modules[i][0], modules[i][1]);
+  /* Connection-based schemes (NTLM) need the connection kept. */
+  buf_printf(&b,
+             "KeepAlive On\n"
+             "MaxKeepAliveRequests 0\n"
+             "KeepAliveTimeout 60\n"
+             "TypesConfig /dev/null\n"
+             "AddType text/plain .txt\n"
+             "DocumentRoot \"%s/htdocs\"\n"
+             "<Directory \"%s/htdocs\">\n"
+             "  AllowOverride None\n"
+             "  Require all granted\n"
+             "</Directory>\n"
+             "Header set X-Remote-User \"expr=%%{REMOTE_USER}\" \"expr=-n %%{REMOTE_USER}\"\n"
+             "Header set X-Auth-Type \"expr=%%{AUTH_TYPE}\" \"expr=-n %%{REMOTE_USER}\"\n",
+             d, d);
+  if (negotiate)
+    buf_printf(&b,
+               "<Location \"/negotiate/\">\n"
+               "  AuthType GSSAPI\n"
+               "  AuthName \"Kerberos\"\n"
+               "  GssapiAllowedMech krb5\n"
+               "  GssapiCredStore keytab:%s/http.keytab\n"
+               "  GssapiBasicAuth Off\n"
+               "  Require valid-user\n"
+               "</Location>\n",
+               d);
+  buf_printf(&b,
+             "<Location \"/ntlm/\">\n"
+             "  AuthType GSSAPI\n"
+             "  AuthName \"NTLM\"\n"
+             "  GssapiAllowedMech ntlmssp\n"
+             "  GssapiConnectionBound On\n"
+             "  GssapiBasicAuth Off\n"
+             "  Require valid-user\n"
+             "</Location>\n"
+             "<Location \"/basic/\">\n"
+             "  AuthType Basic\n"
+             "  AuthName \"%s\"\n"
+             "  AuthBasicProvider file\n"
+             "  AuthUserFile \"%s/htpasswd\"\n"
+             "  Require valid-user\n"
+             "</Location>\n"
+             "<Location \"/digest/\">\n"
+             "  AuthType Digest\n"
+             "  AuthName \"%s\"\n"
+             "  AuthDigestProvider file\n"
+             "  AuthUserFile \"%s/htdigest\"\n"
+             "  Require valid-user\n"
+             "</Location>\n",
+             BASIC_REALM, d, DIGEST_REALM, d);
+  char path[512];
+  int rc = path_join(path, sizeof(path), d, "httpd.conf") != 0 ? -1 : write_file(path, b.s, b.len);
+  free(b.s);
+  return rc;
+}
+
+/* apache2's environment: Kerberos and gss-ntlmssp configured from the
+ * directory only (krb5.conf, keytab, credential and replay caches), NTLM's
+ * NetBIOS names fixed rather than taken from the host name. */
+static int apache_env(const struct wh_peer *p, struct env *env)
+{
+  char krb5_conf[512], keytab[512], ccache[512];
+  if (path_join(krb5_conf, sizeof(krb5_conf), p->dir, "krb5.conf") != 0 || env_init(env) != 0)
+    return -1;
+  snprintf(keytab, sizeof(keytab), "FILE:%s/http.keytab", p->dir);
+  snprintf(ccache, sizeof(ccache), "FILE:%s/ccache", p->dir);
+  if (env_set(env, "KRB5_CONFIG", krb5_conf) != 0 || env_set(env, "KRB5_KTNAME", keytab) != 0 ||
+      env_set(env, "KRB5CCNAME", ccache) != 0 || env_set(env, "KRB5RCACHEDIR", p->dir) != 0 ||
+      env_set(env, "NTLM_USER_FILE", p->ntlm_users) != 0 ||
+      env_set(env, "NETBIOS_DOMAIN_NAME", NTLM_DOMAIN) != 0 ||
+      env_set(env, "NETBIOS_COMPUTER_NAME", "WHTEST") != 0 || env_set(env, "LC_ALL", "C") != 0) {
+    env_free(env);
+    return -1;
+  }
+  return 0;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+  int in = open(from, O_RDONLY | O_CLOEXEC);
+  if (in < 0) {
+    complain("open %s: %s", from, strerror(errno));
+    return -1;
+  }
+  int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  char buf[8192];
+  ssize_t n = 0;
+  while (out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+    if (write_all(out, buf, (size_t)n) != 0)
+      break;
+  int rc = out >= 0 && n == 0 ? 0 : -1;
+  if (rc)
+    complain("copy %s to %s failed", from, to);
+  close(in);
+  if (out >= 0)
+    close(out);
+  return rc;
+}
+
+/* Readiness: as nginx, apache2 writes its PidFile in the MPM's run hook,
+ * after the open-logs hook has bound and listened on every Listen address
+ * (also with -X); IN_CLOSE_WRITE on it is the event. -X: one process, so
+ * that PR_SET_PDEATHSIG takes all of apache2 down with the test (children
+ * of a forking apache2 would outlive a killed parent). */
+int wh_peer_start_apache(struct wh_peer *p, const struct wh_peer *kdc)
+{
+  static const char *const users[] = {"www-data", "nobody", NULL};
+  peer_init(p);
+  int ino = -1;
+  struct env env = {0};
+  if (make_tempdir(p) != 0)
+    return -1;
+  char krb5_conf[512], keytab[512], log_path[512], conf_path[512];
+  struct child_io io = {.in_fd = -1, .out_fd = -1, .keep_target = 3};
+  if (kdc && kdc->kind != WH_PEER_KDC) {
+    complain("apache: the kdc argument is not a KDC peer");
+    goto fail;
+  }
+  if (path_join(krb5_conf, sizeof(krb5_conf), p->dir, "krb5.conf") != 0 ||
+      path_join(keytab, sizeof(keytab), p->dir, "http.keytab") != 0 ||
+      path_join(log_path, sizeof(log_path), p->dir, "error.log") != 0 ||
+      path_join(conf_path, sizeof(conf_path), p->dir, "httpd.conf") != 0)
+    goto fail;
+  /* Without a KDC, a krb5.conf with no realm: never the system's. */
+  if (write_krb5_conf(krb5_conf, p->dir, kdc ? kdc->port : 0) != 0 ||
+      (kdc && copy_file(kdc->keytab, keytab) != 0))
+    goto fail;
+  if (make_apache_site(p->dir, kdc != NULL) != 0 || make_apache_users(p) != 0 || apache_env(p, &env) != 0 ||
+      prepare_owner(p, users, &io) != 0)
+    goto fail;
+  io.envp = env.v;
+  ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (ino < 0 || inotify_add_watch(ino, p->dir, IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
+    complain("inotify: %s", strerror(errno));
+    goto fail;
+  }
+  for (int attempt = 1;; attempt++) {
+    unsigned short port;
+    if (pick_port(&port, NULL) != 0 || write_apache_conf(p, port, kdc != NULL) != 0)
+      goto fail;
+    unlink(log_path);
+    char *argv[] = {(char *)apache2_path(), (char *)"-X", (char *)"-f", conf_path, NULL};
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+      goto fail;
+    /* As for nginx: the child holds the only write end, as descriptor 3. */
+    io.keep_fd = fds[1];
+    p->pid = spawn_io(argv, &io);
+    close(fds[1]);
+    p->fd = fds[0];
+    if (p->pid < 0)
+      goto fail;
+    p->kind = WH_PEER_APACHE;
+    int r = wait_pid_file(p, ino, "httpd.pid", now_ms() + START_DEADLINE_MS);
+    if (r == 0) {
+      p->port = port;
+      break;
+    }
+    kill_and_reap(p->pid, p->fd);
+    close(p->fd);
+    p->fd = -1;
+    p->pid = -1;
+    p->kind = WH_PEER_NONE;
+    if (r < 0 || attempt == NGINX_ATTEMPTS) {
+      char *log = read_file(log_path);
+      complain("apache2 (%s) failed to start; its log:\n%s", apache2_path(), log ? log : "(none)");
+      free(log);
+      goto fail;
+    }
+  }
+  close(ino);
+  env_free(&env);
+  return 0;
+
+fail:
+  if (ino >= 0)
+    close(ino);
+  env_free(&env);
+  wh_peer_stop(p);
+  return -1;
+}
+
+const char *wh_peer_ntlm_user_file(const struct wh_peer *p)
+{
+  return p->ntlm_users[0] ? p->ntlm_users : NULL;
+}
+
+/* --- squid -------------------------------------------------------------------------- */
+
+static const char *squid_path(void)
+{
+  static const char *const paths[] = {"/usr/sbin/squid", NULL};
+  return tool_path("WH_SQUID", paths, "squid");
+}
+
+static const char *squid_helper_path(void)
+{
+  static const char *const paths[] = {"/usr/lib/squid/basic_ncsa_auth", NULL};
+  return tool_path("WH_SQUID_BASIC_AUTH", paths, "basic_ncsa_auth");
+}
+
+static const char *squid_negotiate_path(void)
+{
+  static const char *const paths[] = {"/usr/lib/squid/negotiate_kerberos_auth", NULL};
+  return tool_path("WH_SQUID_NEGOTIATE_AUTH", paths, "negotiate_kerberos_auth");
+}
+
+static int write_squid_conf(const struct wh_peer *p, unsigned short port, int negotiate)
+{
+  const char *d = p->dir;
+  struct buf b = {0};
+  buf_printf(&b,
+             "# written by tests/support/peers.c\n"
+             "http_port 127.0.0.1:%u\n"
+             "visible_hostname whtest-squid\n"
+             "pid_filename %s/squid.pid\n"
+             "cache_log %s/cache.log\n"
+             "access_log stdio:%s/access.log\n"
+             "cache_store_log none\n"
+             "coredump_dir %s\n"
+             "netdb_filename none\n"
+             "pinger_enable off\n"
+             "cache deny all\n"
+             "memory_cache_shared off\n"
+             "shutdown_lifetime 0 seconds\n"
+             "dns_nameservers 127.0.0.1\n",
+             port, d, d, d, d);
+  /* Schemes are offered in this order: Negotiate first, as a Windows proxy
+   * would. The helper reads the copy of the KDC's keytab and keeps its
+   * replay cache in the directory. */
+  if (negotiate)
+    buf_printf(&b,
+               "auth_param negotiate program %s -s HTTP/localhost@%s -k %s/http.keytab -c %s\n"
+               "auth_param negotiate children 2 startup=1 idle=1\n"
+               "auth_param negotiate keep_alive on\n",
+               squid_negotiate_path(), KDC_REALM, d, d);
+  /* The order of http_access: strangers out, then a 407 for anyone without
+   * valid credentials, then loopback destinations only. No rule about
+   * CONNECT ports: tunnels to any port (tests use high ones). */
+  buf_printf(&b,
+             "auth_param basic program %s %s/passwd\n"
+             "auth_param basic realm %s\n"
+             "auth_param basic children 2 startup=1 idle=1\n"
+             "acl authed proxy_auth REQUIRED\n"
+             "http_access deny !localhost\n"
+             "http_access deny !authed\n"
+             "http_access allow to_localhost\n"
+             "http_access deny all\n"
+             "reply_header_add X-Proxy-User \"%%un\" all\n",
+             squid_helper_path(), d, PROXY_REALM);
+  char path[512];
+  int rc = path_join(path, sizeof(path), d, "squid.conf") != 0 ? -1 : write_file(path, b.s, b.len);
+  free(b.s);
+  return rc;
+}
+
+/* squid makes shared memory segments in /dev/shm named after its service
+ * name even with one worker, and removes them when it exits normally; this
+ * removes what a killed squid left. */
+static void remove_squid_shm(const char *service)
+{
+  DIR *dir = opendir("/dev/shm");
+  if (!dir)
+    return;
+  size_t sl = strlen(service);
+  struct dirent *e;
+  while ((e = readdir(dir)) != NULL) {
+    if (strncmp(e->d_name, service, sl) == 0 && e->d_name[sl] == '-') {
+      char name[300];
+      snprintf(name, sizeof(name), "/%s", e->d_name);
+      shm_unlink(name);
+    }
+  }
+  closedir(dir);
+}
+
+/* Readiness: squid -N writes its pid file before it opens its ports
+ * (main.cc: Instance::WriteOurPid() comes before the listening sockets), so
+ * the pid file proves nothing. Once a port listens, it logs "Accepting HTTP
+ * Socket connections at ..." to cache.log (client_side.cc, after starting
+ * the acceptor); the harness reads cache.log whenever inotify reports a
+ * write to it. squid -N keeps descriptor 3, the end-of-file pipe. */
+int wh_peer_start_squid(struct wh_peer *p, const struct wh_peer *kdc)
+{
+  static const char *const users[] = {"proxy", "nobody", NULL};
+  peer_init(p);
+  int ino = -1;
+  struct env env = {0};
+  if (make_tempdir(p) != 0)
+    return -1;
+  char conf_path[512], log_path[512], passwd[512], line[256], krb5_conf[512], keytab[512];
+  struct child_io io = {.in_fd = -1, .out_fd = -1, .keep_target = 3};
+  if (kdc && kdc->kind != WH_PEER_KDC) {
+    complain("squid: the kdc argument is not a KDC peer");
+    goto fail;
+  }
+  if (access(squid_helper_path(), X_OK) != 0 ||
+      (kdc && access(squid_negotiate_path(), X_OK) != 0)) {
+    complain("squid's helpers (%s, %s) are missing", squid_helper_path(), squid_negotiate_path());
+    goto fail;
+  }
+  /* Kerberos for the Negotiate helper as for apache2: its own krb5.conf and
+   * keytab copy; without a KDC a krb5.conf with no realm. */
+  if (path_join(krb5_conf, sizeof(krb5_conf), p->dir, "krb5.conf") != 0 ||
+      path_join(keytab, sizeof(keytab), p->dir, "http.keytab") != 0 ||
+      write_krb5_conf(krb5_conf, p->dir, kdc ? kdc->port : 0) != 0 ||
+      (kdc && copy_file(kdc->keytab, keytab) != 0) || env_init(&env) != 0 ||
+      env_set(&env, "KRB5_CONFIG", krb5_conf) != 0 || env_set(&env, "KRB5RCACHEDIR", p->dir) != 0)
+    goto fail;
+  io.envp = env.v;
+  /* A service name of its own (letters and digits: the directory's random
+   * suffix), so that its shared memory names collide with no other squid. */
+  snprintf(p->service, sizeof(p->service), "whsquid%s", strrchr(p->dir, '-') + 1);
+  if (set_cred(&p->cred[WH_AUTH_BASIC], PROXY_REALM, "erin") != 0 ||
+      path_join(conf_path, sizeof(conf_path), p->dir, "squid.conf") != 0 ||
+      path_join(log_path, sizeof(log_path), p->dir, "cache.log") != 0 ||
+      path_join(passwd, sizeof(passwd), p->dir, "passwd") != 0 ||
+      passwd_line(&p->cred[WH_AUTH_BASIC], line, sizeof(line)) != 0 ||
+      write_file(passwd, line, strlen(line)) != 0 ||
+      prepare_owner(p, users, &io) != 0)
+    goto fail;
+  ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (ino < 0 || inotify_add_watch(ino, p->dir, IN_MODIFY | IN_CLOSE_WRITE) < 0) {
+    complain("inotify: %s", strerror(errno));
+    goto fail;
+  }
+  for (int attempt = 1;; attempt++) {
+    unsigned short port;
+    if (pick_port(&port, NULL) != 0 || write_squid_conf(p, port, kdc != NULL) != 0)
+      goto fail;
+    unlink(log_path);
+    char *argv[] = {(char *)squid_path(), (char *)"-N", (char *)"-n", p->service, (char *)"-f",
+                    conf_path, NULL};
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+      goto fail;
+    io.keep_fd = fds[1];
+    p->pid = spawn_io(argv, &io);
+    close(fds[1]);
+    p->fd = fds[0];
+    if (p->pid < 0)
+      goto fail;
+    p->kind = WH_PEER_SQUID;
+    int r = wait_log_text(p, ino, "cache.log", "Accepting HTTP Socket connections",
+                          now_ms() + START_DEADLINE_MS);
+    if (r == 0) {
+      p->port = port;
+      break;
+    }
+    kill_and_reap_within(p->pid, p->fd, SQUID_STOP_DEADLINE_MS);
+    close(p->fd);
+    p->fd = -1;
+    p->pid = -1;
+    p->kind = WH_PEER_NONE;
+    char *log = read_file(log_path);
+    int in_use = log && strstr(log, "in use");
+    if (r < 0 || !in_use || attempt == NGINX_ATTEMPTS) {
+      complain("squid (%s) failed to start; its cache.log:\n%s", squid_path(),
+               log ? log : "(none)");
+      free(log);
+      goto fail;
+    }
+    free(log);
+  }
+  close(ino);
+  env_free(&env);
+  return 0;
+
+fail:
+  if (ino >= 0)
+    close(ino);
+  env_free(&env);
+  wh_peer_stop(p);
+  return -1;
+}
+
+/* --- authentication accessors ------------------------------------------------------ */
+
+static const struct wh_peer_cred *peer_cred(const struct wh_peer *p, enum wh_peer_auth scheme)
+{
+  if ((unsigned)scheme >= WH_AUTH_COUNT || !p->cred[scheme].user[0])
+    return NULL;
+  return &p->cred[scheme];
+}
+
+const char *wh_peer_user(const struct wh_peer *p, enum wh_peer_auth scheme)
+{
+  const struct wh_peer_cred *c = peer_cred(p, scheme);
+  return c ? c->user : NULL;
+}
+
+const char *wh_peer_password(const struct wh_peer *p, enum wh_peer_auth scheme)
+{
+  const struct wh_peer_cred *c = peer_cred(p, scheme);
+  return c ? c->password : NULL;
+}
+
+const char *wh_peer_auth_domain(const struct wh_peer *p, enum wh_peer_auth scheme)
+{
+  const struct wh_peer_cred *c = peer_cred(p, scheme);
+  return c ? c->domain : NULL;
+}
+
+const char *wh_peer_krb5_conf(const struct wh_peer *kdc)
+{
+  return kdc->kind == WH_PEER_KDC ? kdc->krb5_conf : NULL;
+}
+
+const char *wh_peer_realm(const struct wh_peer *kdc)
+{
+  return kdc->kind == WH_PEER_KDC ? kdc->cred[WH_AUTH_KERBEROS].domain : NULL;
+}
+
+const char *wh_peer_keytab(const struct wh_peer *kdc)
+{
+  return kdc->kind == WH_PEER_KDC ? kdc->keytab : NULL;
+}
+
+const char *wh_peer_ccache(const struct wh_peer *kdc)
+{
+  return kdc->kind == WH_PEER_KDC ? kdc->ccache : NULL;
+}
+
 /* --- common ------------------------------------------------------------------------ */
 
 unsigned short wh_peer_port(const struct wh_peer *p)
@@ -1053,7 +2155,10 @@ int wh_peer_proxy_report_wait(const struct wh_peer *p, const char *text, char *b
 void wh_peer_stop(struct wh_peer *p)
 {
   if (p->pid > 0)
-    kill_and_reap(p->pid, p->fd);
+    kill_and_reap_within(p->pid, p->fd,
+                         p->kind == WH_PEER_SQUID ? SQUID_STOP_DEADLINE_MS : STOP_DEADLINE_MS);
+  if (p->service[0])
+    remove_squid_shm(p->service);
   if (p->fd > 0)
     close(p->fd);
   rm_tree(p->dir);

@@ -29,12 +29,22 @@
  *  - TLS material from tests/peers/gen-certs.sh: a throwaway CA and leaf
  *    certificates (good, expired, wrong host, self-signed, unknown CA), and
  *    client certificates (a client CA, two clients in PEM and PKCS#12, one
- *    from another CA).
+ *    from another CA);
+ *  - for authentication (below, after wh_peer_start_tinyproxy): a throwaway
+ *    MIT Kerberos realm (krb5kdc), apache2 with Negotiate (mod_auth_gssapi),
+ *    NTLM (mod_auth_gssapi with gss-ntlmssp), Basic and Digest locations,
+ *    and squid as a forward proxy that requires proxy credentials (Basic,
+ *    and Negotiate when given the KDC).
  *
  * Readiness is an event, never a sleep: the Python peers print "READY
- * <port>" on a pipe after they listen; nginx and tinyproxy write their pid
- * files after they have bound and are listening, which the harness sees
- * through inotify.
+ * <port>" on a pipe after they listen; nginx, tinyproxy and apache2 write
+ * their pid files after they have bound and are listening, which the
+ * harness sees through inotify; krb5kdc prints "krb5kdc: starting..." on
+ * its stderr (a pipe) once it listens and has opened its database; squid
+ * logs "Accepting HTTP Socket connections" to its cache.log, which the
+ * harness reads when inotify reports that the file changed (squid writes
+ * its pid file before it listens, so that file proves nothing). peers.c
+ * says why at each start function.
  *
  * Each peer lives in its own temporary directory (certificates, nginx's
  * configuration, logs and files), removed by wh_peer_stop(). The child gets
@@ -80,7 +90,26 @@ enum wh_peer_kind {
   WH_PEER_WS_REF,
   WH_PEER_H2,
   WH_PEER_PROXY,
-  WH_PEER_TINYPROXY
+  WH_PEER_TINYPROXY,
+  WH_PEER_KDC,
+  WH_PEER_APACHE,
+  WH_PEER_SQUID
+};
+
+/* The credentials an authentication peer accepts, one set per scheme (see
+ * wh_peer_user). */
+enum wh_peer_auth {
+  WH_AUTH_KERBEROS, /* the KDC's user principal: alice in WINHTTP.TEST */
+  WH_AUTH_NTLM,     /* apache's /ntlm/: bob in domain WINHTTP */
+  WH_AUTH_BASIC,    /* apache's /basic/ (carol); squid's proxy user (erin) */
+  WH_AUTH_DIGEST,   /* apache's /digest/: dave, realm "winhttp-digest" */
+  WH_AUTH_COUNT
+};
+
+struct wh_peer_cred {
+  char domain[32];   /* Kerberos realm, NTLM domain, Basic or Digest realm */
+  char user[32];
+  char password[40]; /* random, letters and digits only */
 };
 
 struct wh_peer {
@@ -98,6 +127,14 @@ struct wh_peer {
   unsigned short client_auth_port[WH_CLIENT_AUTH_COUNT]; /* nginx with TLS */
   char dir[256];          /* the temporary directory */
   char ca_file[300];      /* dir/certs/ca.pem when certificates were made */
+  /* Authentication peers (empty strings elsewhere). */
+  struct wh_peer_cred cred[WH_AUTH_COUNT];
+  char krb5_conf[300];    /* KDC: the realm's krb5.conf */
+  char keytab[300];       /* KDC: HTTP/localhost's keys */
+  char ccache[310];       /* KDC: "FILE:" and the user's credential cache */
+  char ntlm_users[300];   /* apache: its NTLM_USER_FILE */
+  char service[32];       /* squid: its service name (-n), which names the
+                             shared memory segments it makes in /dev/shm */
 };
 
 /* The fault server on 127.0.0.1 (and [::1] on the same port when it can;
@@ -139,6 +176,108 @@ int wh_peer_start_proxy(struct wh_peer *p, const char *extra_args);
  * The harness picks the port (see pick_port in peers.c) and retries with
  * another one if tinyproxy exits before it is ready. */
 int wh_peer_start_tinyproxy(struct wh_peer *p);
+
+/* --- authentication peers ----------------------------------------------------
+ *
+ * None of them touches anything outside its temporary directory: no system
+ * krb5.conf, keytab or replay cache, no /etc edit. The one exception is
+ * squid's shared memory segments in /dev/shm (it makes them even with one
+ * worker), named after a service name unique to the peer and removed by
+ * wh_peer_stop() if squid left any. apache2 and squid refuse to serve as
+ * root: when the tests run as root, the harness starts them as www-data and
+ * proxy (else nobody) and hands their temporary directories to that user
+ * (TMPDIR's parents must let it through, as /tmp does). The harness
+ * switches users itself, before exec, because a process whose credentials
+ * change loses its parent-death signal: had apache2 or squid switched, they
+ * would outlive a killed test. A missing binary is a failure, never a skip:
+ * scripts/install-deps installs them all.
+ *
+ * A throwaway MIT Kerberos realm, WINHTTP.TEST: krb5kdc (WH_KRB5KDC, else
+ * /usr/sbin/krb5kdc or PATH) in the foreground on 127.0.0.1, TCP only, on a
+ * port the harness picks. Its database, stash, ACL, log and configuration
+ * are in its directory, made with kdb5_util and kadmin.local. Principals:
+ * the user alice@WINHTTP.TEST (wh_peer_user/wh_peer_password with
+ * WH_AUTH_KERBEROS, random password) and the service HTTP/localhost, whose
+ * keys are in wh_peer_keytab. wh_peer_krb5_conf is a client configuration
+ * with no DNS (no KDC or realm lookup, no reverse or forward
+ * canonicalisation of host names), the KDC at 127.0.0.1:<port> over TCP,
+ * and localhost mapped to the realm: a test sets KRB5_CONFIG to it and
+ * KRB5CCNAME to wh_peer_ccache, then calls wh_peer_kdc_kinit. */
+int wh_peer_start_kdc(struct wh_peer *p);
+/* kinit as the realm's user, its password given on kinit's standard input,
+ * into wh_peer_ccache(kdc). */
+int wh_peer_kdc_kinit(const struct wh_peer *kdc);
+/* The KDC's client krb5.conf, realm ("WINHTTP.TEST"), HTTP/localhost
+ * keytab and credential cache ("FILE:<dir>/ccache"); NULL for other
+ * peers. */
+const char *wh_peer_krb5_conf(const struct wh_peer *kdc);
+const char *wh_peer_realm(const struct wh_peer *kdc);
+const char *wh_peer_keytab(const struct wh_peer *kdc);
+const char *wh_peer_ccache(const struct wh_peer *kdc);
+
+/* apache2 (WH_APACHE2, else /usr/sbin/apache2 or PATH) in the foreground,
+ * one process (-X), on 127.0.0.1 at a port the harness picks
+ * (wh_peer_port), HTTP/1.1 with keep-alive (connection-based schemes need
+ * it), configured and logging in its own directory, modules loaded by
+ * absolute path from /usr/lib/apache2/modules. Locations, each serving
+ * index.txt, "OpenWinHTTP <location> ok\n" (GET /<location>/index.txt):
+ *
+ *   /            no authentication (index.txt: "OpenWinHTTP public ok\n")
+ *   /negotiate/  only with |kdc|: mod_auth_gssapi, "WWW-Authenticate:
+ *                Negotiate", Kerberos only (GssapiAllowedMech krb5) with a
+ *                copy of the KDC's HTTP/localhost keytab; no Basic fallback.
+ *                The only service principal is HTTP/localhost: a client
+ *                must name the host localhost, not 127.0.0.1
+ *   /ntlm/       mod_auth_gssapi with gss-ntlmssp (GssapiAllowedMech
+ *                ntlmssp, GssapiConnectionBound On: the context lives on the
+ *                connection, which stays authenticated afterwards): offers
+ *                "Negotiate" and "NTLM"; accepts raw NTLM ("Authorization:
+ *                NTLM") and NTLM inside SPNEGO ("Negotiate"); users from
+ *                wh_peer_ntlm_user_file (bob in WINHTTP, WH_AUTH_NTLM).
+ *                NetBIOS domain WINHTTP, computer WHTEST. Beware: gss-ntlmssp
+ *                1.2 refuses a NEGOTIATE_MESSAGE shorter than 40 bytes (one
+ *                without the Version field, which MS-NLMP makes optional),
+ *                and that is what curl --ntlm sends: such a client gets 401
+ *                on every round. Windows, and gss-ntlmssp's own initiator,
+ *                send the Version field
+ *   /basic/      mod_auth_basic, realm "winhttp-basic", carol (WH_AUTH_BASIC)
+ *   /digest/     mod_auth_digest (algorithm MD5 only, which is all that
+ *                module has; qop=auth), realm "winhttp-digest", dave
+ *                (WH_AUTH_DIGEST)
+ *
+ * Every authenticated 2xx answer carries "X-Remote-User: <user>"
+ * (alice@WINHTTP.TEST, WINHTTP\bob, carol, dave) and "X-Auth-Type:
+ * <scheme>" (the scheme of the Authorization header the server accepted:
+ * Negotiate, NTLM, Basic, Digest) so a test can tell who was authenticated
+ * and how. |kdc| may be NULL: then there is no /negotiate/ (404). */
+int wh_peer_start_apache(struct wh_peer *p, const struct wh_peer *kdc);
+/* apache's NTLM user file, lines DOMAIN:user:password; a client using
+ * gss-ntlmssp may point its own NTLM_USER_FILE at it. */
+const char *wh_peer_ntlm_user_file(const struct wh_peer *p);
+
+/* squid (WH_SQUID, else /usr/sbin/squid or PATH) in the foreground (-N) as
+ * a forward proxy on 127.0.0.1 at a port the harness picks (wh_peer_port):
+ * clients from the loopback only; every request needs Basic proxy
+ * credentials (407 with "Proxy-Authenticate: Basic realm="winhttp-proxy""
+ * otherwise; user erin, WH_AUTH_BASIC), checked by squid's basic_ncsa_auth
+ * against a file in its directory; then it forwards http:// and tunnels
+ * CONNECT to any port, but only to loopback destinations (403 for others:
+ * no test leaves the machine). No cache, no DNS server but 127.0.0.1, logs
+ * (cache.log, access.log) in its directory. Every answer squid forwards
+ * carries "X-Proxy-User: <user>" (erin, alice@WINHTTP.TEST), the user squid
+ * authenticated ("-" on its own 407); not its 200 to CONNECT (squid adds
+ * nothing there).
+ * With |kdc| (else NULL) it also takes Negotiate (Kerberos, squid's
+ * negotiate_kerberos_auth with a copy of the KDC's HTTP/localhost keytab),
+ * offered first: "Proxy-Authenticate: Negotiate" then Basic; the client
+ * must name the proxy localhost, as for apache2's /negotiate/. */
+int wh_peer_start_squid(struct wh_peer *p, const struct wh_peer *kdc);
+
+/* The user name, password and domain (realm) for |scheme| on an
+ * authentication peer; NULL when the peer has none for it. */
+const char *wh_peer_user(const struct wh_peer *p, enum wh_peer_auth scheme);
+const char *wh_peer_password(const struct wh_peer *p, enum wh_peer_auth scheme);
+const char *wh_peer_auth_domain(const struct wh_peer *p, enum wh_peer_auth scheme);
 
 /* The main port: a Python peer's, or nginx's HTTP or good-HTTPS port. */
 unsigned short wh_peer_port(const struct wh_peer *p);

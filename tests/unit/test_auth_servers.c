@@ -1,0 +1,322 @@
+/* Authentication against real servers (issue 10 §4): a throwaway MIT
+ * Kerberos realm (krb5kdc) and apache2 with mod_auth_gssapi for Negotiate,
+ * gss-ntlmssp behind the same module for NTLM, mod_auth_basic and
+ * mod_auth_digest; squid for Basic proxy authentication. Every peer is
+ * started here on loopback (tests/support/peers.h); the realm's krb5.conf
+ * and credential cache live in the KDC peer's directory, named to the
+ * Kerberos library through KRB5_CONFIG and KRB5CCNAME in this process. */
+#include "wh_test.h"
+#include "peers.h"
+#include "auth_test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "net/conn.h"
+
+static struct wh_peer kdc, apache, squid;
+
+static int setup(void **state)
+{
+  (void)state;
+  if (wh_peer_start_kdc(&kdc) != 0)
+    return -1;
+  setenv("KRB5_CONFIG", wh_peer_krb5_conf(&kdc), 1);
+  setenv("KRB5CCNAME", wh_peer_ccache(&kdc), 1);
+  if (wh_peer_kdc_kinit(&kdc) != 0 || wh_peer_start_apache(&apache, &kdc) != 0 ||
+      wh_peer_start_squid(&squid, &kdc) != 0)
+    return -1;
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  wh_pool_clear();
+  wh_peer_stop(&squid);
+  wh_peer_stop(&apache);
+  wh_peer_stop(&kdc);
+  return 0;
+}
+
+static wchar_t *widen(const char *s)
+{
+  static wchar_t buf[4][128];
+  static int next;
+  wchar_t *w = buf[next++ % 4];
+  swprintf(w, 128, L"%s", s);
+  return w;
+}
+
+/* A custom response header as UTF-8 ("" when absent). */
+static void header(HINTERNET r, const wchar_t *name, char *out, size_t cap)
+{
+  WCHAR v[256];
+  DWORD len = sizeof(v);
+  out[0] = '\0';
+  if (!WinHttpQueryHeaders(r, WINHTTP_QUERY_CUSTOM, name, v, &len, NULL))
+    return;
+  size_t n = 0;
+  for (; v[n] && n + 1 < cap; n++)
+    out[n] = v[n] < 0x80 ? (char)v[n] : '?'; /* the values here are ASCII */
+  out[n] = '\0';
+}
+
+static void open_apache(struct wh_h3 *h, const wchar_t *path, DWORD session_flags)
+{
+  /* "localhost": the service principal is HTTP/localhost, and a host name
+   * without a dot is the intranet for the default autologon policy. */
+  wh_h3_open(h, L"localhost", wh_peer_port(&apache), path, session_flags, 0);
+}
+
+static void expect_user(HINTERNET r, const char *user, const char *type)
+{
+  char v[128];
+  header(r, L"X-Remote-User", v, sizeof(v));
+  assert_string_equal(v, user);
+  header(r, L"X-Auth-Type", v, sizeof(v));
+  assert_string_equal(v, type);
+}
+
+/* The user's own identity, the ticket cache kinit filled, asked for by
+ * WinHttpSetCredentials with no user. */
+static void test_negotiate_ticket_cache(void **state)
+{
+  (void)state;
+  struct wh_h3 h;
+  open_apache(&h, L"/negotiate/index.txt", 0);
+  assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER,
+                                    WINHTTP_AUTH_SCHEME_NEGOTIATE, NULL, NULL, NULL));
+  char body[256];
+  DWORD err;
+  assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 200);
+  assert_string_equal(body, "OpenWinHTTP negotiate ok\n");
+  char who[128];
+  snprintf(who, sizeof(who), "%s@%s", wh_peer_user(&kdc, WH_AUTH_KERBEROS), wh_peer_realm(&kdc));
+  expect_user(h.r, who, "Negotiate");
+  WCHAR spn[64];
+  DWORD len = sizeof(spn);
+  assert_true(WinHttpQueryOption(h.r, WINHTTP_OPTION_SERVER_SPN_USED, spn, &len));
+  assert_true(wcscmp(spn, L"HTTP/localhost") == 0);
+  wh_h3_close(&h);
+}
+
+/* No credentials set: the autologon policy decides. MEDIUM (the default)
+ * lets the ticket cache answer a dot-less host; HIGH never does. */
+static void test_negotiate_autologon_policy(void **state)
+{
+  (void)state;
+  char body[256];
+  DWORD err;
+  struct wh_h3 h;
+  open_apache(&h, L"/negotiate/index.txt", 0);
+  assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 200);
+  wh_h3_close(&h);
+
+  open_apache(&h, L"/negotiate/index.txt", 0);
+  DWORD high = WINHTTP_AUTOLOGON_SECURITY_LEVEL_HIGH;
+  assert_true(WinHttpSetOption(h.r, WINHTTP_OPTION_AUTOLOGON_POLICY, &high, sizeof(high)));
+  assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 401);
+  DWORD supported = 0, first = 0, target = 99;
+  assert_true(WinHttpQueryAuthSchemes(h.r, &supported, &first, &target));
+  assert_int_equal(supported, WINHTTP_AUTH_SCHEME_NEGOTIATE);
+  wh_h3_close(&h);
+}
+
+/* An explicit user and password obtain the ticket themselves: no ticket
+ * cache needed (pointed at an empty one here). A wrong password is a
+ * login failure when the application chose Negotiate. */
+static void test_negotiate_password(void **state)
+{
+  (void)state;
+  char empty[400];
+  snprintf(empty, sizeof(empty), "FILE:%s/no-such-ccache", kdc.dir);
+  setenv("KRB5CCNAME", empty, 1);
+  char body[256];
+  DWORD err;
+  struct wh_h3 h;
+  open_apache(&h, L"/negotiate/index.txt", 0);
+  assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER,
+                                    WINHTTP_AUTH_SCHEME_NEGOTIATE,
+                                    widen(wh_peer_user(&kdc, WH_AUTH_KERBEROS)),
+                                    widen(wh_peer_password(&kdc, WH_AUTH_KERBEROS)), NULL));
+  assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 200);
+  wh_h3_close(&h);
+
+  /* The options, in Windows' DOMAIN\user form (the realm). */
+  open_apache(&h, L"/negotiate/index.txt", 0);
+  wchar_t user[128];
+  swprintf(user, 128, L"%s\\%s", wh_peer_realm(&kdc), wh_peer_user(&kdc, WH_AUTH_KERBEROS));
+  wh_h3_set_str(h.r, WINHTTP_OPTION_USERNAME, user);
+  wh_h3_set_str(h.r, WINHTTP_OPTION_PASSWORD, widen(wh_peer_password(&kdc, WH_AUTH_KERBEROS)));
+  assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 200);
+  wh_h3_close(&h);
+
+  open_apache(&h, L"/negotiate/index.txt", 0);
+  assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER,
+                                    WINHTTP_AUTH_SCHEME_NEGOTIATE,
+                                    widen(wh_peer_user(&kdc, WH_AUTH_KERBEROS)), L"wrong", NULL));
+  assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 0);
+  assert_int_equal(err, ERROR_WINHTTP_LOGIN_FAILURE);
+  wh_h3_close(&h);
+}
+
+/* The realm's credential cache again (a test may have pointed it away). */
+static int restore_ccache(void **state)
+{
+  (void)state;
+  setenv("KRB5CCNAME", wh_peer_ccache(&kdc), 1);
+  return 0;
+}
+
+/* Asynchronously, from the ticket cache. */
+static void test_negotiate_async(void **state)
+{
+  (void)state;
+  struct wh_async_wait w = WH_ASYNC_WAIT_INIT;
+  struct wh_h3 h;
+  open_apache(&h, L"/negotiate/index.txt", WINHTTP_FLAG_ASYNC);
+  WinHttpSetStatusCallback(h.r, wh_async_wait_cb,
+                           WINHTTP_CALLBACK_FLAG_ALL_COMPLETIONS | WINHTTP_CALLBACK_FLAG_HANDLES,
+                           0);
+  assert_true(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, (DWORD_PTR)&w));
+  assert_int_equal(wh_async_wait_next(&w), WINHTTP_CALLBACK_STATUS_SENDREQUEST_COMPLETE);
+  assert_true(WinHttpReceiveResponse(h.r, NULL));
+  assert_int_equal(wh_async_wait_next(&w), WINHTTP_CALLBACK_STATUS_HEADERS_AVAILABLE);
+  DWORD status = 0, len = sizeof(status);
+  assert_true(WinHttpQueryHeaders(h.r, WINHTTP_QUERY_STATUS_CODE | WINHTTP_QUERY_FLAG_NUMBER, NULL,
+                                  &status, &len, NULL));
+  assert_int_equal(status, 200);
+  wh_h3_close(&h);
+  wh_async_wait_closed(&w);
+}
+
+/* NTLM checked by a real server (gss-ntlmssp behind apache), which offers
+ * Negotiate and NTLM: Kerberos knows no realm WINHTTP, so NTLM answers. */
+static void test_ntlm_apache(void **state)
+{
+  (void)state;
+  wchar_t user[128];
+  swprintf(user, 128, L"%s\\%s", wh_peer_auth_domain(&apache, WH_AUTH_NTLM),
+           wh_peer_user(&apache, WH_AUTH_NTLM));
+  const wchar_t *pass = widen(wh_peer_password(&apache, WH_AUTH_NTLM));
+  char body[256], who[128];
+  DWORD err;
+  snprintf(who, sizeof(who), "%s\\%s", wh_peer_auth_domain(&apache, WH_AUTH_NTLM),
+           wh_peer_user(&apache, WH_AUTH_NTLM));
+  struct wh_h3 h;
+  open_apache(&h, L"/ntlm/index.txt", 0);
+  assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_NTLM,
+                                    user, pass, NULL));
+  assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 200);
+  assert_string_equal(body, "OpenWinHTTP ntlm ok\n");
+  expect_user(h.r, who, "NTLM");
+  wh_h3_close(&h);
+
+  open_apache(&h, L"/ntlm/index.txt", 0);
+  wh_h3_set_str(h.r, WINHTTP_OPTION_USERNAME, user);
+  wh_h3_set_str(h.r, WINHTTP_OPTION_PASSWORD, pass);
+  assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 200);
+  wh_h3_close(&h);
+
+  open_apache(&h, L"/ntlm/index.txt", 0);
+  assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_NTLM,
+                                    user, L"wrong", NULL));
+  assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 401);
+  wh_h3_close(&h);
+}
+
+/* Basic and Digest checked by apache's own modules. */
+static void test_basic_digest_apache(void **state)
+{
+  (void)state;
+  static const struct {
+    const wchar_t *path;
+    enum wh_peer_auth kind;
+    const char *type;
+  } cases[] = {{L"/basic/index.txt", WH_AUTH_BASIC, "Basic"},
+               {L"/digest/index.txt", WH_AUTH_DIGEST, "Digest"}};
+  for (size_t i = 0; i < 2; i++) {
+    struct wh_h3 h;
+    open_apache(&h, cases[i].path, 0);
+    wh_h3_set_str(h.r, WINHTTP_OPTION_USERNAME, widen(wh_peer_user(&apache, cases[i].kind)));
+    wh_h3_set_str(h.r, WINHTTP_OPTION_PASSWORD, widen(wh_peer_password(&apache, cases[i].kind)));
+    char body[256];
+    DWORD err;
+    assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 200);
+    expect_user(h.r, wh_peer_user(&apache, cases[i].kind), cases[i].type);
+    wh_h3_close(&h);
+  }
+}
+
+/* squid wants Basic proxy credentials: for http:// (absolute form) and for
+ * https:// (the CONNECT), answered from the proxy options. */
+static void test_squid_basic(void **state)
+{
+  (void)state;
+  wchar_t proxy[64];
+  swprintf(proxy, 64, L"127.0.0.1:%u", (unsigned)wh_peer_port(&squid));
+  HINTERNET s = WinHttpOpen(L"auth-test", WINHTTP_ACCESS_TYPE_NAMED_PROXY, proxy, L"<-loopback>", 0);
+  assert_non_null(s);
+  HINTERNET c = WinHttpConnect(s, L"localhost", wh_peer_port(&apache), 0);
+  assert_non_null(c);
+  char body[256];
+  DWORD err;
+  HINTERNET r = WinHttpOpenRequest(c, L"GET", L"/index.txt", NULL, NULL, NULL, 0);
+  assert_int_equal(wh_h3_run(r, body, sizeof(body), &err), 407);
+  WinHttpCloseHandle(r);
+  r = WinHttpOpenRequest(c, L"GET", L"/index.txt", NULL, NULL, NULL, 0);
+  wh_h3_set_str(r, WINHTTP_OPTION_PROXY_USERNAME, widen(wh_peer_user(&squid, WH_AUTH_BASIC)));
+  wh_h3_set_str(r, WINHTTP_OPTION_PROXY_PASSWORD, widen(wh_peer_password(&squid, WH_AUTH_BASIC)));
+  assert_int_equal(wh_h3_run(r, body, sizeof(body), &err), 200);
+  assert_string_equal(body, "OpenWinHTTP public ok\n");
+  WinHttpCloseHandle(r);
+  WinHttpCloseHandle(c);
+  WinHttpCloseHandle(s);
+}
+
+/* squid offers Negotiate first: the ticket cache answers it for a proxy
+ * named localhost (proxies get the default credentials under the default
+ * autologon policy), for http:// and for a tunnel's CONNECT. */
+static void test_squid_negotiate(void **state)
+{
+  (void)state;
+  wchar_t proxy[64];
+  swprintf(proxy, 64, L"localhost:%u", (unsigned)wh_peer_port(&squid));
+  HINTERNET s = WinHttpOpen(L"auth-test", WINHTTP_ACCESS_TYPE_NAMED_PROXY, proxy, L"<-loopback>", 0);
+  assert_non_null(s);
+  HINTERNET c = WinHttpConnect(s, L"localhost", wh_peer_port(&apache), 0);
+  assert_non_null(c);
+  HINTERNET r = WinHttpOpenRequest(c, L"GET", L"/index.txt", NULL, NULL, NULL, 0);
+  char body[256], v[128], who[128];
+  DWORD err;
+  assert_int_equal(wh_h3_run(r, body, sizeof(body), &err), 200);
+  assert_string_equal(body, "OpenWinHTTP public ok\n");
+  snprintf(who, sizeof(who), "%s@%s", wh_peer_user(&kdc, WH_AUTH_KERBEROS), wh_peer_realm(&kdc));
+  header(r, L"X-Proxy-User", v, sizeof(v));
+  assert_string_equal(v, who);
+  WCHAR spn[64];
+  DWORD len = sizeof(spn);
+  assert_true(WinHttpQueryOption(r, WINHTTP_OPTION_PROXY_SPN_USED, spn, &len));
+  assert_true(wcscmp(spn, L"HTTP/localhost") == 0);
+  WinHttpCloseHandle(r);
+  WinHttpCloseHandle(c);
+  WinHttpCloseHandle(s);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_negotiate_ticket_cache),
+      cmocka_unit_test(test_negotiate_autologon_policy),
+      cmocka_unit_test_teardown(test_negotiate_password, restore_ccache),
+      cmocka_unit_test(test_negotiate_async),
+      cmocka_unit_test(test_ntlm_apache),
+      cmocka_unit_test(test_basic_digest_apache),
+      cmocka_unit_test(test_squid_basic),
+      cmocka_unit_test(test_squid_negotiate),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
