@@ -251,8 +251,10 @@ static void test_basic_digest_apache(void **state)
   }
 }
 
-/* squid wants Basic proxy credentials: for http:// (absolute form) and for
- * https:// (the CONNECT), answered from the proxy options. */
+/* squid wants proxy credentials (it offers Negotiate, then Basic; the
+ * proxy is named by its address, so Kerberos has no service principal for
+ * it and Basic answers): for http:// (absolute form) and for https:// (the
+ * CONNECT), answered from the proxy options. */
 static void test_squid_basic(void **state)
 {
   (void)state;
@@ -274,7 +276,33 @@ static void test_squid_basic(void **state)
   assert_string_equal(body, "OpenWinHTTP public ok\n");
   WinHttpCloseHandle(r);
   WinHttpCloseHandle(c);
+
+  /* https:// through squid's CONNECT tunnel: a 407 to the CONNECT, then
+   * the credentials on the next CONNECT, then TLS with the origin. */
+  struct wh_peer origin = {0};
+  assert_int_equal(wh_peer_start_fault_tls(&origin, WH_CERT_GOOD), 0);
+  c = WinHttpConnect(s, L"127.0.0.1", wh_peer_port(&origin), 0);
+  assert_non_null(c);
+  DWORD flags = SECURITY_FLAG_IGNORE_UNKNOWN_CA;
+  r = WinHttpOpenRequest(c, L"GET", L"/ok?n=5", NULL, NULL, NULL, WINHTTP_FLAG_SECURE);
+  assert_true(WinHttpSetOption(r, WINHTTP_OPTION_SECURITY_FLAGS, &flags, sizeof(flags)));
+  assert_int_equal(wh_h3_run(r, body, sizeof(body), &err), 407);
+  BOOL is_proxy = FALSE;
+  DWORD len = sizeof(is_proxy);
+  assert_true(WinHttpQueryOption(r, WINHTTP_OPTION_IS_PROXY_CONNECT_RESPONSE, &is_proxy, &len));
+  assert_true(is_proxy);
+  WinHttpCloseHandle(r);
+  r = WinHttpOpenRequest(c, L"GET", L"/ok?n=5", NULL, NULL, NULL, WINHTTP_FLAG_SECURE);
+  assert_true(WinHttpSetOption(r, WINHTTP_OPTION_SECURITY_FLAGS, &flags, sizeof(flags)));
+  wh_h3_set_str(r, WINHTTP_OPTION_PROXY_USERNAME, widen(wh_peer_user(&squid, WH_AUTH_BASIC)));
+  wh_h3_set_str(r, WINHTTP_OPTION_PROXY_PASSWORD, widen(wh_peer_password(&squid, WH_AUTH_BASIC)));
+  assert_int_equal(wh_h3_run(r, body, sizeof(body), &err), 200);
+  assert_string_equal(body, "abcde");
+  WinHttpCloseHandle(r);
+  WinHttpCloseHandle(c);
   WinHttpCloseHandle(s);
+  wh_pool_clear();
+  wh_peer_stop(&origin);
 }
 
 /* squid offers Negotiate first: the ticket cache answers it for a proxy
