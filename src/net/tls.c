@@ -19,6 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "net/conn.h"
+#include "net/tls_bio.h"
 #include "net/tlscred.h"
 #include "util/blob.h"
 #include "util/buf.h"
@@ -299,10 +300,13 @@ DWORD wh_conn_tls_start(struct wh_conn *c, const char *sni_host,
     return ERROR_NOT_ENOUGH_MEMORY;
   SSL_set_ex_data(ssl, conn_index, c);
   SSL_set_connect_state(ssl);
-  if (!SSL_set_fd(ssl, c->fd)) {
+  /* Our BIO, not SSL_set_fd's: no SIGPIPE when the peer has gone. */
+  BIO *bio = wh_tls_bio_new(c->fd);
+  if (!bio) {
     SSL_free(ssl);
     return ERROR_NOT_ENOUGH_MEMORY;
   }
+  SSL_set_bio(ssl, bio, bio);
   /* SNI carries names only (RFC 6066 §3). */
   if (!wh_host_is_literal(sni_host))
     SSL_set_tlsext_host_name(ssl, sni_host);
