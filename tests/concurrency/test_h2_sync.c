@@ -565,6 +565,7 @@ struct worker {
   int repeat;
   struct outcome o;      /* the first failure, or the last outcome */
   unsigned conn;         /* from /conn after the main requests */
+  struct outcome conn_o; /* that request's outcome (stage, error, status) */
   bool bad_body;
 };
 
@@ -594,6 +595,8 @@ static void *worker_main(void *arg)
   if (o.stage == ST_OK && o.body)
     sscanf(o.body, "%u", &w->conn);
   free(o.body);
+  o.body = NULL;
+  w->conn_o = o;
   return NULL;
 }
 
@@ -631,7 +634,10 @@ static unsigned run_workers(HINTERNET c, int n, const wchar_t *path, int repeat,
       assert_memory_equal(w[i].o.body, want_body, want_len);
     else
       assert_true(is_pattern(w[i].o.body, w[i].o.len));
-    assert_true(w[i].conn > 0);
+    if (w[i].conn == 0)
+      fail_msg("worker %d: GET /conn failed at stage %d, error %lu, status %lu", i,
+               (int)w[i].conn_o.stage, (unsigned long)w[i].conn_o.err,
+               (unsigned long)w[i].conn_o.status);
     if (i == 0)
       conn = w[i].conn;
     else if (w[i].conn != conn)
