@@ -120,15 +120,22 @@ static void sess_key(const struct wh_conn *c, char *out, size_t cap)
 }
 
 /* OpenSSL hands over new sessions (TLS 1.3 tickets arrive after the
- * handshake); keep the newest per destination. Returning 1 keeps the
- * reference. */
-static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
+ * handshake); keep the newest per destination. The cache keeps a copy of
+ * its own and connections resume from copies of that (resume_session): the
+ * session OpenSSL offers stays its connection's, which OpenSSL goes on
+ * writing to when more tickets arrive, and an object shared between
+ * connections is raced on inside OpenSSL (openssl/openssl#24629; TSan saw
+ * it in test_client_cert_async). Returning 0: OpenSSL keeps its own. */
+static int new_session_cb(SSL *ssl, SSL_SESSION *offered)
 {
   struct wh_conn *c = SSL_get_ex_data(ssl, conn_index);
   /* Only a connection whose certificate passed every check may be resumed:
    * a resumed handshake verifies nothing. (The verify callback has run by
    * the time OpenSSL offers the session.) */
   if (!c || c->tls_flags != 0)
+    return 0;
+  SSL_SESSION *sess = SSL_SESSION_dup(offered);
+  if (!sess)
     return 0;
   char key[SESS_KEY_MAX];
   sess_key(c, key, sizeof(key));
@@ -146,7 +153,7 @@ static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
   pthread_mutex_unlock(&sess_lock);
   if (old)
     SSL_SESSION_free(old);
-  return 1;
+  return 0;
 }
 
 static void resume_session(SSL *ssl, const struct wh_conn *c)
@@ -156,7 +163,14 @@ static void resume_session(SSL *ssl, const struct wh_conn *c)
   pthread_mutex_lock(&sess_lock);
   for (int i = 0; i < SESS_SLOTS; i++) {
     if (sessions[i].sess && strcmp(sessions[i].key, key) == 0) {
-      SSL_set_session(ssl, sessions[i].sess); /* takes its own reference */
+      /* A private copy for this connection (see new_session_cb): the
+       * cached object is never attached to a connection, so nothing writes
+       * to it while it is copied here under the lock. */
+      SSL_SESSION *own = SSL_SESSION_dup(sessions[i].sess);
+      if (own) {
+        SSL_set_session(ssl, own); /* takes its own reference */
+        SSL_SESSION_free(own);
+      }
       break;
     }
   }

@@ -188,6 +188,28 @@ static void test_good_large_and_reuse(void **state)
   close3(&h);
 }
 
+/* A new connection to a server seen before resumes its TLS session (the
+ * ticket nginx sent): nginx reports $ssl_session_reused. Keep-alive is off
+ * so that each request makes its own connection. */
+static void test_session_resumed(void **state)
+{
+  (void)state;
+  WCHAR reused[2][8];
+  for (int i = 0; i < 2; i++) {
+    struct h3 h;
+    open3(&h, L"localhost", WH_CERT_GOOD, L"/whoami");
+    DWORD off = WINHTTP_DISABLE_KEEP_ALIVE;
+    assert_true(WinHttpSetOption(h.r, WINHTTP_OPTION_DISABLE_FEATURE, &off, sizeof(off)));
+    assert_true(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, 0));
+    assert_true(WinHttpReceiveResponse(h.r, NULL));
+    DWORD len = sizeof(reused[i]);
+    assert_true(WinHttpQueryHeaders(h.r, WINHTTP_QUERY_CUSTOM, L"X-Session-Reused", reused[i],
+                                    &len, NULL));
+    close3(&h);
+  }
+  assert_true(wcscmp(reused[1], L"r") == 0);
+}
+
 static void test_url_and_bitness(void **state)
 {
   (void)state;
@@ -593,6 +615,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_good),
     cmocka_unit_test(test_good_large_and_reuse),
+    cmocka_unit_test(test_session_resumed),
     cmocka_unit_test(test_url_and_bitness),
     cmocka_unit_test(test_certificate_struct),
     cmocka_unit_test(test_expired),
