@@ -56,3 +56,15 @@ DWORD wh_api_ie_proxy_config(WINHTTP_CURRENT_USER_IE_PROXY_CONFIG *cfg)
   wh_ie_proxy_clear(&ie);
   return err;
 }
+
+DWORD wh_api_proxy_type_flags(const struct wh_ie_proxy *c, bool nothing_is_detect)
+{
+  DWORD f = WINHTTP_PROXY_TYPE_DIRECT;
+  if (c->proxy)
+    f |= WINHTTP_PROXY_TYPE_PROXY;
+  if (c->auto_config_url)
+    f |= WINHTTP_PROXY_TYPE_AUTO_PROXY_URL;
+  if (c->auto_detect || (nothing_is_detect && !wh_ie_proxy_configured(c)))
+    f |= WINHTTP_PROXY_TYPE_AUTO_DETECT;
+  return f;
+}

@@ -31,8 +31,7 @@ static const char *env_get(const char *name, void *ctx)
   return secure_getenv(name);
 }
 
-/* XDG_CURRENT_DESKTOP names KDE. */
-static bool kde_session(void)
+bool wh_kde_session(void)
 {
   const char *d = secure_getenv("XDG_CURRENT_DESKTOP");
   while (d && *d) {
@@ -86,20 +85,28 @@ out:
   return err;
 }
 
-/* "<dir>/kioslaverc" from the |n| bytes of |dir|, when absolute and not too
- * long. */
-static DWORD read_in_dir(const char *dir, size_t n, struct wh_kde_settings *s)
+/* "<dir>/kioslaverc" from the |n| bytes of |dir|. */
+static DWORD read_in_dir(const char *dir, size_t n, void *ctx)
 {
   char path[PATH_MAX];
-  if (n == 0 || dir[0] != '/' || n > INT_MAX)
+  if (n > INT_MAX)
     return ERROR_SUCCESS;
   int w = snprintf(path, sizeof(path), "%.*s/kioslaverc", (int)n, dir);
   if (w < 0 || (size_t)w >= sizeof(path))
     return ERROR_SUCCESS;
-  return read_kioslaverc(path, s);
+  return read_kioslaverc(path, ctx);
 }
 
-static DWORD read_kde(struct wh_kde_settings *s)
+/* |fn| for |dir| when it is absolute (the XDG rule) and short enough. */
+static DWORD one_dir(const char *dir, size_t n, DWORD (*fn)(const char *, size_t, void *),
+                     void *ctx)
+{
+  if (n == 0 || dir[0] != '/' || n >= PATH_MAX - sizeof("/kioslaverc"))
+    return ERROR_SUCCESS;
+  return fn(dir, n, ctx);
+}
+
+DWORD wh_kde_dirs_each(DWORD (*fn)(const char *dir, size_t n, void *ctx), void *ctx)
 {
   /* The system directories, least important (last) first. */
   const char *dirs = secure_getenv("XDG_CONFIG_DIRS");
@@ -114,14 +121,14 @@ static DWORD read_kde(struct wh_kde_settings *s)
     p = end ? end + 1 : NULL;
   }
   for (size_t i = count; i > 0; i--) {
-    DWORD err = read_in_dir(start[i - 1], len[i - 1], s);
+    DWORD err = one_dir(start[i - 1], len[i - 1], fn, ctx);
     if (err != ERROR_SUCCESS)
       return err;
   }
   /* The user's, most important. */
   const char *home_config = secure_getenv("XDG_CONFIG_HOME");
   if (home_config && home_config[0] == '/')
-    return read_in_dir(home_config, strlen(home_config), s);
+    return one_dir(home_config, strlen(home_config), fn, ctx);
   const char *home = secure_getenv("HOME");
   if (!home || home[0] != '/')
     return ERROR_SUCCESS;
@@ -129,14 +136,14 @@ static DWORD read_kde(struct wh_kde_settings *s)
   int w = snprintf(dir, sizeof(dir), "%s/.config", home);
   if (w < 0 || (size_t)w >= sizeof(dir))
     return ERROR_SUCCESS;
-  return read_in_dir(dir, (size_t)w, s);
+  return one_dir(dir, (size_t)w, fn, ctx);
 }
 
 static DWORD from_kde(struct wh_ie_proxy *out)
 {
   struct wh_kde_settings s;
   memset(&s, 0, sizeof(s));
-  DWORD err = read_kde(&s);
+  DWORD err = wh_kde_dirs_each(read_in_dir, &s);
   if (err == ERROR_SUCCESS)
     err = wh_kde_proxy_map(&s, env_get, NULL, out);
   wh_kde_settings_free(&s);
@@ -158,7 +165,7 @@ DWORD wh_user_proxy(struct wh_ie_proxy *out)
 {
   memset(out, 0, sizeof(*out));
   DWORD err;
-  if (kde_session()) {
+  if (wh_kde_session()) {
     err = from_kde(out);
     if (err != ERROR_SUCCESS || wh_ie_proxy_configured(out))
       goto done;

@@ -28,6 +28,9 @@
 #ifndef WH_CORE_DESKTOP_PROXY_H
 #define WH_CORE_DESKTOP_PROXY_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include <winhttp.h>
 
 #include "policy/ie_proxy.h"
@@ -36,5 +39,16 @@
  * Nothing configured anywhere leaves it clear. ERROR_SUCCESS, or
  * ERROR_NOT_ENOUGH_MEMORY with |out| clear. */
 DWORD wh_user_proxy(struct wh_ie_proxy *out);
+
+/* True when XDG_CURRENT_DESKTOP names KDE (kioslaverc is read only then). */
+bool wh_kde_session(void);
+
+/* Calls |fn| with each directory whose kioslaverc the KDE settings come
+ * from (|n| bytes at |dir|, not NUL-terminated), least important first:
+ * XDG_CONFIG_DIRS last to first, then XDG_CONFIG_HOME (or ~/.config).
+ * Relative and overlong paths are skipped. Stops at, and returns, the
+ * first result other than ERROR_SUCCESS. core/proxy_notify.c watches the
+ * same directories. */
+DWORD wh_kde_dirs_each(DWORD (*fn)(const char *dir, size_t n, void *ctx), void *ctx);
 
 #endif

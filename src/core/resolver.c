@@ -35,19 +35,34 @@ static void report(struct wh_resolver *r, DWORD err, const struct wh_pac_entry *
   pthread_mutex_lock(&r->hdr.lock);
   if (r->closing)
     err = ERROR_WINHTTP_OPERATION_CANCELLED;
-  if (err == ERROR_SUCCESS) {
+  bool settings = r->settings_op;
+  if (err == ERROR_SUCCESS && settings) {
+    wh_ie_proxy_clear(&r->result_cfg);
+    r->result_cfg = r->settings; /* moved */
+    memset(&r->settings, 0, sizeof(r->settings));
+    r->result_version = r->settings_version;
+  } else if (err == ERROR_SUCCESS) {
     memcpy(r->result, e, n * sizeof(e[0]));
     r->result_n = n;
     r->result_bypass = bypass;
-    r->have_result = true;
   }
+  if (err == ERROR_SUCCESS) {
+    r->have_result = true;
+    r->result_settings = settings;
+  }
+  wh_ie_proxy_clear(&r->settings);
+  r->settings_op = false;
   r->pending = false;
   r->armed = false;
   pthread_mutex_unlock(&r->hdr.lock);
   if (err == ERROR_SUCCESS) {
-    wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_GETPROXYFORURL_COMPLETE, NULL, 0);
+    wh_notify(&r->hdr,
+              settings ? WINHTTP_CALLBACK_STATUS_GETPROXYSETTINGS_COMPLETE
+                       : WINHTTP_CALLBACK_STATUS_GETPROXYFORURL_COMPLETE,
+              NULL, 0);
   } else {
-    WINHTTP_ASYNC_RESULT res = {.dwResult = API_GET_PROXY_FOR_URL, .dwError = err};
+    WINHTTP_ASYNC_RESULT res = {
+        .dwResult = settings ? API_GET_PROXY_SETTINGS : API_GET_PROXY_FOR_URL, .dwError = err};
     wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_REQUEST_ERROR, &res, sizeof(res));
   }
   wh_object_release(&r->hdr); /* the operation's reference */
@@ -131,9 +146,16 @@ static void resolver_close(struct wh_object *o)
     wh_loop_post(l, &r->cancel_task);
 }
 
+static void resolver_destroy(struct wh_object *o)
+{
+  struct wh_resolver *r = (struct wh_resolver *)o;
+  wh_ie_proxy_clear(&r->settings);
+  wh_ie_proxy_clear(&r->result_cfg);
+}
+
 static const struct wh_object_ops resolver_ops = {
   .close = resolver_close,
-  .destroy = NULL,
+  .destroy = resolver_destroy,
 };
 
 DWORD wh_resolver_new(struct wh_session *s, HINTERNET *out)
@@ -151,8 +173,10 @@ DWORD wh_resolver_new(struct wh_session *s, HINTERNET *out)
   return err;
 }
 
-DWORD wh_resolver_begin(struct wh_resolver *r, const struct wh_autoproxy_query *q, DWORD err,
-                        const struct wh_pac_entry *e, size_t n, bool bypass, DWORD_PTR ctx)
+/* wh_resolver_begin's work; |cfg| (NULL for a lookup) is taken over. */
+static DWORD begin(struct wh_resolver *r, const struct wh_autoproxy_query *q, DWORD err,
+                   const struct wh_pac_entry *e, size_t n, bool bypass, struct wh_ie_proxy *cfg,
+                   DWORD version, DWORD_PTR ctx)
 {
   pthread_mutex_lock(&r->hdr.lock);
   DWORD refused = ERROR_SUCCESS;
@@ -165,10 +189,14 @@ DWORD wh_resolver_begin(struct wh_resolver *r, const struct wh_autoproxy_query *
   if (refused == ERROR_SUCCESS) {
     r->pending = true; /* claimed: a concurrent call is refused */
     r->have_result = false;
+    wh_ie_proxy_clear(&r->result_cfg);
   }
   pthread_mutex_unlock(&r->hdr.lock);
-  if (refused != ERROR_SUCCESS)
+  if (refused != ERROR_SUCCESS) {
+    if (cfg)
+      wh_ie_proxy_clear(cfg);
     return refused;
+  }
 
   struct wh_autoproxy_job *job = NULL;
   DWORD started = ERROR_SUCCESS;
@@ -189,6 +217,12 @@ DWORD wh_resolver_begin(struct wh_resolver *r, const struct wh_autoproxy_query *
   if (r->n)
     memcpy(r->entries, e, n * sizeof(e[0]));
   r->bypass = bypass;
+  r->settings_op = cfg != NULL;
+  if (cfg) {
+    r->settings = *cfg; /* moved */
+    memset(cfg, 0, sizeof(*cfg));
+    r->settings_version = version;
+  }
   struct wh_loop *l = r->loop;
   atomic_store_explicit(&r->hdr.context, ctx, memory_order_relaxed);
   wh_object_addref(&r->hdr); /* the operation's reference */
@@ -197,18 +231,61 @@ DWORD wh_resolver_begin(struct wh_resolver *r, const struct wh_autoproxy_query *
   return ERROR_IO_PENDING;
 }
 
+DWORD wh_resolver_begin(struct wh_resolver *r, const struct wh_autoproxy_query *q, DWORD err,
+                        const struct wh_pac_entry *e, size_t n, bool bypass, DWORD_PTR ctx)
+{
+  return begin(r, q, err, e, n, bypass, NULL, 0, ctx);
+}
+
+DWORD wh_resolver_begin_settings(struct wh_resolver *r, struct wh_ie_proxy *cfg, DWORD version,
+                                 DWORD_PTR ctx)
+{
+  return begin(r, NULL, ERROR_SUCCESS, NULL, 0, false, cfg, version, ctx);
+}
+
 DWORD wh_resolver_result(struct wh_resolver *r, struct wh_pac_entry out[WH_PAC_MAX_ENTRIES],
                          size_t *n, bool *bypass)
 {
   pthread_mutex_lock(&r->hdr.lock);
   DWORD err = ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
   *n = 0;
-  if (r->have_result && !r->pending) {
+  if (r->have_result && !r->result_settings && !r->pending) {
     memcpy(out, r->result, r->result_n * sizeof(r->result[0]));
     *n = r->result_n;
     *bypass = r->result_bypass;
     err = ERROR_SUCCESS;
   }
   pthread_mutex_unlock(&r->hdr.lock);
+  return err;
+}
+
+static char *dup_opt(const char *s, bool *failed)
+{
+  if (!s)
+    return NULL;
+  char *d = wh_strndup(s, strlen(s));
+  if (!d)
+    *failed = true;
+  return d;
+}
+
+DWORD wh_resolver_settings_result(struct wh_resolver *r, struct wh_ie_proxy *out,
+                                  DWORD *version)
+{
+  memset(out, 0, sizeof(*out));
+  pthread_mutex_lock(&r->hdr.lock);
+  DWORD err = ERROR_WINHTTP_INCORRECT_HANDLE_STATE;
+  if (r->have_result && r->result_settings && !r->pending) {
+    bool failed = false;
+    out->auto_detect = r->result_cfg.auto_detect;
+    out->auto_config_url = dup_opt(r->result_cfg.auto_config_url, &failed);
+    out->proxy = dup_opt(r->result_cfg.proxy, &failed);
+    out->bypass = dup_opt(r->result_cfg.bypass, &failed);
+    *version = r->result_version;
+    err = failed ? ERROR_NOT_ENOUGH_MEMORY : ERROR_SUCCESS;
+  }
+  pthread_mutex_unlock(&r->hdr.lock);
+  if (err != ERROR_SUCCESS)
+    wh_ie_proxy_clear(out);
   return err;
 }

@@ -10,10 +10,14 @@
  * returning ERROR_IO_PENDING then a callback of
  * WINHTTP_CALLBACK_STATUS_REQUEST_ERROR will be issued".
  *
+ * WinHttpGetProxySettingsEx is the other operation a resolver runs:
+ * GETPROXYSETTINGS_COMPLETE (or REQUEST_ERROR with API_GET_PROXY_SETTINGS),
+ * then WinHttpGetProxySettingsResultEx gives the settings.
+ *
  * One operation at a time per resolver. Its outcome is either already
- * known when it starts (the static configuration answered) or comes from
- * an autoproxy job (core/autoproxy.h) whose eventfd the resolver's loop
- * thread (net/loop.c) watches. Either way it is reported from that loop
+ * known when it starts (the static configuration answered; the settings
+ * were read) or comes from an autoproxy job (core/autoproxy.h) whose
+ * eventfd the resolver's loop thread (net/loop.c) watches. Either way it is reported from that loop
  * thread, never inline. WinHttpCloseHandle cancels: a pending operation
  * reports ERROR_WINHTTP_OPERATION_CANCELLED (its job is abandoned), and
  * the operation's reference makes HANDLE_CLOSING come after it. */
@@ -27,6 +31,7 @@
 #include "core/autoproxy.h"
 #include "core/object.h"
 #include "net/loop.h"
+#include "policy/ie_proxy.h"
 #include "policy/pac_result.h"
 
 struct wh_resolver {
@@ -44,11 +49,18 @@ struct wh_resolver {
   size_t n;
   struct wh_pac_entry entries[WH_PAC_MAX_ENTRIES];
   bool bypass;                /* the static configuration's bypass list named the host */
-  /* The last operation's result, when it succeeded. */
+  bool settings_op;           /* the operation is WinHttpGetProxySettingsEx: */
+  struct wh_ie_proxy settings; /* its outcome (owned) */
+  DWORD settings_version;
+  /* The last operation's result, when it succeeded: a lookup's entries, or
+   * (|result_settings|) the settings. */
   bool have_result;
+  bool result_settings;
   size_t result_n;
   struct wh_pac_entry result[WH_PAC_MAX_ENTRIES];
   bool result_bypass;
+  struct wh_ie_proxy result_cfg; /* owned */
+  DWORD result_version;
 };
 
 /* Creates a resolver under |s| (which must be asynchronous; the caller
@@ -68,9 +80,23 @@ DWORD wh_resolver_new(struct wh_session *s, HINTERNET *out);
 DWORD wh_resolver_begin(struct wh_resolver *r, const struct wh_autoproxy_query *q, DWORD err,
                         const struct wh_pac_entry *e, size_t n, bool bypass, DWORD_PTR ctx);
 
-/* The entries of the last operation, when it succeeded and none is
- * pending: ERROR_SUCCESS, else ERROR_WINHTTP_INCORRECT_HANDLE_STATE. */
+/* Starts a WinHttpGetProxySettingsEx operation whose outcome is known:
+ * the settings |cfg| (taken over: cleared here whatever the result) and
+ * their |version|. Returns as wh_resolver_begin. */
+DWORD wh_resolver_begin_settings(struct wh_resolver *r, struct wh_ie_proxy *cfg, DWORD version,
+                                 DWORD_PTR ctx);
+
+/* The entries of the last operation, when it was a lookup that succeeded
+ * and none is pending: ERROR_SUCCESS, else
+ * ERROR_WINHTTP_INCORRECT_HANDLE_STATE. */
 DWORD wh_resolver_result(struct wh_resolver *r, struct wh_pac_entry out[WH_PAC_MAX_ENTRIES],
                          size_t *n, bool *bypass);
+
+/* A copy of the settings of the last operation, when it was a
+ * WinHttpGetProxySettingsEx that succeeded and none is pending: |out|
+ * (wh_ie_proxy_clear it) and their version. ERROR_SUCCESS,
+ * ERROR_WINHTTP_INCORRECT_HANDLE_STATE or ERROR_NOT_ENOUGH_MEMORY. */
+DWORD wh_resolver_settings_result(struct wh_resolver *r, struct wh_ie_proxy *out,
+                                  DWORD *version);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/object.h"
+#include "core/proxy_notify.h"
 #include "policy/bypass.h"
 #include "policy/proxy_env.h"
 #include "policy/proxy_list.h"
@@ -77,6 +78,9 @@ DWORD wh_default_proxy_set(const char *proxy, const char *bypass)
   pthread_mutex_unlock(&default_lock);
   wh_free(old_p);
   wh_free(old_b);
+  /* The effective settings may have changed: registered proxy change
+   * callbacks hear of it (core/proxy_notify.h). */
+  wh_proxy_notify_poke();
   return ERROR_SUCCESS;
 }
 

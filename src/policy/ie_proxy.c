@@ -30,6 +30,29 @@ bool wh_ie_proxy_configured(const struct wh_ie_proxy *c)
   return c->auto_detect || c->auto_config_url || c->proxy;
 }
 
+static uint64_t fnv_byte(uint64_t h, unsigned char b)
+{
+  return (h ^ b) * 0x100000001b3ull;
+}
+
+uint64_t wh_fingerprint_str(uint64_t h, const char *s)
+{
+  /* A marker byte first, so that NULL, "" and the end of one string
+   * followed by the start of the next all differ. */
+  h = fnv_byte(h, s ? 1 : 0);
+  for (; s && *s; s++)
+    h = fnv_byte(h, (unsigned char)*s);
+  return fnv_byte(h, 0);
+}
+
+uint64_t wh_ie_proxy_fingerprint(uint64_t seed, const struct wh_ie_proxy *c)
+{
+  uint64_t h = fnv_byte(seed, c->auto_detect ? 1 : 0);
+  h = wh_fingerprint_str(h, c->auto_config_url);
+  h = wh_fingerprint_str(h, c->proxy);
+  return wh_fingerprint_str(h, c->bypass);
+}
+
 static bool is_space(unsigned char c)
 {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';

@@ -41,6 +41,7 @@
 #define WH_POLICY_IE_PROXY_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <winhttp.h>
 
@@ -58,6 +59,16 @@ void wh_ie_proxy_clear(struct wh_ie_proxy *c);
 
 /* True when |c| says anything: auto-detection, a PAC URL or a proxy. */
 bool wh_ie_proxy_configured(const struct wh_ie_proxy *c);
+
+/* A 64-bit fingerprint of |c| (FNV-1a over every field, a NULL string told
+ * from an empty one), continuing from |seed| (pass WH_FINGERPRINT_SEED to
+ * start): equal settings give equal values, so a change of the settings
+ * shows as a change of the value (core/proxy_version.h,
+ * core/proxy_notify.h). Not a cryptographic hash: nothing depends on it
+ * resisting a chosen collision. */
+#define WH_FINGERPRINT_SEED 0xcbf29ce484222325ull
+uint64_t wh_fingerprint_str(uint64_t h, const char *s);
+uint64_t wh_ie_proxy_fingerprint(uint64_t seed, const struct wh_ie_proxy *c);
 
 /* The schemes a desktop names proxies for, in the order of the list. */
 enum { WH_IE_HTTP, WH_IE_HTTPS, WH_IE_FTP, WH_IE_SOCKS, WH_IE_SCHEMES };

@@ -116,6 +116,19 @@ size_t wh_proxy_list_pick(const char *list, size_t len, const char *scheme,
   return n;
 }
 
+bool wh_proxy_list_entry(const char *list, size_t len, const char *scheme, const char **server,
+                         size_t *slen)
+{
+  size_t i = 0;
+  while (i < len) {
+    const char *e;
+    size_t elen = next_entry(list, len, &i, &e);
+    if (elen && entry_serves(e, elen, scheme, server, slen))
+      return true;
+  }
+  return false;
+}
+
 bool wh_proxy_list_serves(const char *list, size_t len, const char *scheme)
 {
   size_t slen = strlen(scheme);

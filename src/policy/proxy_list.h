@@ -41,4 +41,13 @@ struct wh_proxy_server {
 size_t wh_proxy_list_pick(const char *list, size_t len, const char *scheme,
                           struct wh_proxy_server *out, size_t max);
 
+/* The first entry of the |len|-byte |list| that serves |scheme|, as written
+ * after its "scheme=" (for instance "proxy:3128" or "socks://s:1080"):
+ * *server points into |list|, *slen is its length. False when no entry
+ * serves the scheme. Unlike wh_proxy_list_pick, the text is not judged: it
+ * is for reporting a configuration (WINHTTP_PROXY_SETTINGS_EX), not for
+ * connecting. */
+bool wh_proxy_list_entry(const char *list, size_t len, const char *scheme, const char **server,
+                         size_t *slen);
+
 #endif

@@ -238,6 +238,22 @@ w "-x unreachable" 7 -x 127.0.0.1:1 "$H/hello.txt" && check "-x unreachable: CAN
   grep -q "ERROR_WINHTTP_CANNOT_CONNECT" "$tmp/err"
 w "-x list" 0 -x "127.0.0.1:1;$P" "$H/hello.txt" && ok "-x with a list: the second proxy carries it"
 
+# --noproxy (curl's syntax): the hosts it names go direct, the others
+# through -x's proxy; the proxy's report tells which went where.
+w "--noproxy match" 0 -x "$P" --noproxy "example.org, 127.0.0.1" "$H/hello.txt?np=direct" &&
+  check "--noproxy naming the host: the body" cmp -s "$tmp/out" "$DEMO_ROOT/hello.txt"
+w "--noproxy other" 0 -x "$P" --noproxy "example.org,.corp.example" "$H/hello.txt?np=proxied" &&
+  check "--noproxy naming other hosts: the body" cmp -s "$tmp/out" "$DEMO_ROOT/hello.txt"
+curl -s --max-time 10 -x "http://$P" http://proxy.report/ >"$tmp/report"
+check "--noproxy: the named host went direct, the other through the proxy" \
+  sh -c 'grep -q "np=proxied" "$1" && ! grep -q "np=direct" "$1"' - "$tmp/report"
+w "--noproxy '*'" 0 -x 127.0.0.1:1 --noproxy '*' "$H/hello.txt" &&
+  check "--noproxy '*': direct, the unreachable proxy never tried" cmp -s "$tmp/out" "$DEMO_ROOT/hello.txt"
+w "--noproxy without -x" 2 --noproxy example.org "$H/hello.txt" && ok "--noproxy without -x: refused (exit 2)"
+w "--noproxy /12" 2 -x "$P" --noproxy 10.0.0.0/12 "$H/hello.txt" &&
+  check "--noproxy with a range a bypass list cannot say: refused, the entry named" \
+  grep -q "10.0.0.0/12" "$tmp/err"
+
 # --- credentials (-u): the fault server's /auth, Basic ---
 start_py_peer "$(dirname "$0")/../peers/faultserver.py" fault_port
 A="http://127.0.0.1:$fault_port/auth?schemes=basic&user=alice&pass=s3cret"
@@ -259,6 +275,58 @@ w "--digest" 0 --digest -u alice:s3cret "$D" && check "--digest: answered" grep 
 setsid -w "$whttp" -u alice "$A" >"$tmp/out" 2>"$tmp/err" </dev/null
 status_is "-u without a password or a terminal" $? 2 && check "-u USER alone off a terminal: the way to give one is named" \
   grep -q "password-file" "$tmp/err"
+
+# --- --proxy-for: what resolution chooses (the proxy peer and the fault
+# server still run) ---
+w "--proxy-for -x" 0 -x "$P" --proxy-for "$H/x" &&
+  check "--proxy-for with -x: the named proxy" has_line "result: PROXY $P" "$tmp/out"
+w "--proxy-for -x --noproxy" 0 -x "$P" --noproxy 127.0.0.1 --proxy-for "$H/x" &&
+  check "--proxy-for with --noproxy naming the host: DIRECT" \
+  has_line "result: DIRECT (bypass list)" "$tmp/out"
+w "--proxy-for per scheme" 0 -x "http=a.example:1;https=b.example:2" --proxy-for https://www.example.com/ &&
+  check "--proxy-for: the list's entry for the URL's scheme" has_line "result: PROXY b.example:2" "$tmp/out"
+w "--proxy-for no entry" 0 -x "https=b.example:2" --proxy-for http://www.example.com/ &&
+  check "--proxy-for: no entry for the scheme is DIRECT" has_line "result: DIRECT (no proxy for http)" "$tmp/out"
+w "--proxy-for and a URL" 2 --proxy-for "$H/x" "$H/y" && ok "--proxy-for with another URL: refused (exit 2)"
+w "--proxy-for ftp" 1 --proxy-for ftp://example.com/ && ok "--proxy-for an ftp:// URL: exit 1"
+
+# Without -x, the user's settings decide. uw NAME STATUS [VAR=VALUE...] CMD...:
+# runs CMD with them under control: no desktop but the one a case names
+# (GIO's in-memory backend: GNOME configures nothing), no proxy variable
+# but the ones it sets, no DNS search domain (no WPAD name is asked for).
+uw() {
+  name=$1 want=$2
+  shift 2
+  env -u XDG_CURRENT_DESKTOP -u http_proxy -u HTTP_PROXY -u https_proxy -u HTTPS_PROXY \
+    -u no_proxy -u NO_PROXY -u all_proxy -u ALL_PROXY GSETTINGS_BACKEND=memory LOCALDOMAIN= \
+    XDG_CONFIG_HOME="$tmp/xdg" XDG_CONFIG_DIRS="$tmp/xdg-sys" "$@" >"$tmp/out" 2>"$tmp/err"
+  status_is "$name" $? "$want"
+}
+mkdir -p "$tmp/xdg" "$tmp/xdg-sys"
+uw "--proxy-for nothing" 0 "$whttp" --proxy-for http://www.example.com/ &&
+  check "--proxy-for with nothing configured: WPAD finds nothing, DIRECT" \
+  sh -c 'grep -qx "user-auto-detect: yes" "$1" && grep -qx "pac-error: ERROR_WINHTTP_AUTODETECTION_FAILED (12180)" "$1" &&
+         grep -qx "result: DIRECT" "$1"' - "$tmp/out"
+uw "--proxy-for env" 0 http_proxy="http://$P" no_proxy=bypassed.example "$whttp" --proxy-for http://www.example.com/ &&
+  check "--proxy-for from http_proxy: the manual proxy" \
+  sh -c 'grep -qx "method: manual proxy (current user)" "$1" && grep -qx "result: PROXY $2" "$1"' - "$tmp/out" "$P"
+uw "--proxy-for env bypassed" 0 http_proxy="http://$P" no_proxy=bypassed.example "$whttp" --proxy-for http://www.bypassed.example/ &&
+  check "--proxy-for a host no_proxy names: DIRECT" has_line "result: DIRECT (bypass list)" "$tmp/out"
+printf '[Proxy Settings]\nProxyType=2\nProxy Config Script=http://127.0.0.1:%s/pac?name=proxy&port=%s\n' \
+  "$fault_port" "$proxy_port" >"$tmp/xdg/kioslaverc"
+uw "--proxy-for KDE PAC" 0 XDG_CURRENT_DESKTOP=KDE "$whttp" --proxy-for http://www.example.com/ &&
+  check "--proxy-for with KDE's PAC URL: the script's proxy" \
+  sh -c 'grep -qx "method: pac" "$1" && grep -qx "result: PROXY 127.0.0.1:$2" "$1"' - "$tmp/out" "$proxy_port"
+uw "--proxy-for KDE PAC direct" 0 XDG_CURRENT_DESKTOP=KDE "$whttp" --proxy-for http://localhost/ &&
+  check "--proxy-for a host the script sends direct: DIRECT" \
+  sh -c 'grep -qx "access-type: NO_PROXY" "$1" && grep -qx "result: DIRECT" "$1"' - "$tmp/out"
+printf '[Proxy Settings]\nProxyType=2\nProxy Config Script=http://127.0.0.1:%s/status?code=404\n' \
+  "$fault_port" >"$tmp/xdg/kioslaverc"
+uw "--proxy-for KDE PAC 404" 0 XDG_CURRENT_DESKTOP=KDE "$whttp" --proxy-for http://www.example.com/ &&
+  check "--proxy-for when the script cannot be downloaded: the error, then DIRECT" \
+  sh -c 'grep -qx "pac-error: ERROR_WINHTTP_UNABLE_TO_DOWNLOAD_SCRIPT (12167)" "$1" && grep -qx "result: DIRECT" "$1"' \
+  - "$tmp/out"
+rm -f "$tmp/xdg/kioslaverc"
 
 # --- parallel (-Z): the asynchronous API ---
 export SSL_CERT_FILE="$DEMO_CA"

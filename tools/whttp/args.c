@@ -14,6 +14,7 @@
 
 static const char usage_text[] =
   "Usage: whttp [options] URL\n"
+  "       whttp [-x PROXY [--noproxy LIST]] --proxy-for URL\n"
   "       whttp -Z [N] (-O | -o FILE | --discard) [options] URL...\n"
   "       whttp [--binary] [--ws-deflate] [-H ...] [-kvs] [-m SECONDS] (ws://... | wss://... | --ws URL)\n"
   "A command-line HTTP and WebSocket client built on the WinHTTP API (OpenWinHTTP).\n"
@@ -33,6 +34,12 @@ static const char usage_text[] =
   "      --compressed          ask for gzip/deflate and decode the body\n"
   "  -x, --proxy HOST:PORT     go through this HTTP proxy (Windows' list syntax:\n"
   "                            'http=HOST:PORT;https=HOST:PORT' per scheme)\n"
+  "      --noproxy LIST        with -x: these hosts go direct (curl's syntax: comma-\n"
+  "                            separated names, each with its subdomains, IP\n"
+  "                            addresses, /8 /16 /24 /32 ranges; '*' for every host)\n"
+  "      --proxy-for URL       print what proxy resolution chooses for URL and exit:\n"
+  "                            -x and --noproxy, else the user's settings (desktop,\n"
+  "                            then environment) and their PAC script or WPAD\n"
   "  -u, --user USER[:PASS]    credentials for the server (the best scheme it asks for;\n"
   "                            without :PASS the password comes from\n"
   "                            --password-file or is asked on the terminal)\n"
@@ -136,6 +143,8 @@ static int set_discard(struct whttp_args *a, const char *v) { (void)v; a->discar
 static int set_ws(struct whttp_args *a, const char *v) { (void)v; a->websocket = true; return 0; }
 static int set_binary(struct whttp_args *a, const char *v) { (void)v; a->binary = true; return 0; }
 static int set_proxy(struct whttp_args *a, const char *v) { a->proxy = v; return 0; }
+static int set_noproxy(struct whttp_args *a, const char *v) { a->noproxy = v; return 0; }
+static int set_proxy_for(struct whttp_args *a, const char *v) { a->proxy_for = v; return 0; }
 static int set_user(struct whttp_args *a, const char *v) { a->user_spec = v; return 0; }
 static int set_proxy_user(struct whttp_args *a, const char *v) { a->proxy_user_spec = v; return 0; }
 static int set_password_file(struct whttp_args *a, const char *v) { a->password_file = v; return 0; }
@@ -341,6 +350,8 @@ static const struct opt options[] = {
   {0, "ws-deflate", false, set_ws_deflate},
   {0, "http2", false, set_http2},
   {'x', "proxy", true, set_proxy},
+  {0, "noproxy", true, set_noproxy},
+  {0, "proxy-for", true, set_proxy_for},
   {'u', "user", true, set_user},
   {0, "proxy-user", true, set_proxy_user},
   {0, "password-file", true, set_password_file},
@@ -470,8 +481,32 @@ static int check_cert(const struct whttp_args *a)
   return 0;
 }
 
+/* --noproxy: only with -x (without it whttp uses no proxy at all, so the
+ * list would be accepted and do nothing), turned into a bypass list. */
+static int check_noproxy(struct whttp_args *a)
+{
+  if (!a->noproxy)
+    return 0;
+  if (!a->proxy)
+    return usage_error("--noproxy needs -x (without it whttp uses no proxy)", NULL);
+  char *bad = NULL;
+  int rc = whttp_noproxy_bypass(a->noproxy, &a->bypass, &bad);
+  if (rc == WX_USAGE)
+    rc = usage_error("--noproxy: a WinHTTP bypass list cannot express", bad);
+  else if (rc)
+    fputs("whttp: out of memory\n", stderr);
+  free(bad);
+  return rc;
+}
+
 static int check_args(struct whttp_args *a)
 {
+  int rc = check_noproxy(a);
+  if (rc)
+    return rc;
+  /* --proxy-for URL: a report, no transfer; its URL is its own. */
+  if (a->proxy_for)
+    return a->url ? usage_error("--proxy-for takes no other URL:", a->url) : 0;
   if (!a->url)
     return usage_error("no URL given", NULL);
   if (whttp_is_ws_url(a->url))
@@ -481,7 +516,7 @@ static int check_args(struct whttp_args *a)
   if (a->ws_deflate && !a->websocket)
     return usage_error("--ws-deflate needs WebSocket mode (a ws:// or wss:// URL, or --ws)", NULL);
   if (a->websocket) {
-    int rc = check_websocket(a);
+    rc = check_websocket(a);
     if (!rc)
       rc = check_cert(a);
     return rc ? rc : whttp_client_cert_load(a);
@@ -503,7 +538,7 @@ static int check_args(struct whttp_args *a)
   if (a->auth_scheme && a->auth_scheme != WINHTTP_AUTH_SCHEME_NEGOTIATE && !a->user_spec &&
       !a->proxy_user_spec)
     return usage_error("--basic, --digest and --ntlm need -u or --proxy-user", NULL);
-  int rc = check_cert(a);
+  rc = check_cert(a);
   if (!rc && a->parallel)
     rc = check_parallel(a);
   if (!rc)
@@ -549,6 +584,8 @@ void whttp_free_args(struct whttp_args *a)
   free(a->headers);
   free(a->data);
   free(a->urls);
+  free(a->bypass);
+  a->bypass = NULL;
   a->urls = NULL;
   a->headers = NULL;
   a->data = NULL;

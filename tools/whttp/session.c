@@ -13,14 +13,19 @@ HINTERNET whttp_open_session(const struct whttp_args *a, DWORD flags)
     return WinHttpOpen(agent, WINHTTP_ACCESS_TYPE_NO_PROXY, WINHTTP_NO_PROXY_NAME,
                        WINHTTP_NO_PROXY_BYPASS, flags);
   /* -x: a named proxy in Windows' list syntax ("host:port", or
-   * "http=host:port;https=host:port"). */
+   * "http=host:port;https=host:port"); --noproxy: its bypass list, already
+   * in WinHTTP's syntax (noproxy.c). */
   WCHAR *proxy = whttp_widen(a->proxy, strlen(a->proxy));
-  if (!proxy) {
+  WCHAR *bypass = a->bypass ? whttp_widen(a->bypass, strlen(a->bypass)) : NULL;
+  if (!proxy || (a->bypass && !bypass)) {
+    free(proxy);
+    free(bypass);
     SetLastError(ERROR_INVALID_PARAMETER);
     return NULL;
   }
   HINTERNET s = WinHttpOpen(agent, WINHTTP_ACCESS_TYPE_NAMED_PROXY, proxy,
-                            WINHTTP_NO_PROXY_BYPASS, flags);
+                            bypass ? bypass : WINHTTP_NO_PROXY_BYPASS, flags);
   free(proxy);
+  free(bypass);
   return s;
 }

@@ -553,6 +553,11 @@ int main(int argc, char **argv)
     whttp_free_args(&a);
     return rc == 1 ? WX_OK : rc;
   }
+  if (a.proxy_for) {
+    rc = whttp_proxy_for(&a);
+    whttp_free_args(&a);
+    return rc;
+  }
   if (a.parallel) {
     rc = whttp_parallel(&a);
     whttp_free_args(&a);

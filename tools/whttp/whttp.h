@@ -64,6 +64,9 @@ struct whttp_args {
   bool ws_deflate;          /* --ws-deflate: offer permessage-deflate (winhttp_ext.h) */
   bool http2;               /* --http2: enable HTTP/2 (ALPN h2, HTTP/1.1 fallback) */
   const char *proxy;        /* -x/--proxy: a named proxy (Windows' list syntax) */
+  const char *noproxy;      /* --noproxy LIST: hosts bypassing it (curl's syntax) */
+  char *bypass;             /* --noproxy in Windows' bypass-list syntax (owned), or NULL */
+  const char *proxy_for;    /* --proxy-for URL: print what resolution chooses, exit */
   const char *user_spec;    /* -u USER[:PASS] */
   const char *proxy_user_spec; /* --proxy-user USER[:PASS] */
   const char *password_file;   /* --password-file: the password(s) not on the line */
@@ -131,7 +134,17 @@ int whttp_client_cert_load(struct whttp_args *a);
 BOOL whttp_client_cert_apply(HINTERNET request, const struct whttp_args *a, bool secure);
 void whttp_client_cert_free(struct whttp_args *a);
 
-/* The session of every mode: through a's proxy (-x) when one is given. */
+/* noproxy.c: --noproxy LIST (curl's syntax) as a WinHTTP bypass list in
+ * *out (malloc'd; NULL for an empty list). Returns 0, WX_MEMORY, or
+ * WX_USAGE with the entry that cannot be expressed in *bad (malloc'd). */
+int whttp_noproxy_bypass(const char *list, char **out, char **bad);
+
+/* proxyfor.c: --proxy-for URL. Prints what proxy resolution chooses for
+ * the URL ("key: value" lines on stdout) and returns the exit status. */
+int whttp_proxy_for(const struct whttp_args *a);
+
+/* The session of every mode: through a's proxy (-x) when one is given,
+ * bypassed for the hosts of --noproxy. */
 HINTERNET whttp_open_session(const struct whttp_args *a, DWORD flags);
 WCHAR *whttp_widen(const char *s, size_t len);   /* NULL on bad UTF-8 or no memory */
 /* whttp_widen, "http://" added when no scheme; ws:// and wss:// become
