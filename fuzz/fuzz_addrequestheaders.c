@@ -246,6 +246,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   struct wh_headers h;
   wh_headers_init(&h);
   CHECK(wh_headers_apply(&h, prefill, sizeof(prefill) - 1, WINHTTP_ADDREQ_FLAG_ADD) == 0);
+  /* 0x200: what follows is carved from a fresh slab of 0-252 bytes (bits
+   * 10-15) when the prefill's copy left none, as a parsed head's are. */
+  if (mods & 0x200) {
+    wh_headers_free(&h);
+    wh_headers_init(&h);
+    wh_headers_reserve(&h, 4, ((mods >> 10) & 0x3F) * 4);
+    for (const char *l = prefill; *l;) {
+      const char *e = strstr(l, "\r\n");
+      size_t n = e ? (size_t)(e - l) : strlen(l);
+      CHECK(wh_headers_apply(&h, l, n, WINHTTP_ADDREQ_FLAG_ADD) == 0);
+      l += e ? n + 2 : n;
+    }
+  }
   wh_headers_set_limits(&h, (limits & 2) ? 160 : 0, (limits & 1) ? 6 : 0);
   check_invariants(&h);
 

@@ -184,6 +184,12 @@ DWORD wh_h1_parse_fields(const char *p, size_t len, struct wh_headers *h)
   size_t pos = 0, cend, next;
   DWORD err = ERROR_SUCCESS;
 
+  /* One block for every field of the section, and the array sized once:
+   * |len| bounds the fields' names and values, its line ends their count. */
+  size_t lines = 0;
+  for (const char *q = p, *end = p + len; (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++)
+    lines++;
+  wh_headers_reserve(h, lines, len);
   /* The fold buffer is only touched (and allocated) for obs-fold. */
   wh_buf_init(&fold, SIZE_MAX / 2);
   while (pos < len) {

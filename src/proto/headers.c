@@ -42,17 +42,38 @@ void wh_headers_set_limits(struct wh_headers *h, size_t max_bytes, size_t max_co
   h->max_count = max_count;
 }
 
-/* One allocation per header: "name\0value\0"; the entry's name points at
- * the block and its value into it (a response head costs one malloc per
- * header, not two). NULL when out of memory. */
-static char *pair_new(const char *name, size_t nlen, const char *value, size_t vlen,
-                      char **vout)
+/* Whether |p| lies in the store's slab (compared as integers: the slab
+ * and a block of its own are different objects). */
+static bool in_slab(const struct wh_headers *h, const char *p)
+{
+  uintptr_t a = (uintptr_t)p, s = (uintptr_t)h->slab;
+  return h->slab && a >= s && a - s < h->slab_cap;
+}
+
+static void block_free(const struct wh_headers *h, char *p)
+{
+  if (!in_slab(h, p))
+    wh_free(p);
+}
+
+/* One block per header: "name\0value\0"; the entry's name points at the
+ * block and its value into it. The block is carved from the slab when it
+ * fits, else allocated. NULL when out of memory. */
+static char *pair_new(struct wh_headers *h, const char *name, size_t nlen, const char *value,
+                      size_t vlen, char **vout)
 {
   if (vlen > SIZE_MAX - 2 || nlen > SIZE_MAX - 2 - vlen)
     return NULL;
-  char *b = wh_malloc(nlen + vlen + 2);
-  if (!b)
-    return NULL;
+  size_t need = nlen + vlen + 2;
+  char *b;
+  if (h->slab && h->slab_cap - h->slab_used >= need) {
+    b = h->slab + h->slab_used;
+    h->slab_used += need;
+  } else {
+    b = wh_malloc(need);
+    if (!b)
+      return NULL;
+  }
   memcpy(b, name, nlen);
   b[nlen] = '\0';
   if (vlen)
@@ -63,25 +84,50 @@ static char *pair_new(const char *name, size_t nlen, const char *value, size_t v
 }
 
 /* Header |e| with a new value (the name is copied into a new block). */
-static DWORD set_pair_value(struct wh_header *e, const char *value, size_t vlen)
+static DWORD set_pair_value(struct wh_headers *h, struct wh_header *e, const char *value,
+                            size_t vlen)
 {
   char *v;
-  char *b = pair_new(e->name, e->name_len, value, vlen, &v);
+  char *b = pair_new(h, e->name, e->name_len, value, vlen, &v);
   if (!b)
     return ERROR_NOT_ENOUGH_MEMORY;
-  wh_free(e->name);
+  block_free(h, e->name);
   e->name = b;
   e->value = v;
   e->value_len = vlen;
   return ERROR_SUCCESS;
 }
 
+static bool grow_to(struct wh_headers *h, size_t ncap)
+{
+  if (ncap > SIZE_MAX / sizeof(*h->v))
+    return false;
+  struct wh_header *nv = wh_realloc(h->v, ncap * sizeof(*nv));
+  if (!nv)
+    return false;
+  h->v = nv;
+  h->cap = ncap;
+  return true;
+}
+
+void wh_headers_reserve(struct wh_headers *h, size_t count, size_t bytes)
+{
+  if (count > h->cap - h->n && h->n <= SIZE_MAX - count)
+    (void)grow_to(h, h->n + count);
+  if (!h->slab && bytes && bytes <= SIZE_MAX / 2) {
+    h->slab = wh_malloc(bytes);
+    h->slab_used = 0;
+    h->slab_cap = h->slab ? bytes : 0;
+  }
+}
+
 void wh_headers_clear(struct wh_headers *h)
 {
   for (size_t i = 0; i < h->n; i++)
-    wh_free(h->v[i].name);
+    block_free(h, h->v[i].name);
   h->n = 0;
   h->bytes = 0;
+  h->slab_used = 0; /* no entry is left in it */
 }
 
 void wh_headers_free(struct wh_headers *h)
@@ -90,6 +136,9 @@ void wh_headers_free(struct wh_headers *h)
   wh_free(h->v);
   h->v = NULL;
   h->cap = 0;
+  wh_free(h->slab);
+  h->slab = NULL;
+  h->slab_cap = 0;
 }
 
 /* --- validation and lookup ---------------------------------------------- */
@@ -176,16 +225,11 @@ static DWORD append(struct wh_headers *h, const char *name, size_t nlen, const c
     return err;
   if (h->n == h->cap) {
     size_t ncap = h->cap ? h->cap * 2 : 8;
-    if (ncap < h->cap || ncap > SIZE_MAX / sizeof(*h->v))
+    if (ncap < h->cap || !grow_to(h, ncap))
       return ERROR_NOT_ENOUGH_MEMORY;
-    struct wh_header *nv = wh_realloc(h->v, ncap * sizeof(*nv));
-    if (!nv)
-      return ERROR_NOT_ENOUGH_MEMORY;
-    h->v = nv;
-    h->cap = ncap;
   }
   char *v;
-  char *n = pair_new(name, nlen, value, vlen, &v);
+  char *n = pair_new(h, name, nlen, value, vlen, &v);
   if (!n)
     return ERROR_NOT_ENOUGH_MEMORY;
   h->v[h->n++] = (struct wh_header){n, nlen, v, vlen};
@@ -197,7 +241,7 @@ static void remove_at(struct wh_headers *h, size_t i)
 {
   struct wh_header *e = &h->v[i];
   h->bytes -= e->name_len + e->value_len + ENTRY_OVERHEAD;
-  wh_free(e->name);
+  block_free(h, e->name);
   memmove(e, e + 1, (h->n - i - 1) * sizeof(*e));
   h->n--;
 }
@@ -209,7 +253,7 @@ static DWORD set_value(struct wh_headers *h, size_t i, const char *value, size_t
   DWORD err = check_bytes(h, e->value_len, vlen, &total);
   if (err)
     return err;
-  err = set_pair_value(e, value, vlen);
+  err = set_pair_value(h, e, value, vlen);
   if (err)
     return err;
   h->bytes = total;
@@ -237,7 +281,7 @@ static DWORD coalesce(struct wh_headers *h, size_t i, char sep, const char *valu
   v[e->value_len + 1] = ' ';
   memcpy(v + e->value_len + 2, value, vlen);
   v[nlen] = '\0';
-  err = set_pair_value(e, v, nlen);
+  err = set_pair_value(h, e, v, nlen);
   wh_free(v);
   if (err)
     return err;
@@ -367,11 +411,14 @@ static DWORD clone(const struct wh_headers *src, struct wh_headers *dst)
     if (!dst->v)
       return ERROR_NOT_ENOUGH_MEMORY;
     dst->cap = src->n;
+    /* |bytes| counts 4 bytes of framing per entry where a block needs 2:
+     * the lines being applied to the copy often fit in the rest. */
+    wh_headers_reserve(dst, 0, src->bytes);
   }
   for (size_t i = 0; i < src->n; i++) {
     const struct wh_header *e = &src->v[i];
     char *v;
-    char *n = pair_new(e->name, e->name_len, e->value, e->value_len, &v);
+    char *n = pair_new(dst, e->name, e->name_len, e->value, e->value_len, &v);
     if (!n) {
       wh_headers_free(dst);
       return ERROR_NOT_ENOUGH_MEMORY;

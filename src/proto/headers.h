@@ -41,6 +41,12 @@ struct wh_headers {
   size_t bytes;     /* serialised size: sum of name_len + value_len + 4 (": ", CRLF) */
   size_t max_bytes; /* refuse growth past this many serialised bytes; 0 = unlimited */
   size_t max_count; /* refuse more than this many headers; 0 = unlimited */
+  /* One block headers are carved from (wh_headers_reserve), so that a
+   * parsed head costs one allocation, not one per field; entries outside
+   * it have blocks of their own. Space of a removed or replaced entry is
+   * not reused until the store is cleared. */
+  char *slab;
+  size_t slab_used, slab_cap;
 };
 
 /* An empty store, unbounded (request headers are bounded only by memory, as
@@ -50,6 +56,12 @@ void wh_headers_init(struct wh_headers *h);
  * HEADER_SIZE). Headers already present stay even when over the new limits;
  * only later growth is refused. 0 means unlimited. */
 void wh_headers_set_limits(struct wh_headers *h, size_t max_bytes, size_t max_count);
+/* A hint before adding about |count| headers of about |bytes| names and
+ * values in all (a parser passes its section's length, which bounds
+ * both): the array grows once, and when the store has no slab yet, one
+ * block of |bytes| is allocated for the entries to come. Never fails: out
+ * of memory, the entries are allocated one by one as without it. */
+void wh_headers_reserve(struct wh_headers *h, size_t count, size_t bytes);
 /* Frees every header and the array; the store is empty and reusable. */
 void wh_headers_free(struct wh_headers *h);
 /* Removes every header, keeping the limits. */

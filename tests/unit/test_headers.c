@@ -1062,6 +1062,54 @@ static void test_systemtime(void **state)
   wh_headers_free(&h);
 }
 
+/* wh_headers_reserve: entries carved from one block behave as entries of
+ * their own: replaced, coalesced, removed, cleared and refilled, cloned by
+ * a multi-line apply; once the block is full, entries get blocks of their
+ * own; a store without the hint is unchanged. Run under ASan, a block
+ * freed twice or a slab entry passed to free() would be reported. */
+static void test_reserve_slab(void **state)
+{
+  (void)state;
+  struct wh_headers h;
+  wh_headers_init(&h);
+  wh_headers_reserve(&h, 4, 24); /* room for two or three small pairs */
+  assert_non_null(h.slab);
+  assert_true(h.cap >= 4);
+  assert_int_equal(wh_headers_apply_one(&h, "A", 1, "1", 1, ADD), ERROR_SUCCESS);
+  assert_int_equal(wh_headers_apply_one(&h, "Bb", 2, "22", 2, ADD), ERROR_SUCCESS);
+  assert_true(h.slab_used > 0);
+  /* Past the block: a block of its own. */
+  assert_int_equal(wh_headers_apply_one(&h, "Long-Name", 9, "a long value", 12, ADD),
+                   ERROR_SUCCESS);
+  assert_int_equal(wh_headers_apply_one(&h, "A", 1, "x", 1, WINHTTP_ADDREQ_FLAG_REPLACE),
+                   ERROR_SUCCESS);
+  assert_int_equal(wh_headers_apply_one(&h, "Bb", 2, "3", 1, WINHTTP_ADDREQ_FLAG_COALESCE_WITH_COMMA),
+                   ERROR_SUCCESS);
+  assert_store(&h, "A: x\r\nBb: 22, 3\r\nLong-Name: a long value\r\n");
+  assert_int_equal(wh_headers_apply(&h, "C: 1\r\nD: 2\r\n", 12, ADD), ERROR_SUCCESS);
+  assert_int_equal(wh_headers_apply_one(&h, "Long-Name", 9, "", 0, WINHTTP_ADDREQ_FLAG_REPLACE),
+                   ERROR_SUCCESS);
+  assert_store(&h, "A: x\r\nBb: 22, 3\r\nC: 1\r\nD: 2\r\n");
+  /* Cleared, the block is reused from its start. */
+  wh_headers_clear(&h);
+  wh_headers_reserve(&h, 1, 64); /* a slab is there: only the array */
+  assert_int_equal(h.slab_used, 0);
+  assert_int_equal(wh_headers_apply_one(&h, "E", 1, "5", 1, ADD), ERROR_SUCCESS);
+  assert_int_equal(h.slab_used, 4);
+  assert_store(&h, "E: 5\r\n");
+  wh_headers_free(&h);
+  assert_null(h.slab);
+  /* A reserve that cannot get memory is only a hint. */
+  wh_headers_init(&h);
+  wh_mem_fail_after(0);
+  wh_headers_reserve(&h, 8, 128);
+  wh_mem_fail_reset();
+  assert_null(h.slab);
+  assert_int_equal(wh_headers_apply_one(&h, "F", 1, "6", 1, ADD), ERROR_SUCCESS);
+  assert_store(&h, "F: 6\r\n");
+  wh_headers_free(&h);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1078,6 +1126,7 @@ int main(void)
     cmocka_unit_test(test_serialize),
     cmocka_unit_test(test_serialize_as),
     cmocka_unit_test(test_lifecycle),
+    cmocka_unit_test(test_reserve_slab),
     cmocka_unit_test(test_limits),
     cmocka_unit_test(test_out_of_memory),
     cmocka_unit_test(test_level_table),
