@@ -3,7 +3,7 @@
  * answer (issue 4 §4: thread count ≤ cores + 2, resident memory per
  * in-flight request ≤ 16 KiB).
  *
- *   bench_scale --port P --count N [--host 127.0.0.1] [--name NAME]
+ *   bench_scale --port P --count N [--host 127.0.0.1] [--name NAME] [--idle]
  *
  * --name: WinHTTP connects to NAME (resolved by the library, e.g.
  * localhost) instead of the address, so the thread count includes name
@@ -21,12 +21,25 @@
  *    (status 200, 100-byte body), every handle closed.
  *
  * Prints one "scale" line: count, base and peak RSS, bytes per request,
- * threads at peak and at the end, seconds to put all in flight and in all. */
+ * threads at peak and at the end, seconds to put all in flight and in all.
+ *
+ * --idle (issue 12 §3): the N requests go to /keep, which the server
+ * answers with a kept-alive connection, so that once all are done and
+ * their handles closed (HANDLE_CLOSING seen for each) the N connections
+ * sit idle in WinHTTP's pool. The cost of one is measured as heap bytes
+ * in use (mallinfo2) and as resident memory after malloc_trim, both
+ * against the same readings taken before the N requests, divided by N;
+ * the sockets the process holds are counted from /proc/self/fd, to show
+ * the N connections are really pooled. Prints one "idle" line. (The
+ * kernel's socket buffers are not in either figure.) */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <dirent.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +58,7 @@ struct req {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
-static long waiting, done;
+static long waiting, done, closed;
 
 static void die(const char *what, unsigned long code)
 {
@@ -123,6 +136,9 @@ static void CALLBACK on_status(HINTERNET h, DWORD_PTR ctx, DWORD status, LPVOID 
     if (!WinHttpReadData(h, r->buf, sizeof(r->buf), NULL))
       die("WinHttpReadData", GetLastError());
     break;
+  case WINHTTP_CALLBACK_STATUS_HANDLE_CLOSING:
+    bump(&closed);
+    break;
   case WINHTTP_CALLBACK_STATUS_REQUEST_ERROR: {
     const WINHTTP_ASYNC_RESULT *res = info;
     fprintf(stderr, "bench_scale: request error api %lu error %u\n",
@@ -147,6 +163,38 @@ static HINTERNET send_one(HINTERNET connect, const WCHAR *path, struct req *r)
                           ctx))
     die("WinHttpSendRequest", GetLastError());
   return h;
+}
+
+/* Sockets among the process's descriptors. */
+static long count_sockets(void)
+{
+  DIR *d = opendir("/proc/self/fd");
+  if (!d)
+    die("/proc/self/fd", 0);
+  long n = 0;
+  struct dirent *e;
+  char path[300], link[64];
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.')
+      continue;
+    snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+    ssize_t k = readlink(path, link, sizeof(link) - 1);
+    if (k > 0) {
+      link[k] = '\0';
+      n += strncmp(link, "socket:", 7) == 0;
+    }
+  }
+  closedir(d);
+  return n;
+}
+
+/* Heap bytes in use and resident KiB, after giving free heap back. */
+static void settled(size_t *heap, long *rss_kib)
+{
+  long threads;
+  malloc_trim(0);
+  *heap = mallinfo2().uordblks;
+  self_status(rss_kib, &threads);
 }
 
 /* GET /release on a plain socket; returns how many requests the server held. */
@@ -174,10 +222,16 @@ static long release(const char *host, int port)
 int main(int argc, char **argv)
 {
   const char *host = "127.0.0.1", *name = NULL;
+  bool idle = false;
   int port = 0;
   long count = 1000;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!strcmp(argv[i], "--port"))
+  for (int i = 1; i < argc; i += 2) {
+    if (!strcmp(argv[i], "--idle")) {
+      idle = true;
+      i--; /* no value */
+    } else if (i + 1 >= argc)
+      die("usage", 2);
+    else if (!strcmp(argv[i], "--port"))
       port = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--count"))
       count = atol(argv[i + 1]);
@@ -211,7 +265,8 @@ int main(int argc, char **argv)
   DWORD infinite = 0;
   WinHttpSetOption(session, WINHTTP_OPTION_RECEIVE_RESPONSE_TIMEOUT, &infinite,
                    sizeof(infinite));
-  if (WinHttpSetStatusCallback(session, on_status, WINHTTP_CALLBACK_FLAG_ALL_COMPLETIONS, 0) ==
+  DWORD flags = WINHTTP_CALLBACK_FLAG_ALL_COMPLETIONS | (idle ? WINHTTP_CALLBACK_FLAG_HANDLES : 0);
+  if (WinHttpSetStatusCallback(session, on_status, flags, 0) ==
       WINHTTP_INVALID_STATUS_CALLBACK)
     die("WinHttpSetStatusCallback", GetLastError());
   HINTERNET connect = WinHttpConnect(session, whost, (INTERNET_PORT)port, 0);
@@ -228,14 +283,21 @@ int main(int argc, char **argv)
   for (long i = 0; i < count; i++)
     reqs[i].expect = 100;
   long rss0 = 0, threads0 = 0, rss1 = 0, threads1 = 0, rss2 = 0, threads2 = 0;
+  if (idle)
+    wait_for(&closed, 1); /* the warm-up's handle */
   pthread_mutex_lock(&lock);
-  waiting = done = 0;
+  waiting = done = closed = 0;
   pthread_mutex_unlock(&lock);
-  self_status(&rss0, &threads0);
+  size_t heap0 = 0;
+  if (idle)
+    settled(&heap0, &rss0);
+  else
+    self_status(&rss0, &threads0);
+  long sockets0 = idle ? count_sockets() : 0;
 
   double t0 = now_s();
   for (long i = 0; i < count; i++)
-    send_one(connect, L"/held", &reqs[i]);
+    send_one(connect, idle ? L"/keep" : L"/held", &reqs[i]);
   wait_for(&waiting, count);
   double t1 = now_s();
   self_status(&rss1, &threads1);
@@ -245,6 +307,24 @@ int main(int argc, char **argv)
   wait_for(&done, count);
   double t2 = now_s();
   self_status(&rss2, &threads2);
+  if (idle) {
+    wait_for(&closed, count);
+    size_t heap1;
+    long rss_idle;
+    settled(&heap1, &rss_idle);
+    long sockets = count_sockets() - sockets0;
+    if (sockets < count)
+      die("idle connections kept (sockets held < count)", (unsigned long)sockets);
+    printf("idle count=%ld sockets=%ld heap_bytes_per_connection=%.0f "
+           "rss_bytes_per_connection=%.0f rss_base_kib=%ld rss_idle_kib=%ld threads=%ld cores=%ld\n",
+           count, sockets, ((double)heap1 - (double)heap0) / (double)count,
+           (double)(rss_idle - rss0) * 1024.0 / (double)count, rss0, rss_idle, threads2,
+           sysconf(_SC_NPROCESSORS_ONLN));
+    WinHttpCloseHandle(connect);
+    WinHttpCloseHandle(session);
+    free(reqs);
+    return 0;
+  }
   WinHttpCloseHandle(connect);
   WinHttpCloseHandle(session);
   free(reqs);

@@ -20,16 +20,49 @@ import rounds
 ANALYSIS = "<!-- analysis: hand-written below this line; bench/run.sh keeps it -->"
 
 
-def parse_scale(path):
-    """count -> list of dicts, one per "scale" line (bench_scale)."""
+def parse_scale(path, kind="scale"):
+    """count -> list of dicts, one per |kind| line of bench_scale ("scale",
+    or "idle" for --idle)."""
     scale = {}
     for line in open(path, encoding="utf-8"):
         words = line.split()
-        if not words or words[0] != "scale":
+        if not words or words[0] != kind:
             continue
         kv = dict(w.split("=", 1) for w in words[1:])
         scale.setdefault(int(kv["count"]), []).append(kv)
     return scale
+
+
+IDLE_BYTES_BAR = 4 * 1024
+
+
+def idle_section(w, idle):
+    if not idle:
+        return
+    w("### Idle keep-alive connections in the pool")
+    w("")
+    w("`bench_scale --idle`: the N requests go to `/keep`, which the server answers")
+    w("keeping the connection open; once all are done and every request handle")
+    w("closed (HANDLE_CLOSING seen for each), the N connections sit idle in")
+    w("WinHTTP's process-wide pool (the sockets the process holds are counted, and")
+    w("must be at least N). Per connection: heap bytes in use (`mallinfo2`) and")
+    w("resident memory after `malloc_trim`, each against the same reading before")
+    w("the N requests, / N; the kernel's socket memory is in neither. Bar: ≤ 4 KiB")
+    w("per idle connection. Medians of the runs.")
+    w("")
+    w("| idle connections | sockets held | heap per connection | RSS per connection | "
+      "threads | result |")
+    w("|---:|---:|---:|---:|---:|---|")
+    for count in sorted(idle):
+        rows = idle[count]
+        med = lambda k: statistics.median(float(r[k]) for r in rows)
+        heap = med("heap_bytes_per_connection")
+        rss = med("rss_bytes_per_connection")
+        ok = max(heap, rss) <= IDLE_BYTES_BAR
+        w(f"| {count:,} | {min(int(r['sockets']) for r in rows):,} | {heap / 1024:.2f} KiB "
+          f"| {rss / 1024:.2f} KiB | {max(int(r['threads']) for r in rows)} "
+          f"| {'**pass**' if ok else '**miss**'} |")
+    w("")
 
 
 SCALE_BYTES_BAR = 16 * 1024
@@ -418,6 +451,7 @@ def main():
                 w("")
     verdicts += threads_section(w, runs, cpu, count)
     scale_section(w, parse_scale(a.results))
+    idle_section(w, parse_scale(a.results, "idle"))
     verdicts += ws_section(w, runs, cpu, parse_wsidle(a.results), busy, count)
     w("Every run (values in the order they ran; ~~struck~~: its round was left")
     w("out for steal time):")

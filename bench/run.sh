@@ -13,7 +13,8 @@
 # INFLIGHT (64) requests in flight through WinHTTP's async API and libcurl
 # multi, and wrk -t1 -c INFLIGHT, the limit; scale is bench_scale against
 # bench/slowserver.py, COUNTS ("1000 5000 10000") requests held in flight,
-# threads and memory per request;
+# threads and memory per request, and as many idle keep-alive connections
+# left in the pool (bench_scale --idle), memory per connection;
 # ws is bench_ws against bench/ws_echo_server.c: WebSocket echo through
 # WinHTTP (async, and sync for reference) and libwebsockets' client, 100 B
 # x WS_SOCKETS (64) and 1 MiB messages, then WS_COUNTS ("1000 5000 10000")
@@ -372,6 +373,9 @@ case " $MODES " in
     while [ "$run" -le "$RUNS" ]; do
       for count in $COUNTS; do
         line=$(taskset -c "$CLIENT_CPU" "$sbin" --port "$slow_port" --count "$count")
+        echo "$line run=$run" | tee -a "$results" >&2
+        # The same count of connections left idle in the pool (issue 12 §3).
+        line=$(taskset -c "$CLIENT_CPU" "$sbin" --port "$slow_port" --count "$count" --idle)
         echo "$line run=$run" | tee -a "$results" >&2
       done
       run=$((run + 1))

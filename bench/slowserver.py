@@ -3,7 +3,9 @@
 
 Every GET is held, unanswered, until a GET /release arrives; then every
 held request gets its answer (200, Content-Length: 100, Connection: close)
-and /release itself gets "released N". So a client can put N requests in
+and /release itself gets "released N". A GET /keep is held the same way,
+but its answer keeps the connection open (no Connection: close), until
+the client closes it: bench_scale --idle pools them. So a client can put N requests in
 flight, measure itself while all of them wait, and then let them finish,
 with no timing guess on either side.
 
@@ -19,6 +21,7 @@ import sys
 
 BODY = b"x" * 99 + b"\n"
 ANSWER = (b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(BODY)) + BODY
+KEEP = (b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(BODY)) + BODY
 
 
 class State:
@@ -45,7 +48,14 @@ async def handle(state, reader, writer):
     else:
         state.held += 1
         await state.release.wait()
-        writer.write(ANSWER)
+        keep = target == b"/keep"
+        writer.write(KEEP if keep else ANSWER)
+        if keep:
+            try:
+                await writer.drain()
+                await reader.read()  # until the client closes it
+            except ConnectionError:
+                pass
     try:
         await writer.drain()
     except ConnectionError:

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -208,12 +209,25 @@ bool wh_conn_alive(struct wh_conn *c)
 
 /* --- pool ------------------------------------------------------------------------ */
 
-#define POOL_MAX 256
+/* Idle connections, in buckets by a hash of their key: taking one looks
+ * at its own bucket only, however many others are idle (10,000 idle
+ * connections cost a take what ten do). Each bucket is a list, most
+ * recently pooled first: the likeliest to still be open. A connection
+ * idle past WH_POOL_IDLE_MS is closed when its bucket is next looked at,
+ * and by a sweep of every bucket at most once a second. The cap is half
+ * the process's descriptor limit (at least POOL_MIN_MAX), read again at
+ * each sweep: idle connections must not take the descriptors the
+ * application needs for its own files. */
+#define POOL_BUCKETS 1024 /* a power of two */
+#define POOL_MIN_MAX 256
+#define POOL_SWEEP_MS 1000
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static void wake_one_locked(const struct wh_conn_key *key);
-static struct wh_conn *pool_head;
-static unsigned pool_count;
+static struct wh_conn *pool_bucket[POOL_BUCKETS];
+static size_t pool_count;
+static size_t pool_max = POOL_MIN_MAX;
+static int64_t pool_next_sweep;
 
 static bool key_eq(const struct wh_conn_key *a, const struct wh_conn_key *b)
 {
@@ -223,12 +237,80 @@ static bool key_eq(const struct wh_conn_key *a, const struct wh_conn_key *b)
          strcmp(a->host, b->host) == 0 && strcmp(a->proxy, b->proxy) == 0;
 }
 
+static uint32_t fnv_str(uint32_t h, const char *s)
+{
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 16777619u;
+  return h;
+}
+
+/* Over fields key_eq compares (equal keys, equal hashes). */
+static struct wh_conn **bucket_of(const struct wh_conn_key *key)
+{
+  uint32_t h = fnv_str(2166136261u, key->host);
+  h = fnv_str(h, key->proxy);
+  h = (h ^ key->port) * 16777619u;
+  h = (h ^ (unsigned)key->secure) * 16777619u;
+  return &pool_bucket[(h ^ (h >> 16)) & (POOL_BUCKETS - 1)];
+}
+
+static size_t read_pool_max(void)
+{
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+    return POOL_MIN_MAX;
+  rlim_t half = rl.rlim_cur / 2;
+  if (half > (rlim_t)1 << 20)
+    half = (rlim_t)1 << 20;
+  return half > POOL_MIN_MAX ? (size_t)half : POOL_MIN_MAX;
+}
+
+/* Under pool_lock: moves the expired connections of the list at |pp| to
+ * |*dead|. */
+static void expire_locked(struct wh_conn **pp, int64_t now, struct wh_conn **dead)
+{
+  while (*pp) {
+    struct wh_conn *c = *pp;
+    if (now - c->idle_since > WH_POOL_IDLE_MS) {
+      *pp = c->next;
+      c->next = *dead;
+      *dead = c;
+      pool_count--;
+      continue;
+    }
+    pp = &c->next;
+  }
+}
+
+/* Under pool_lock: the sweep, when it is due. */
+static void maybe_sweep_locked(int64_t now, struct wh_conn **dead)
+{
+  if (now < pool_next_sweep)
+    return;
+  pool_next_sweep = now + POOL_SWEEP_MS;
+  pool_max = read_pool_max();
+  if (pool_count == 0)
+    return;
+  for (size_t i = 0; i < POOL_BUCKETS; i++)
+    expire_locked(&pool_bucket[i], now, dead);
+}
+
+static void free_list(struct wh_conn *c)
+{
+  while (c) {
+    struct wh_conn *n = c->next;
+    wh_conn_free(c);
+    c = n;
+  }
+}
+
 struct wh_conn *wh_pool_take(const struct wh_conn_key *key)
 {
   struct wh_conn *dead = NULL, *found = NULL;
   int64_t now = wh_now_ms();
   pthread_mutex_lock(&pool_lock);
-  struct wh_conn **pp = &pool_head;
+  maybe_sweep_locked(now, &dead);
+  struct wh_conn **pp = bucket_of(key);
   while (*pp) {
     struct wh_conn *c = *pp;
     if (now - c->idle_since > WH_POOL_IDLE_MS) {
@@ -238,20 +320,16 @@ struct wh_conn *wh_pool_take(const struct wh_conn_key *key)
       pool_count--;
       continue;
     }
-    if (!found && key_eq(&c->key, key) && c->key.h2 == key->h2) {
+    if (key_eq(&c->key, key) && c->key.h2 == key->h2) {
       *pp = c->next;
       pool_count--;
       found = c;
-      continue;
+      break;
     }
     pp = &c->next;
   }
   pthread_mutex_unlock(&pool_lock);
-  while (dead) {
-    struct wh_conn *n = dead->next;
-    wh_conn_free(dead);
-    dead = n;
-  }
+  free_list(dead);
   if (found) {
     found->next = NULL;
     /* Every reuse is probed, however recently the connection was pooled:
@@ -273,32 +351,38 @@ void wh_pool_put(struct wh_conn *c)
     wh_conn_free(c);
     return;
   }
+  struct wh_conn *dead = NULL;
   c->idle_since = wh_now_ms();
   pthread_mutex_lock(&pool_lock);
-  if (pool_count < POOL_MAX) {
-    /* Most recently used first: it is the likeliest to still be open. */
-    c->next = pool_head;
-    pool_head = c;
+  maybe_sweep_locked(c->idle_since, &dead);
+  if (pool_count < pool_max) {
+    struct wh_conn **b = bucket_of(&c->key);
+    c->next = *b;
+    *b = c;
     pool_count++;
     wake_one_locked(&c->key);
     c = NULL;
   }
   pthread_mutex_unlock(&pool_lock);
+  free_list(dead);
   wh_conn_free(c);
 }
 
 void wh_pool_clear(void)
 {
+  struct wh_conn *all = NULL;
   pthread_mutex_lock(&pool_lock);
-  struct wh_conn *c = pool_head;
-  pool_head = NULL;
+  for (size_t i = 0; i < POOL_BUCKETS; i++) {
+    while (pool_bucket[i]) {
+      struct wh_conn *c = pool_bucket[i];
+      pool_bucket[i] = c->next;
+      c->next = all;
+      all = c;
+    }
+  }
   pool_count = 0;
   pthread_mutex_unlock(&pool_lock);
-  while (c) {
-    struct wh_conn *n = c->next;
-    wh_conn_free(c);
-    c = n;
-  }
+  free_list(all);
 }
 
 /* --- MAX_CONNS_PER_SERVER ------------------------------------------------------------ */

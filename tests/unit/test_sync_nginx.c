@@ -1110,6 +1110,61 @@ static int teardown(void **state)
   return 0;
 }
 
+/* Body of |r| (received) as a number: nginx's /conn-id. */
+static unsigned long read_conn_id(HINTERNET r)
+{
+  char buf[32];
+  DWORD got = 0, n;
+  while (WinHttpReadData(r, buf + got, (DWORD)sizeof(buf) - 1 - got, &n) && n > 0)
+    got += n;
+  buf[got] = '\0';
+  assert_true(got > 0);
+  return strtoul(buf, NULL, 10);
+}
+
+/* The pool keeps more idle connections than the 256 it once capped at
+ * (net/conn.c: half the descriptor limit): 300 requests held open at once
+ * use 300 connections; once read to the end they are all idle, and 300
+ * more requests held open at once are all served by those same 300. */
+static void test_many_idle_connections(void **state)
+{
+  (void)state;
+  enum { N = 300 };
+  wh_pool_clear();
+  HINTERNET s = WinHttpOpen(L"pool", WINHTTP_ACCESS_TYPE_NO_PROXY, NULL, NULL, 0);
+  assert_non_null(s);
+  HINTERNET c = WinHttpConnect(s, L"127.0.0.1", port(), 0);
+  assert_non_null(c);
+  static HINTERNET r[N];
+  static unsigned long first[N];
+  for (int round = 0; round < 2; round++) {
+    for (int i = 0; i < N; i++) {
+      r[i] = WinHttpOpenRequest(c, L"GET", L"/conn-id", NULL, NULL, NULL, 0);
+      assert_non_null(r[i]);
+      assert_true(WinHttpSendRequest(r[i], NULL, 0, NULL, 0, 0, 0));
+      assert_true(WinHttpReceiveResponse(r[i], NULL));
+    }
+    for (int i = 0; i < N; i++) {
+      unsigned long id = read_conn_id(r[i]);
+      assert_true(WinHttpCloseHandle(r[i]));
+      if (round == 0) {
+        for (int j = 0; j < i; j++)
+          assert_true(first[j] != id); /* each held its own connection */
+        first[i] = id;
+      } else {
+        bool seen = false;
+        for (int j = 0; j < N && !seen; j++)
+          seen = first[j] == id;
+        if (!seen)
+          fail_msg("request %d of the second round came over a new connection (%lu)", i, id);
+      }
+    }
+  }
+  WinHttpCloseHandle(c);
+  WinHttpCloseHandle(s);
+  wh_pool_clear();
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1142,6 +1197,7 @@ int main(void)
     cmocka_unit_test(test_send_again_on_same_handle),
     cmocka_unit_test(test_connection_info),
     cmocka_unit_test(test_url_option_and_protocol),
+    cmocka_unit_test(test_many_idle_connections),
   };
   if (getenv("WH_TEST_FILTER"))
     cmocka_set_test_filter(getenv("WH_TEST_FILTER"));
