@@ -5,6 +5,7 @@
  *   bench_raw --mode get|download --scheme http|https --port N
  *             [--host 127.0.0.1] [--path P] [--seconds S | --requests N]
  *             [--warmup N] [--cafile FILE] [--buffer BYTES] [--expect BYTES]
+ *             [--cancellable]
  *
  * One kept-alive connection (bench_raw_io.c: plain, or OpenSSL directly
  * with the bench's CA). Per request: one write of fixed bytes prepared
@@ -18,7 +19,14 @@
  * handshake) and the result line are bench_sync's, with client=raw: the CPU
  * time is this process's own (CLOCK_PROCESS_CPUTIME_ID) over the same timed
  * interval as WinHTTP's and libcurl's, so the per CPU-second columns
- * compare like with like. */
+ * compare like with like.
+ *
+ * --cancellable (client=raw-cancellable): the same, plus what a client that
+ * pools connections and can be cancelled from another thread must do (a
+ * liveness probe before each request, a poll() of the socket and an
+ * eventfd before each read; bench_raw_io.h), to split the distance between
+ * WinHTTP and the limit into those waits and the rest. Not in run.sh's
+ * rounds; docs/PERFORMANCE.md's analysis gives its command. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdio.h>
@@ -41,6 +49,7 @@ struct options {
   const char *cafile;
   size_t buffer;
   long long expect; /* expected body length, -1: any */
+  int cancellable;
 };
 
 struct client {
@@ -101,6 +110,7 @@ static unsigned long long content_length(const char *p, size_t n)
 /* One GET on the kept-alive connection; returns the body's length. */
 static unsigned long long one_request(struct client *c)
 {
+  raw_probe(c->conn);
   raw_write_all(c->conn, c->request, c->request_len);
   size_t have = 0, end = 0;
   while (end == 0) {
@@ -142,7 +152,8 @@ static _Noreturn void usage(void)
 {
   fputs("usage: bench_raw --mode get|download --scheme http|https --port N\n"
         "                 [--host 127.0.0.1] [--path P] [--seconds S | --requests N]\n"
-        "                 [--warmup N] [--cafile FILE] [--buffer BYTES] [--expect BYTES]\n",
+        "                 [--warmup N] [--cafile FILE] [--buffer BYTES] [--expect BYTES]\n"
+        "                 [--cancellable]\n",
         stderr);
   exit(2);
 }
@@ -168,6 +179,10 @@ static void parse(int argc, char **argv, struct options *o)
   int have_mode = 0, have_scheme = 0;
   for (int i = 1; i < argc; i++) {
     const char *k = argv[i];
+    if (!strcmp(k, "--cancellable")) {
+      o->cancellable = 1;
+      continue;
+    }
     if (i + 1 >= argc)
       usage();
     const char *v = argv[++i];
@@ -241,6 +256,8 @@ int main(int argc, char **argv)
   if (!c.buf)
     die("malloc");
   c.conn = raw_connect(o.host, o.port, o.secure, o.cafile);
+  if (o.cancellable)
+    raw_set_cancellable(c.conn);
 
   for (long i = 0; i < o.warmup; i++)
     check_body(&o, one_request(&c));
@@ -262,9 +279,10 @@ int main(int argc, char **argv)
   free(c.buf);
 
   double work = o.download ? (double)bytes / 1e6 : (double)requests;
-  printf("result mode=%s scheme=%s client=raw requests=%ld bytes=%llu seconds=%.4f "
+  printf("result mode=%s scheme=%s client=raw%s requests=%ld bytes=%llu seconds=%.4f "
          "cpu_seconds=%.4f value=%.1f per_cpu_second=%.1f unit=%s\n",
-         o.download ? "download" : "get", o.secure ? "https" : "http", requests, bytes, seconds,
+         o.download ? "download" : "get", o.secure ? "https" : "http",
+         o.cancellable ? "-cancellable" : "", requests, bytes, seconds,
          cpu, work / seconds, cpu > 0 ? work / cpu : 0.0, o.download ? "MB/s" : "req/s");
   return 0;
 }

@@ -9,9 +9,11 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,6 +23,7 @@
 
 struct raw_conn {
   int fd;
+  int cancel_fd; /* raw_set_cancellable: an eventfd polled with the socket, else -1 */
   SSL_CTX *ctx; /* NULL over plain HTTP */
   SSL *ssl;
 };
@@ -105,6 +108,7 @@ struct raw_conn *raw_connect(const char *host, unsigned port, int secure, const 
   if (!c)
     fail("calloc");
   c->fd = tcp_connect(host, port);
+  c->cancel_fd = -1;
   if (secure)
     tls_start(c, host, cafile);
   return c;
@@ -132,8 +136,39 @@ void raw_write_all(struct raw_conn *c, const void *p, size_t n)
   }
 }
 
+void raw_set_cancellable(struct raw_conn *c)
+{
+  c->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (c->cancel_fd < 0)
+    fail("eventfd");
+}
+
+void raw_probe(struct raw_conn *c)
+{
+  if (c->cancel_fd < 0)
+    return;
+  char b;
+  ssize_t r = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+    fail("kept-alive connection not idle");
+}
+
+/* The wait before a read, when cancellable and nothing is buffered. */
+static void wait_readable(struct raw_conn *c)
+{
+  if (c->cancel_fd < 0 || (c->ssl && SSL_pending(c->ssl) > 0))
+    return;
+  struct pollfd p[2] = {{.fd = c->fd, .events = POLLIN}, {.fd = c->cancel_fd, .events = POLLIN}};
+  while (poll(p, 2, -1) < 0)
+    if (errno != EINTR)
+      fail("poll");
+  if (p[1].revents)
+    fail("cancelled");
+}
+
 size_t raw_read(struct raw_conn *c, void *buf, size_t cap)
 {
+  wait_readable(c);
   if (c->ssl) {
     size_t got = 0;
     if (SSL_read_ex(c->ssl, buf, cap, &got) == 1)
@@ -160,5 +195,7 @@ void raw_close(struct raw_conn *c)
     SSL_CTX_free(c->ctx);
   }
   close(c->fd);
+  if (c->cancel_fd >= 0)
+    close(c->cancel_fd);
   free(c);
 }

@@ -23,6 +23,15 @@ void raw_write_all(struct raw_conn *c, const void *p, size_t n);
  * number read, 0 at the peer's end of stream. */
 size_t raw_read(struct raw_conn *c, void *buf, size_t cap);
 
+/* The waits a cancellable, pooling client cannot do without, for the
+ * analysis of the distance to the limit (bench_raw --cancellable): before
+ * each request a liveness probe of the kept-alive connection (one
+ * recv(MSG_PEEK | MSG_DONTWAIT)), and before each read that would block, a
+ * poll() on the socket and an eventfd another thread could signal. */
+void raw_set_cancellable(struct raw_conn *c);
+/* Before a request on the kept-alive connection: the probe, when set. */
+void raw_probe(struct raw_conn *c);
+
 void raw_close(struct raw_conn *c);
 
 #endif
