@@ -63,16 +63,6 @@ static void job_run(struct wh_work *w)
   job_unref(j);
 }
 
-static char *dup_opt(const char *s, bool *failed)
-{
-  if (!s)
-    return NULL;
-  char *d = wh_strndup(s, strlen(s));
-  if (!d)
-    *failed = true;
-  return d;
-}
-
 DWORD wh_autoproxy_start(struct wh_autoproxy *ap, const struct wh_autoproxy_query *q,
                          struct wh_autoproxy_job **out)
 {
@@ -83,9 +73,9 @@ DWORD wh_autoproxy_start(struct wh_autoproxy *ap, const struct wh_autoproxy_quer
   bool failed = false;
   j->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   j->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  j->pac_url = dup_opt(q->pac_url, &failed);
-  j->url = dup_opt(q->url, &failed);
-  j->host = dup_opt(q->host, &failed);
+  j->pac_url = wh_strdup_opt(q->pac_url, &failed);
+  j->url = wh_strdup_opt(q->url, &failed);
+  j->host = wh_strdup_opt(q->host, &failed);
   j->detect = q->detect;
   j->limits = q->limits;
   j->ap = ap;

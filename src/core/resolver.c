@@ -259,16 +259,6 @@ DWORD wh_resolver_result(struct wh_resolver *r, struct wh_pac_entry out[WH_PAC_M
   return err;
 }
 
-static char *dup_opt(const char *s, bool *failed)
-{
-  if (!s)
-    return NULL;
-  char *d = wh_strndup(s, strlen(s));
-  if (!d)
-    *failed = true;
-  return d;
-}
-
 DWORD wh_resolver_settings_result(struct wh_resolver *r, struct wh_ie_proxy *out,
                                   DWORD *version)
 {
@@ -278,9 +268,9 @@ DWORD wh_resolver_settings_result(struct wh_resolver *r, struct wh_ie_proxy *out
   if (r->have_result && r->result_settings && !r->pending) {
     bool failed = false;
     out->auto_detect = r->result_cfg.auto_detect;
-    out->auto_config_url = dup_opt(r->result_cfg.auto_config_url, &failed);
-    out->proxy = dup_opt(r->result_cfg.proxy, &failed);
-    out->bypass = dup_opt(r->result_cfg.bypass, &failed);
+    out->auto_config_url = wh_strdup_opt(r->result_cfg.auto_config_url, &failed);
+    out->proxy = wh_strdup_opt(r->result_cfg.proxy, &failed);
+    out->bypass = wh_strdup_opt(r->result_cfg.bypass, &failed);
     *version = r->result_version;
     err = failed ? ERROR_NOT_ENOUGH_MEMORY : ERROR_SUCCESS;
   }

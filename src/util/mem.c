@@ -83,6 +83,16 @@ char *wh_strndup(const char *s, size_t len)
   return r;
 }
 
+char *wh_strdup_opt(const char *s, bool *failed)
+{
+  if (!s)
+    return NULL;
+  char *d = wh_strndup(s, strlen(s));
+  if (!d)
+    *failed = true;
+  return d;
+}
+
 static void arm(long n, bool once)
 {
   atomic_store(&fail_budget, -1);

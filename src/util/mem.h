@@ -7,6 +7,7 @@
 #ifndef WH_UTIL_MEM_H
 #define WH_UTIL_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 void *wh_malloc(size_t n);
@@ -22,6 +23,9 @@ void wh_zlib_free(void *opaque, void *p);
 /* Returns a NUL-terminated copy of the |len| bytes at |s|, or NULL when out
  * of memory. The caller owns the result. */
 char *wh_strndup(const char *s, size_t len);
+/* A copy of the optional string |s| (NULL for NULL); when memory runs out,
+ * NULL and |*failed| set, so that several copies are checked once. */
+char *wh_strdup_opt(const char *s, bool *failed);
 
 /* Test hook: after |n| more successful allocations, every allocation fails
  * until wh_mem_fail_reset() is called. A negative |n| disables failing.
