@@ -37,7 +37,6 @@
 
 void wh_exchange_init(struct wh_exchange *x)
 {
-  memset(x, 0, sizeof(*x));
   x->ktor.fd = -1;
   x->slot_wait_fd = -1;
   x->slot_efd = -1;
@@ -78,12 +77,10 @@ void wh_exchange_abort_connect(struct wh_exchange *x)
 {
   h2_connect_over(x);
   if (x->slot_wait_fd >= 0)
-    wh_pool_unwait_giving_up(x->slot_wait_fd, &x->slot_key);
+    wh_pool_unwait_giving_up(x->slot_wait_fd, &x->limit_keys[0]);
   x->slot_wait_fd = -1;
-  if (x->reserved) {
-    struct wh_conn_key k = x->reserved_key;
-    wh_pool_unreserve(&k);
-  }
+  if (x->reserved)
+    wh_pool_unreserve(&x->limit_keys[1]);
   x->reserved = false;
   /* A lookup, an address list or a half-open socket left by a failed or
    * cancelled connect: a later SendRequest on the handle starts afresh. */
@@ -99,6 +96,8 @@ void wh_exchange_free(struct wh_exchange *x)
   if (x->slot_efd >= 0)
     close(x->slot_efd);
   x->slot_efd = -1;
+  wh_free(x->limit_keys);
+  x->limit_keys = NULL;
   if (x->cred_sent && x->out.p)
     OPENSSL_cleanse(x->out.p, x->out.cap); /* the credentials of its heads */
   wh_buf_free(&x->out);
@@ -754,21 +753,23 @@ static DWORD step_acquire(struct wh_request *r, struct wh_exchange *x, struct wh
   DWORD limit10 = r->settings.max_conns_per_1_0_server;
   if (limit10 < limit && wh_pool_is_http10(&k))
     limit = limit10; /* a server known to answer HTTP/1.0 */
-  if (!x->reserved) {
-    int wake = -1;
-    if (limit != WINHTTP_CONNS_PER_SERVER_UNLIMITED && (wake = wake_fd(r, x)) < 0)
+  if (!x->reserved && limit != WINHTTP_CONNS_PER_SERVER_UNLIMITED) {
+    if (!x->limit_keys && !(x->limit_keys = wh_calloc(2, sizeof(*x->limit_keys))))
+      return ERROR_NOT_ENOUGH_MEMORY;
+    int wake = wake_fd(r, x);
+    if (wake < 0)
       return ERROR_NOT_ENOUGH_MEMORY;
     if (!wh_pool_reserve(&k, limit, wake)) {
       x->slot_wait_fd = wake;
-      x->slot_key = k;
+      x->limit_keys[0] = k;
       io->fd = wake;
       io->events = POLLIN;
       if (io->deadline == 0)
         io->deadline = wh_deadline(r->settings.connect_timeout);
       return ERROR_IO_PENDING;
     }
-    x->reserved = limit != WINHTTP_CONNS_PER_SERVER_UNLIMITED;
-    x->reserved_key = k;
+    x->reserved = true;
+    x->limit_keys[1] = k;
   }
   /* A SOCKS proxy or one spoken over TLS (the environment can name them):
    * not implemented, and never bypassed silently. */
