@@ -99,9 +99,19 @@ struct wh_h2_conn {
   struct wh_h2_conn *pool_next; /* under pool_lock */
 };
 
+/* The stream of |id|: nghttp2 keeps each open stream's pointer (given at
+ * submit, cleared when the stream leaves hc->streams), so the callbacks,
+ * called for every frame and every header field, do not walk the list.
+ * A stream nghttp2 has not opened yet (queued HEADERS that are then
+ * refused) or no longer holds is looked for in the list. */
 static struct wh_h2_stream *find(struct wh_h2_conn *hc, int32_t id)
 {
-  for (struct wh_h2_stream *s = hc->streams; s; s = s->next)
+  if (id <= 0)
+    return NULL;
+  struct wh_h2_stream *s = nghttp2_session_get_stream_user_data(hc->ng, id);
+  if (s)
+    return s;
+  for (s = hc->streams; s; s = s->next)
     if (s->id == id)
       return s;
   return NULL;
@@ -226,6 +236,10 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *u
   }
   wh_headers_init(h);
   wh_headers_set_limits(h, s->max_header_bytes, s->max_header_count);
+  /* One block for the fields (net of HPACK they are a few times the
+   * frame's length; the rest, if any, gets blocks of its own). */
+  size_t guess = (size_t)f->hd.length * 4 + 64;
+  wh_headers_reserve(h, 8, guess < 16384 ? guess : 16384);
   return 0;
 }
 
@@ -984,7 +998,7 @@ DWORD wh_h2_submit(struct wh_h2_stream *s, const struct wh_h2_field *f, size_t n
     s->unprocessed = true;
     err = ERROR_WINHTTP_CONNECTION_ERROR;
   } else {
-    int32_t id = nghttp2_submit_request(hc->ng, NULL, nv, n, body ? &dp : NULL, NULL);
+    int32_t id = nghttp2_submit_request(hc->ng, NULL, nv, n, body ? &dp : NULL, s);
     if (id < 0)
       err = id == NGHTTP2_ERR_NOMEM ? ERROR_NOT_ENOUGH_MEMORY : ERROR_WINHTTP_CONNECTION_ERROR;
     else
@@ -1268,6 +1282,8 @@ void wh_h2_stream_release(struct wh_h2_stream *s)
       *pp = s->next;
       break;
     }
+  if (s->id > 0)
+    (void)nghttp2_session_set_stream_user_data(hc->ng, s->id, NULL); /* fails once closed: fine */
   hc_unlock(hc);
   wh_resp_head_free(&s->head);
   wh_headers_free(&s->trailers);
