@@ -43,6 +43,7 @@ struct waiter {
 struct wh_h2_stream {
   struct wh_h2_conn *hc;     /* referenced */
   struct wh_h2_stream *next; /* the connection's list (under its lock) */
+  struct wh_h2_stream **pprev; /* what points at it in that list: leaving is O(1) */
   int32_t id;                /* 0 until submitted */
   bool active;               /* counted in hc->active */
   bool headers_sent, closed, ended, got_any, unprocessed;
@@ -950,7 +951,10 @@ static DWORD stream_attach(struct wh_h2_conn *hc, struct wh_h2_stream **out)
   s->w[0].hc = s->w[1].hc = hc;
   wh_headers_init(&s->trailers);
   s->next = hc->streams;
+  if (s->next)
+    s->next->pprev = &s->next;
   hc->streams = s;
+  s->pprev = &hc->streams;
   s->active = true;
   atomic_fetch_add(&hc->active, 1);
   *out = s;
@@ -1277,11 +1281,9 @@ void wh_h2_stream_release(struct wh_h2_stream *s)
   if (s->qlen && !atomic_load(&hc->dead))
     nghttp2_session_consume_connection(hc->ng, s->qlen);
   deactivate(s);
-  for (struct wh_h2_stream **pp = &hc->streams; *pp; pp = &(*pp)->next)
-    if (*pp == s) {
-      *pp = s->next;
-      break;
-    }
+  *s->pprev = s->next;
+  if (s->next)
+    s->next->pprev = s->pprev;
   if (s->id > 0)
     (void)nghttp2_session_set_stream_user_data(hc->ng, s->id, NULL); /* fails once closed: fine */
   hc_unlock(hc);
