@@ -33,7 +33,7 @@ whatever GOAWAY h2 queued for it, then the close.
 With --tls-cert (--tls-key defaults to the same file): TLS offering ALPN
 "h2" and "http/1.1". When the client selects "h2" the connection speaks
 HTTP/2 as above. When it selects "http/1.1" or uses no ALPN, the server reads
-the HTTP/1.1 request head and answers
+the HTTP/1.1 request head (and its body, chunked or Content-Length) and answers
 
     HTTP/1.1 505 HTTP Version Not Supported    (Connection: close,
                                                 body "HTTP/2 only (ALPN h2)")
@@ -510,8 +510,25 @@ class Conn:
 async def http1_505(reader, writer):
     """The answer to a TLS client that did not select "h2"."""
     try:
-        await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5.0)
-    except (asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5.0)
+        # The request's body is read first: answering and closing while the
+        # client still writes it would fail its writes (a race the client's
+        # tests cannot control). Chunked: up to the last chunk (no
+        # trailers); else Content-Length bytes.
+        fields = head.lower()
+        if b"\r\ntransfer-encoding: chunked" in fields:
+            seen = b"\r\n"  # the head's end: a first chunk of size 0 follows it too
+            while not seen.endswith(b"\r\n0\r\n\r\n"):
+                more = await asyncio.wait_for(reader.read(4096), 5.0)
+                if not more:
+                    break
+                seen = seen[-16:] + more
+        else:
+            for line in fields.split(b"\r\n"):
+                if line.startswith(b"content-length:"):
+                    await asyncio.wait_for(reader.readexactly(int(line[15:].strip())), 5.0)
+    except (asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
+            ValueError):
         pass
     body = b"HTTP/2 only (ALPN h2)\n"
     writer.write(b"HTTP/1.1 505 HTTP Version Not Supported\r\n"
