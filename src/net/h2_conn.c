@@ -1081,12 +1081,20 @@ static void unlist(struct wh_h2_conn *hc, struct waiter *w)
   w->next = NULL;
 }
 
-/* The driver is done: the first follower (if any) takes over. */
+/* The driver is done: the first follower not woken yet (if any) takes
+ * over. One already woken (its data came in the driver's last pump) may
+ * find its stream served and return without waiting again: waking it
+ * again would be a no-op, and the other followers would wait for a
+ * driver that never comes (a stall seen as ERROR_WINHTTP_TIMEOUT in
+ * test_h2_sync's and test_h2_stress's threads under load). */
 static void hand_off(struct wh_h2_conn *hc)
 {
   hc->driver = NULL;
-  if (hc->waiters)
-    signal_waiter(hc->waiters);
+  for (struct waiter *w = hc->waiters; w; w = w->next)
+    if (!w->signalled) {
+      signal_waiter(w);
+      return;
+    }
 }
 
 static void arm(int64_t *deadline, DWORD timeout, int64_t limit)
