@@ -16,6 +16,7 @@
 
 #include "net/wait.h"
 #include "util/mem.h"
+#include "util/objpool.h"
 
 void wh_tls_free(struct ssl_st *ssl); /* tls.c */
 DWORD wh_tls_recv(struct wh_conn *c, void *buf, size_t cap, size_t *n, short *events);
@@ -94,10 +95,15 @@ DWORD wh_connector_step(struct wh_connector *k, int *fd)
   }
 }
 
+/* Connections come from a pool of their own: one that stays idle after a
+ * burst of requests then shares its page with the burst's other
+ * survivors, not with the burst's freed request memory (util/objpool.h). */
+static struct wh_objpool conn_objs = WH_OBJPOOL_INIT(sizeof(struct wh_conn));
+
 DWORD wh_conn_new(int fd, const struct wh_conn_key *key, const struct wh_addr *remote,
                   struct wh_conn **out)
 {
-  struct wh_conn *c = wh_calloc(1, sizeof(*c));
+  struct wh_conn *c = wh_objpool_get(&conn_objs);
   if (!c) {
     close(fd);
     return ERROR_NOT_ENOUGH_MEMORY;
@@ -133,7 +139,7 @@ void wh_conn_free(struct wh_conn *c)
   if (c->fd >= 0)
     close(c->fd);
   pthread_mutex_destroy(&c->ssl_lock);
-  wh_free(c);
+  wh_objpool_put(&conn_objs, c);
 }
 
 int wh_conn_write_fd(struct wh_conn *c)
