@@ -61,9 +61,20 @@ DWORD wh_connector_step(struct wh_connector *k, int *fd)
       if (getsockopt(k->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
         err = errno;
       if (err == 0) {
-        *fd = k->fd;
-        k->fd = -1;
-        return ERROR_SUCCESS;
+        /* SO_ERROR is 0 while the connect is still in progress too: a step
+         * run before the socket became writable (woken for another reason)
+         * must not take it for connected. */
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof(peer);
+        if (getpeername(k->fd, (struct sockaddr *)&peer, &plen) != 0) {
+          if (errno == ENOTCONN)
+            return ERROR_IO_PENDING;
+          err = errno;
+        } else {
+          *fd = k->fd;
+          k->fd = -1;
+          return ERROR_SUCCESS;
+        }
       }
       if (err == EINPROGRESS || err == EALREADY)
         return ERROR_IO_PENDING;

@@ -717,7 +717,12 @@ static HINTERNET open_request(const wchar_t *verb, const wchar_t *path, DWORD fl
   return r;
 }
 
-static void open3(unsigned short port, const wchar_t *verb, const wchar_t *path, DWORD flags)
+/* |host| is "localhost" for the peers (the resolution notifications are
+ * part of what is checked), and the IPv4 literal for a socket of the
+ * test's own (bound to 127.0.0.1): "localhost" is also ::1, where another
+ * program may listen on the same port number. */
+static void open3_at(const wchar_t *host, unsigned short port, const wchar_t *verb,
+                     const wchar_t *path, DWORD flags)
 {
   HINTERNET s = WinHttpOpen(L"order-test", WINHTTP_ACCESS_TYPE_NO_PROXY, WINHTTP_NO_PROXY_NAME,
                             WINHTTP_NO_PROXY_BYPASS, T.mode == ASYNC ? WINHTTP_FLAG_ASYNC : 0);
@@ -727,12 +732,17 @@ static void open3(unsigned short port, const wchar_t *verb, const wchar_t *path,
   pthread_mutex_unlock(&T.lock);
   assert_true(WinHttpSetStatusCallback(s, on_status, WINHTTP_CALLBACK_FLAG_ALL_NOTIFICATIONS, 0) !=
               WINHTTP_INVALID_STATUS_CALLBACK);
-  HINTERNET c = WinHttpConnect(s, L"localhost", port, 0);
+  HINTERNET c = WinHttpConnect(s, host, port, 0);
   assert_non_null(c);
   pthread_mutex_lock(&T.lock);
   T.c = c;
   pthread_mutex_unlock(&T.lock);
   open_request(verb, path, flags);
+}
+
+static void open3(unsigned short port, const wchar_t *verb, const wchar_t *path, DWORD flags)
+{
+  open3_at(L"localhost", port, verb, path, flags);
 }
 
 /* Closes the request (unless a callback did) and waits for its
@@ -1185,7 +1195,7 @@ static void scen_refused(enum mode m)
   begin(m);
   unsigned short port;
   int fd = own_socket(-1, &port); /* bound, not listening */
-  open3(port, L"GET", L"/", 0);
+  open3_at(L"127.0.0.1", port, L"GET", L"/", 0);
   expect_fail(op_send(NULL, 0, 0), API_SEND_REQUEST, ERROR_WINHTTP_CANNOT_CONNECT, "SendRequest");
   close_all();
   close(fd);
@@ -1355,7 +1365,7 @@ static bool cancel_once(enum mode m, enum stage st, const char *name, const stru
     path = L"/stall-body"; /* head, 50 of 100 bytes, then nothing */
     break;
   }
-  open3(port, verb, path, flags);
+  open3_at(lfd >= 0 ? L"127.0.0.1" : L"localhost", port, verb, path, flags);
 
   /* Up to the operation that will be cancelled. */
   if (st == AT_WRITE || st == AT_HEADERS || st == AT_BODY)

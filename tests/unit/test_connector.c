@@ -9,6 +9,7 @@
 #include "wh_test.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <string.h>
@@ -91,11 +92,56 @@ static void test_limit_caps_attempts(void **state)
   close(fd);
 }
 
+/* A step run before the socket is writable (the engine may run a step for
+ * another reason, a close say) finds the connect still in progress: to a
+ * listener whose accept queue is full, the SYN is dropped and the connect
+ * stays pending. SO_ERROR alone reads 0 then, and was once taken for
+ * success (CONNECTED_TO_SERVER, then a send on an unconnected socket). */
+static void test_step_before_writable_stays_pending(void **state)
+{
+  (void)state;
+  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(lfd >= 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+  socklen_t alen = sizeof(a);
+  assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
+  assert_int_equal(listen(lfd, 0), 0);
+  /* One connection fills the queue of a backlog of 0. */
+  int fill = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  assert_true(fill >= 0);
+  if (connect(fill, (struct sockaddr *)&a, sizeof(a)) != 0)
+    assert_int_equal(errno, EINPROGRESS);
+  struct pollfd lp = {.fd = lfd, .events = POLLIN};
+  assert_int_equal(poll(&lp, 1, 5000), 1);
+
+  struct wh_addrs *as = wh_calloc(1, sizeof(*as) + sizeof(struct wh_addr));
+  assert_non_null(as);
+  as->n = 1;
+  memcpy(&as->a[0].sa, &a, sizeof(a));
+  as->a[0].len = sizeof(a);
+  struct wh_connector k;
+  wh_connector_init(&k, as, 1);
+  int fd = -1;
+  assert_int_equal(wh_connector_step(&k, &fd), ERROR_IO_PENDING);
+  struct pollfd p = {.fd = k.fd, .events = POLLOUT};
+  assert_int_equal(poll(&p, 1, 0), 0); /* not writable: the SYN was dropped */
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(wh_connector_step(&k, &fd), ERROR_IO_PENDING);
+    assert_int_equal(fd, -1);
+  }
+  close(k.fd);
+  wh_free(as);
+  close(fill);
+  close(lfd);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_every_address_once_by_default),
       cmocka_unit_test(test_limit_caps_attempts),
+      cmocka_unit_test(test_step_before_writable_stays_pending),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
