@@ -777,6 +777,42 @@ static int wait_pid_file(struct wh_peer *p, int ino, const char *name, int64_t d
   }
 }
 
+/* Starts |argv| as |p|'s process (of |kind|) and waits for its pid file
+ * |pidname| in p->dir, watched by |ino|. The child holds the only write
+ * end of a pipe as its descriptor 3, so end of file on p->fd means it has
+ * exited. |io| (NULL: the test's environment and output) gets that
+ * descriptor set. 0: running; 1: it exited (a port picked may have been
+ * taken meanwhile); -1: it did not write the file in time, or could not be
+ * started. On anything but 0, |p| holds no process. */
+static int launch(struct wh_peer *p, char *const argv[], struct child_io *io,
+                  enum wh_peer_kind kind, int ino, const char *pidname)
+{
+  struct child_io plain = {.in_fd = -1, .out_fd = -1};
+  if (!io)
+    io = &plain;
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0)
+    return -1;
+  io->keep_fd = fds[1];
+  io->keep_target = 3;
+  p->pid = spawn_io(argv, io);
+  close(fds[1]);
+  p->fd = fds[0];
+  int r = -1;
+  if (p->pid >= 0) {
+    p->kind = kind;
+    r = wait_pid_file(p, ino, pidname, now_ms() + START_DEADLINE_MS);
+    if (r == 0)
+      return 0;
+    kill_and_reap(p->pid, p->fd);
+  }
+  close(p->fd);
+  p->fd = -1;
+  p->pid = -1;
+  p->kind = WH_PEER_NONE;
+  return r;
+}
+
 int wh_peer_start_nginx(struct wh_peer *p, int tls)
 {
   memset(p, 0, sizeof(*p));
@@ -807,26 +843,9 @@ int wh_peer_start_nginx(struct wh_peer *p, int tls)
     unlink(log_path);
     char *argv[] = {(char *)nginx_path(), (char *)"-p", prefix, (char *)"-c", conf_path,
                     (char *)"-e", log_path, NULL};
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0)
-      goto fail;
-    /* The child holds the only write end of this pipe as its descriptor 3,
-     * so end of file on the read end means nginx has exited. */
-    p->pid = spawn(argv, fds[1], 3);
-    close(fds[1]);
-    p->fd = fds[0];
-    if (p->pid < 0)
-      goto fail;
-    p->kind = WH_PEER_NGINX;
-    int r = wait_pid_file(p, ino, "nginx.pid", now_ms() + START_DEADLINE_MS);
+    int r = launch(p, argv, NULL, WH_PEER_NGINX, ino, "nginx.pid");
     if (r == 0)
       break;
-    /* Exited (or hung): a port picked may have been taken meanwhile. */
-    kill_and_reap(p->pid, p->fd);
-    close(p->fd);
-    p->fd = -1;
-    p->pid = -1;
-    p->kind = WH_PEER_NONE;
     char *log = read_file(log_path);
     int in_use = log && strstr(log, "in use");
     if (r < 0 || !in_use || attempt == NGINX_ATTEMPTS) {
@@ -915,26 +934,11 @@ int wh_peer_start_tinyproxy(struct wh_peer *p)
     unlink(log_path);
     unlink(pid_path);
     char *argv[] = {(char *)tinyproxy_path(), (char *)"-d", (char *)"-c", conf_path, NULL};
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0)
-      goto fail;
-    /* As for nginx: the child holds the only write end, as descriptor 3. */
-    p->pid = spawn(argv, fds[1], 3);
-    close(fds[1]);
-    p->fd = fds[0];
-    if (p->pid < 0)
-      goto fail;
-    p->kind = WH_PEER_TINYPROXY;
-    int r = wait_pid_file(p, ino, "tinyproxy.pid", now_ms() + START_DEADLINE_MS);
+    int r = launch(p, argv, NULL, WH_PEER_TINYPROXY, ino, "tinyproxy.pid");
     if (r == 0) {
       p->port = port;
       break;
     }
-    kill_and_reap(p->pid, p->fd);
-    close(p->fd);
-    p->fd = -1;
-    p->pid = -1;
-    p->kind = WH_PEER_NONE;
     if (r < 0 || attempt == NGINX_ATTEMPTS) {
       char *log = read_file(log_path);
       complain("tinyproxy (%s) failed to start; its log:\n%s", tinyproxy_path(),
@@ -1729,27 +1733,11 @@ int wh_peer_start_apache(struct wh_peer *p, const struct wh_peer *kdc)
       goto fail;
     unlink(log_path);
     char *argv[] = {(char *)apache2_path(), (char *)"-X", (char *)"-f", conf_path, NULL};
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0)
-      goto fail;
-    /* As for nginx: the child holds the only write end, as descriptor 3. */
-    io.keep_fd = fds[1];
-    p->pid = spawn_io(argv, &io);
-    close(fds[1]);
-    p->fd = fds[0];
-    if (p->pid < 0)
-      goto fail;
-    p->kind = WH_PEER_APACHE;
-    int r = wait_pid_file(p, ino, "httpd.pid", now_ms() + START_DEADLINE_MS);
+    int r = launch(p, argv, &io, WH_PEER_APACHE, ino, "httpd.pid");
     if (r == 0) {
       p->port = port;
       break;
     }
-    kill_and_reap(p->pid, p->fd);
-    close(p->fd);
-    p->fd = -1;
-    p->pid = -1;
-    p->kind = WH_PEER_NONE;
     if (r < 0 || attempt == NGINX_ATTEMPTS) {
       char *log = read_file(log_path);
       complain("apache2 (%s) failed to start; its log:\n%s", apache2_path(), log ? log : "(none)");
