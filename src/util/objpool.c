@@ -38,11 +38,11 @@ struct slot {
   alignas(max_align_t) unsigned char obj[];
 };
 
+/* A chunk is in the pool's partial list exactly while it has a free slot. */
 struct wh_objpool_chunk {
-  struct wh_objpool_chunk *next, *prev; /* the pool's partial list, while in it */
+  struct wh_objpool_chunk *next, *prev; /* the pool's partial list */
   void *free;                           /* free slots' objects, linked through their first bytes */
   unsigned used;
-  bool listed;
   alignas(max_align_t) unsigned char slots[];
 };
 
@@ -62,7 +62,6 @@ static void unlink_chunk(struct wh_objpool *p, struct wh_objpool_chunk *c)
   if (c->next)
     c->next->prev = c->prev;
   c->next = c->prev = NULL;
-  c->listed = false;
 }
 
 static void push_chunk(struct wh_objpool *p, struct wh_objpool_chunk *c)
@@ -72,7 +71,6 @@ static void push_chunk(struct wh_objpool *p, struct wh_objpool_chunk *c)
   if (c->next)
     c->next->prev = c;
   p->partial = c;
-  c->listed = true;
 }
 
 static struct wh_objpool_chunk *new_chunk(const struct wh_objpool *p)
@@ -85,7 +83,6 @@ static struct wh_objpool_chunk *new_chunk(const struct wh_objpool *p)
     return NULL;
   c->next = c->prev = NULL;
   c->used = 0;
-  c->listed = false;
   c->free = NULL;
   for (size_t i = WH_OBJPOOL_SLOTS; i-- > 0;) {
     struct slot *s = (struct slot *)(void *)(c->slots + i * ss);
@@ -125,19 +122,19 @@ void wh_objpool_put(struct wh_objpool *p, void *obj)
   struct slot *s = (struct slot *)(void *)((unsigned char *)obj - offsetof(struct slot, obj));
   struct wh_objpool_chunk *c = s->chunk;
   pthread_mutex_lock(&p->lock);
+  bool was_full = c->free == NULL;
   memcpy(obj, &c->free, sizeof(void *));
   c->free = obj;
   c->used--;
-  if (c->used == 0 && (p->partial != c || c->next)) {
+  if (was_full) {
+    push_chunk(p, c);
+  } else if (c->used == 0 && (p->partial != c || c->next)) {
     /* Empty, and another chunk has room: give the memory back. */
-    if (c->listed)
-      unlink_chunk(p, c);
+    unlink_chunk(p, c);
     pthread_mutex_unlock(&p->lock);
     wh_free(c);
     return;
   }
-  if (!c->listed)
-    push_chunk(p, c);
   pthread_mutex_unlock(&p->lock);
 }
 
