@@ -4,27 +4,9 @@
 #include "api/api_ieproxy.h"
 
 #include <stdbool.h>
-#include <string.h>
 
+#include "api/api.h"
 #include "core/desktop_proxy.h"
-#include "util/utf.h"
-
-/* A GlobalAlloc'd WCHAR copy of |s|; NULL for NULL. */
-static DWORD global_wide(const char *s, LPWSTR *out)
-{
-  *out = NULL;
-  if (!s)
-    return ERROR_SUCCESS;
-  size_t len = strlen(s);
-  size_t cch = wh_wide_len_of_utf8(s, len);
-  WCHAR *w = GlobalAlloc(GMEM_FIXED, (cch + 1) * sizeof(WCHAR));
-  if (!w)
-    return ERROR_NOT_ENOUGH_MEMORY;
-  wh_wide_from_utf8_buf(s, len, w);
-  w[cch] = L'\0';
-  *out = w;
-  return ERROR_SUCCESS;
-}
 
 DWORD wh_api_ie_proxy_config(WINHTTP_CURRENT_USER_IE_PROXY_CONFIG *cfg)
 {
@@ -33,11 +15,11 @@ DWORD wh_api_ie_proxy_config(WINHTTP_CURRENT_USER_IE_PROXY_CONFIG *cfg)
   if (err != ERROR_SUCCESS)
     return err;
   LPWSTR url = NULL, proxy = NULL, bypass = NULL;
-  err = global_wide(ie.auto_config_url, &url);
+  err = wh_global_wide(ie.auto_config_url, &url);
   if (err == ERROR_SUCCESS)
-    err = global_wide(ie.proxy, &proxy);
+    err = wh_global_wide(ie.proxy, &proxy);
   if (err == ERROR_SUCCESS)
-    err = global_wide(ie.bypass, &bypass);
+    err = wh_global_wide(ie.bypass, &bypass);
   if (err == ERROR_SUCCESS) {
     /* Nothing configured anywhere: Windows' out-of-the-box "Automatically
      * detect settings", which is also what an AUTOMATIC_PROXY session does
