@@ -35,6 +35,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "bench_clock.h"
 #include "bench_raw_io.h"
 
 struct options {
@@ -64,13 +65,6 @@ static _Noreturn void die(const char *what)
 {
   fprintf(stderr, "bench_raw: %s\n", what);
   exit(1);
-}
-
-static double clock_of(clockid_t id)
-{
-  struct timespec ts;
-  clock_gettime(id, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Offset just past the "\r\n\r\n" that ends the head, searching from from,
@@ -263,7 +257,7 @@ int main(int argc, char **argv)
     check_body(&o, one_request(&c));
   long requests = 0;
   unsigned long long bytes = 0;
-  double cpu0 = clock_of(CLOCK_PROCESS_CPUTIME_ID);
+  double cpu0 = clock_of(CLOCK_PROCESS_CPUTIME_ID), user0 = user_seconds();
   double start = clock_of(CLOCK_MONOTONIC), end = start;
   for (;;) {
     unsigned long long got = one_request(&c);
@@ -275,14 +269,15 @@ int main(int argc, char **argv)
       break;
   }
   double seconds = end - start, cpu = clock_of(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+  double user = user_seconds() - user0;
   raw_close(c.conn);
   free(c.buf);
 
   double work = o.download ? (double)bytes / 1e6 : (double)requests;
   printf("result mode=%s scheme=%s client=raw%s requests=%ld bytes=%llu seconds=%.4f "
-         "cpu_seconds=%.4f value=%.1f per_cpu_second=%.1f unit=%s\n",
+         "cpu_seconds=%.4f user_seconds=%.4f value=%.1f per_cpu_second=%.1f unit=%s\n",
          o.download ? "download" : "get", o.secure ? "https" : "http",
          o.cancellable ? "-cancellable" : "", requests, bytes, seconds,
-         cpu, work / seconds, cpu > 0 ? work / cpu : 0.0, o.download ? "MB/s" : "req/s");
+         cpu, user, work / seconds, cpu > 0 ? work / cpu : 0.0, o.download ? "MB/s" : "req/s");
   return 0;
 }

@@ -41,6 +41,8 @@
 #include <curl/curl.h>
 #include <winhttp.h>
 
+#include "bench_clock.h"
+
 enum mode { MODE_GET, MODE_DOWNLOAD };
 enum client { CLIENT_WINHTTP, CLIENT_CURL };
 
@@ -64,14 +66,8 @@ struct totals {
   unsigned long long bytes;
   double seconds;     /* wall clock */
   double cpu_seconds; /* this process's CPU time (user + system) */
+  double user_seconds; /* the user-space part of it */
 };
-
-static double clock_of(clockid_t id)
-{
-  struct timespec ts;
-  clock_gettime(id, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static double now(void)
 {
@@ -98,10 +94,10 @@ typedef unsigned long long (*request_fn)(void *ctx, const struct options *o);
 
 static struct totals run_loop(request_fn one_request, void *ctx, const struct options *o)
 {
-  struct totals t = {0, 0, 0.0, 0.0};
+  struct totals t = {0, 0, 0.0, 0.0, 0.0};
   for (long i = 0; i < o->warmup; i++)
     check_body(o, one_request(ctx, o));
-  double cpu_start = clock_of(CLOCK_PROCESS_CPUTIME_ID);
+  double cpu_start = clock_of(CLOCK_PROCESS_CPUTIME_ID), user_start = user_seconds();
   double start = now(), end = start;
   for (;;) {
     unsigned long long got = one_request(ctx, o);
@@ -114,6 +110,7 @@ static struct totals run_loop(request_fn one_request, void *ctx, const struct op
   }
   t.seconds = end - start;
   t.cpu_seconds = clock_of(CLOCK_PROCESS_CPUTIME_ID) - cpu_start;
+  t.user_seconds = user_seconds() - user_start;
   return t;
 }
 
@@ -373,10 +370,10 @@ int main(int argc, char **argv)
   struct totals t = o.client == CLIENT_WINHTTP ? bench_winhttp(&o) : bench_curl(&o);
   double work = o.mode == MODE_GET ? (double)t.requests : (double)t.bytes / 1e6;
   printf("result mode=%s scheme=%s client=%s requests=%ld bytes=%llu seconds=%.4f "
-         "cpu_seconds=%.4f value=%.1f per_cpu_second=%.1f unit=%s\n",
+         "cpu_seconds=%.4f user_seconds=%.4f value=%.1f per_cpu_second=%.1f unit=%s\n",
          o.mode == MODE_GET ? "get" : "download", o.secure ? "https" : "http",
          o.client == CLIENT_WINHTTP ? "winhttp" : "curl", t.requests, t.bytes, t.seconds,
-         t.cpu_seconds, work / t.seconds, t.cpu_seconds > 0 ? work / t.cpu_seconds : 0.0,
+         t.cpu_seconds, t.user_seconds, work / t.seconds, t.cpu_seconds > 0 ? work / t.cpu_seconds : 0.0,
          o.mode == MODE_GET ? "req/s" : "MB/s");
   return 0;
 }

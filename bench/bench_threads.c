@@ -21,18 +21,13 @@
 #include <wchar.h>
 #include <winhttp.h>
 
+#include "bench_clock.h"
+
 static HINTERNET connect_handle;
 static WCHAR path[512];
 static long expect = -1;
 static double stop_at;
 static atomic_long done;
-
-static double clock_of(clockid_t id)
-{
-  struct timespec ts;
-  clock_gettime(id, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what, unsigned long code)
 {

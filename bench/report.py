@@ -283,6 +283,56 @@ def threads_section(w, runs, cpu, count):
     return verdicts
 
 
+def cpu_split_section(w, recs):
+    """Sequential GET: each client's CPU time per request, user and system
+    (bench_sync and bench_raw report both), and what the per CPU-second bar
+    leaves for user space. A ping-pong over loopback costs the kernel about
+    the same for every client; what a library can change is its own part."""
+    per = {}
+    for r in recs:
+        if r["dropped"] or r["mode"] != "get" or "user_seconds" not in r:
+            continue
+        n = int(r["requests"])
+        if n <= 0:
+            continue
+        cpu, user = float(r["cpu_seconds"]), float(r["user_seconds"])
+        per.setdefault((r["scheme"], r["client"]), []).append(
+            (user / n * 1e6, max(cpu - user, 0.0) / n * 1e6))
+    if not per:
+        return
+    w("### Sequential GET: where each client's CPU time goes")
+    w("")
+    w("Microseconds of the client's CPU time per request, split into user space")
+    w("(the library, OpenSSL, the allocator) and the kernel (`getrusage` over the")
+    w("timed loop; medians of the kept rounds). The last column is what the bar")
+    w("of 1.5× libcurl's requests per CPU-second allows a request in all, and")
+    w("what that leaves for user space once the kernel has taken what it takes")
+    w("for the limit client's two system calls:")
+    w("")
+    w("| scheme | client | user µs | system µs | total µs | per CPU-second vs libcurl | bar's budget: total / left for user space |")
+    w("|--------|--------|--------:|----------:|---------:|--------------------------:|------------------------------------------:|")
+    for scheme in ("http", "https"):
+        med = {}
+        for client in ("winhttp", "curl", "raw"):
+            xs = per.get((scheme, client))
+            if xs:
+                med[client] = (statistics.median(u for u, _ in xs), statistics.median(k for _, k in xs))
+        if "curl" not in med:
+            continue
+        curl_total = sum(med["curl"])
+        budget = curl_total / 1.5
+        for client in ("winhttp", "curl", "raw"):
+            if client not in med:
+                continue
+            u, k = med[client]
+            left = ""
+            if client == "raw":
+                left = f"{budget:.1f} / {budget - k:.1f}"
+            w(f"| {scheme.upper()} | {client} | {u:.1f} | {k:.1f} | {u + k:.1f} | "
+              f"{curl_total / (u + k):.2f}× | {left} |")
+    w("")
+
+
 def parse_profiles(path):
     prof = {}
     for line in open(path, encoding="utf-8"):
@@ -403,6 +453,7 @@ def main():
     w("## Results")
     w("")
     verdicts, specs = limits.tables(w, fmt, runs, cpu, units, count)
+    cpu_split_section(w, recs)
     tool = [(s, runs.get(("download", s, "curl-tool"))) for s in ("http", "https")]
     if any(v for _, v in tool):
         parts = [f"{s.upper()} {fmt(statistics.median(v))} MB/s" for s, v in tool if v]

@@ -255,6 +255,11 @@ static DWORD add_send_headers(struct wh_request *r, struct wh_exchange *x, const
       host[n++] = digits[--k];
   }
 
+  /* Host, User-Agent and Connection (the usual three) from one block,
+   * not an allocation each: this runs for every request. */
+  size_t al = agent ? strlen(agent) : 0;
+  wh_headers_reserve(&r->headers, 3, 4 + n + 10 + al + 10 + 10 + 3 * 2);
+
   /* Out of memory is not ignored: the request would go out without Host,
    * a wrong request instead of a clean error (found by the out-of-memory
    * sweep, tests/unit/test_oom.c). Any other result (the application's own
@@ -262,7 +267,7 @@ static DWORD add_send_headers(struct wh_request *r, struct wh_exchange *x, const
   if (wh_headers_apply_one(&r->headers, "Host", 4, host, n, if_new) == ERROR_NOT_ENOUGH_MEMORY)
     return ERROR_NOT_ENOUGH_MEMORY;
   if (agent && *agent) {
-    err = wh_headers_apply_one(&r->headers, "User-Agent", 10, agent, strlen(agent), if_new);
+    err = wh_headers_apply_one(&r->headers, "User-Agent", 10, agent, al, if_new);
     if (err == ERROR_WINHTTP_HEADER_ALREADY_EXISTS)
       err = ERROR_SUCCESS;
   }
@@ -387,10 +392,21 @@ static DWORD prepare_head(struct wh_request *r, const void *optional, DWORD opt_
 {
   struct wh_exchange *x = &r->x;
   struct wh_session *s = r->connect->session;
+  /* The session's agent, copied under its lock (WinHttpSetOption may
+   * change it meanwhile): on the stack when it fits, as it nearly always
+   * does. */
+  char agent_buf[256];
+  char *agent = NULL, *agent_heap = NULL;
   pthread_mutex_lock(&s->hdr.lock);
-  char *agent = s->agent ? wh_strndup(s->agent, strlen(s->agent)) : NULL;
+  if (s->agent) {
+    size_t al = strlen(s->agent);
+    agent = al < sizeof(agent_buf) ? agent_buf : (agent_heap = wh_malloc(al + 1));
+    if (agent)
+      memcpy(agent, s->agent, al + 1);
+  }
+  bool had_agent = s->agent != NULL;
   pthread_mutex_unlock(&s->hdr.lock);
-  if (s->agent && !agent)
+  if (had_agent && !agent)
     return ERROR_NOT_ENOUGH_MEMORY;
 
   DWORD err = ERROR_SUCCESS;
@@ -402,7 +418,7 @@ static DWORD prepare_head(struct wh_request *r, const void *optional, DWORD opt_
     pthread_mutex_unlock(&s->hdr.lock);
   }
   if (err != ERROR_SUCCESS) {
-    wh_free(agent);
+    wh_free(agent_heap);
     return err;
   }
 
@@ -425,6 +441,10 @@ static DWORD prepare_head(struct wh_request *r, const void *optional, DWORD opt_
   wh_buf_reset(&x->out);
   x->auth_in_head = false;
   if (err == ERROR_SUCCESS) {
+    /* The head in one allocation: request line, fields, the blank line
+     * (the jar's cookies and credentials, when any, may grow it again). */
+    wh_buf_reserve(&x->out, strlen(r->verb) + strlen(r->path) + strlen(r->version) +
+                                r->headers.bytes + 16);
     int rc = wh_buf_adds(&x->out, r->verb);
     rc = rc ? rc : wh_buf_addc(&x->out, ' ');
     if (!rc && x->route.n && !x->secure && !x->ws_upgrade && r->path[0] == '/') {
@@ -444,13 +464,15 @@ static DWORD prepare_head(struct wh_request *r, const void *optional, DWORD opt_
                 : wh_headers_serialize(&r->headers, &x->out);
   }
   pthread_mutex_unlock(&r->hdr.lock);
-  wh_free(agent);
+  wh_free(agent_heap);
   wh_free(jar);
   /* Credentials go in the head of this send only (never into the request
    * headers, so QueryHeaders and -v never show them). */
   for (int t = 0; t < 2 && err == ERROR_SUCCESS; t++) {
     if (t == WH_CRED_PROXY && !(x->route.n && !x->secure && !x->ws_upgrade))
       continue; /* a tunnel's CONNECT carries the proxy's */
+    if (!x->cred_kind[t])
+      continue; /* no scheme chosen: nothing to sign (wh_cred_header's first test) */
     char *cred = NULL;
     /* Digest signs the request line's target (absolute form through a
      * proxy). */

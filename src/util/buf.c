@@ -27,22 +27,36 @@ void wh_buf_reset(struct wh_buf *b)
     b->p[0] = '\0';
 }
 
+/* Room for |len| more bytes and the NUL; the caller has checked max. */
+static int grow(struct wh_buf *b, size_t len)
+{
+  if (b->len + len + 1 <= b->cap)
+    return 0;
+  size_t ncap = b->cap ? b->cap : 64;
+  while (ncap < b->len + len + 1)
+    ncap *= 2;
+  if (ncap > b->max + 1)
+    ncap = b->max + 1;
+  char *np = wh_realloc(b->p, ncap);
+  if (!np)
+    return WH_BUF_ENOMEM;
+  b->p = np;
+  b->cap = ncap;
+  return 0;
+}
+
+void wh_buf_reserve(struct wh_buf *b, size_t len)
+{
+  if (len <= b->max && b->len <= b->max - len)
+    (void)grow(b, len);
+}
+
 int wh_buf_add(struct wh_buf *b, const void *data, size_t len)
 {
   if (len > b->max || b->len > b->max - len)
     return WH_BUF_TOOBIG;
-  if (b->len + len + 1 > b->cap) {
-    size_t ncap = b->cap ? b->cap : 64;
-    while (ncap < b->len + len + 1)
-      ncap *= 2;
-    if (ncap > b->max + 1)
-      ncap = b->max + 1;
-    char *np = wh_realloc(b->p, ncap);
-    if (!np)
-      return WH_BUF_ENOMEM;
-    b->p = np;
-    b->cap = ncap;
-  }
+  if (grow(b, len) != 0)
+    return WH_BUF_ENOMEM;
   if (len)
     memcpy(b->p + b->len, data, len);
   b->len += len;

@@ -21,6 +21,10 @@ void wh_buf_reset(struct wh_buf *b);
 int wh_buf_add(struct wh_buf *b, const void *data, size_t len);
 int wh_buf_addc(struct wh_buf *b, char c);
 int wh_buf_adds(struct wh_buf *b, const char *s);
+/* A hint that about |len| more bytes are coming: the buffer grows once to
+ * hold them (within its max). Out of memory is left to the adds that
+ * follow, which report it. */
+void wh_buf_reserve(struct wh_buf *b, size_t len);
 /* Takes the bytes out: the caller owns the returned pointer (wh_free);
  * the buffer is left empty. Returns a pointer to "" when empty, or NULL when
  * out of memory. */

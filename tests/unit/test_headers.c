@@ -1067,6 +1067,35 @@ static void test_systemtime(void **state)
  * a multi-line apply; once the block is full, entries get blocks of their
  * own; a store without the hint is unchanged. Run under ASan, a block
  * freed twice or a slab entry passed to free() would be reported. */
+/* wh_buf_reserve: one growth for what is announced; never past max, and
+ * what is already there stays. */
+static void test_buf_reserve(void **state)
+{
+  (void)state;
+  struct wh_buf b;
+  wh_buf_init(&b, 1000);
+  wh_buf_reserve(&b, 300);
+  assert_non_null(b.p);
+  assert_true(b.cap >= 301);
+  char *before = b.p;
+  for (int i = 0; i < 30; i++)
+    assert_int_equal(wh_buf_adds(&b, "0123456789"), 0);
+  assert_ptr_equal(b.p, before); /* no reallocation for the 300 announced */
+  assert_int_equal(b.len, 300);
+  wh_buf_reserve(&b, 5000); /* past max: only a hint, ignored */
+  assert_true(b.cap <= 1001);
+  assert_int_equal(b.len, 300);
+  assert_memory_equal(b.p, "0123456789", 10);
+  wh_buf_reserve(&b, 700); /* exactly up to max */
+  assert_true(b.cap == 1001);
+  char more[700];
+  memset(more, 'y', sizeof(more));
+  assert_int_equal(wh_buf_add(&b, more, sizeof(more)), 0);
+  assert_int_equal(b.len, 1000);
+  assert_int_equal(wh_buf_addc(&b, 'x'), WH_BUF_TOOBIG);
+  wh_buf_free(&b);
+}
+
 static void test_reserve_slab(void **state)
 {
   (void)state;
@@ -1127,6 +1156,7 @@ int main(void)
     cmocka_unit_test(test_serialize_as),
     cmocka_unit_test(test_lifecycle),
     cmocka_unit_test(test_reserve_slab),
+    cmocka_unit_test(test_buf_reserve),
     cmocka_unit_test(test_limits),
     cmocka_unit_test(test_out_of_memory),
     cmocka_unit_test(test_level_table),
