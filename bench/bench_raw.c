@@ -36,21 +36,12 @@
 #include <time.h>
 
 #include "bench_clock.h"
+#include "bench_opts.h"
 #include "bench_raw_io.h"
 
 struct options {
-  int download; /* else get */
-  int secure;
-  const char *host;
-  unsigned port;
-  const char *path;
-  double seconds;
-  long requests; /* > 0: exactly this many, else --seconds */
-  long warmup;
-  const char *cafile;
-  size_t buffer;
-  long long expect; /* expected body length, -1: any */
-  int cancellable;
+  struct bench_opts b; /* bench_opts.h */
+  int cancellable;     /* --cancellable: the waits of WinHTTP's design added */
 };
 
 struct client {
@@ -136,8 +127,8 @@ static unsigned long long one_request(struct client *c)
 
 static void check_body(const struct options *o, unsigned long long got)
 {
-  if (o->expect >= 0 && got != (unsigned long long)o->expect) {
-    fprintf(stderr, "bench_raw: body of %llu bytes, expected %lld\n", got, o->expect);
+  if (o->b.expect >= 0 && got != (unsigned long long)o->b.expect) {
+    fprintf(stderr, "bench_raw: body of %llu bytes, expected %lld\n", got, o->b.expect);
     exit(1);
   }
 }
@@ -152,83 +143,20 @@ static _Noreturn void usage(void)
   exit(2);
 }
 
-static long long number(const char *s)
-{
-  char *end;
-  errno = 0;
-  long long v = strtoll(s, &end, 10);
-  if (errno || end == s || *end || v < 0)
-    usage();
-  return v;
-}
-
 static void parse(int argc, char **argv, struct options *o)
 {
   memset(o, 0, sizeof(*o));
-  o->host = "127.0.0.1";
-  o->seconds = 3.0;
-  o->warmup = -1;
-  o->expect = -1;
-  o->buffer = 128u * 1024u;
-  int have_mode = 0, have_scheme = 0;
+  bench_opts_init(&o->b, 128u * 1024u, 4096);
   for (int i = 1; i < argc; i++) {
-    const char *k = argv[i];
-    if (!strcmp(k, "--cancellable")) {
+    if (!strcmp(argv[i], "--cancellable")) {
       o->cancellable = 1;
       continue;
     }
-    if (i + 1 >= argc)
+    if (i + 1 >= argc || !bench_opt(&o->b, argv[i], argv[i + 1], usage))
       usage();
-    const char *v = argv[++i];
-    if (!strcmp(k, "--mode")) {
-      have_mode = 1;
-      if (!strcmp(v, "get") || !strcmp(v, "download"))
-        o->download = !strcmp(v, "download");
-      else
-        usage();
-    } else if (!strcmp(k, "--scheme")) {
-      have_scheme = 1;
-      if (!strcmp(v, "http") || !strcmp(v, "https"))
-        o->secure = !strcmp(v, "https");
-      else
-        usage();
-    } else if (!strcmp(k, "--host")) {
-      o->host = v;
-    } else if (!strcmp(k, "--port")) {
-      long long p = number(v);
-      if (p < 1 || p > 65535)
-        usage();
-      o->port = (unsigned)p;
-    } else if (!strcmp(k, "--path")) {
-      o->path = v;
-    } else if (!strcmp(k, "--seconds")) {
-      char *end;
-      o->seconds = strtod(v, &end);
-      if (end == v || *end || !(o->seconds > 0))
-        usage();
-    } else if (!strcmp(k, "--requests")) {
-      o->requests = (long)number(v);
-    } else if (!strcmp(k, "--warmup")) {
-      o->warmup = (long)number(v);
-    } else if (!strcmp(k, "--cafile")) {
-      o->cafile = v;
-    } else if (!strcmp(k, "--buffer")) {
-      long long b = number(v);
-      if (b < 4096 || b > (1ll << 30))
-        usage();
-      o->buffer = (size_t)b;
-    } else if (!strcmp(k, "--expect")) {
-      o->expect = number(v);
-    } else {
-      usage();
-    }
+    i++;
   }
-  if (!have_mode || !have_scheme || !o->port)
-    usage();
-  if (!o->path)
-    o->path = o->download ? "/100m.bin" : "/100b";
-  if (o->warmup < 0)
-    o->warmup = o->download ? 1 : 100; /* bench_sync's defaults */
+  bench_opts_finish(&o->b, usage);
 }
 
 int main(int argc, char **argv)
@@ -240,20 +168,20 @@ int main(int argc, char **argv)
   /* The Host header carries the address the others send (RFC 9112 §3.2);
    * nothing else: no header nginx does not need. */
   int n = snprintf(c.request, sizeof(c.request), "GET %s HTTP/1.1\r\nHost: %s%s%s:%u\r\n\r\n",
-                   o.path, strchr(o.host, ':') ? "[" : "", o.host, strchr(o.host, ':') ? "]" : "",
-                   o.port);
+                   o.b.path, strchr(o.b.host, ':') ? "[" : "", o.b.host, strchr(o.b.host, ':') ? "]" : "",
+                   o.b.port);
   if (n < 0 || (size_t)n >= sizeof(c.request))
     die("path too long");
   c.request_len = (size_t)n;
-  c.cap = o.buffer;
+  c.cap = o.b.buffer;
   c.buf = malloc(c.cap);
   if (!c.buf)
     die("malloc");
-  c.conn = raw_connect(o.host, o.port, o.secure, o.cafile);
+  c.conn = raw_connect(o.b.host, o.b.port, o.b.secure, o.b.cafile);
   if (o.cancellable)
     raw_set_cancellable(c.conn);
 
-  for (long i = 0; i < o.warmup; i++)
+  for (long i = 0; i < o.b.warmup; i++)
     check_body(&o, one_request(&c));
   long requests = 0;
   unsigned long long bytes = 0;
@@ -265,7 +193,7 @@ int main(int argc, char **argv)
     requests++;
     bytes += got;
     end = clock_of(CLOCK_MONOTONIC);
-    if (o.requests > 0 ? requests >= o.requests : end - start >= o.seconds)
+    if (o.b.requests > 0 ? requests >= o.b.requests : end - start >= o.b.seconds)
       break;
   }
   double seconds = end - start, cpu = clock_of(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
@@ -273,11 +201,11 @@ int main(int argc, char **argv)
   raw_close(c.conn);
   free(c.buf);
 
-  double work = o.download ? (double)bytes / 1e6 : (double)requests;
+  double work = o.b.download ? (double)bytes / 1e6 : (double)requests;
   printf("result mode=%s scheme=%s client=raw%s requests=%ld bytes=%llu seconds=%.4f "
          "cpu_seconds=%.4f user_seconds=%.4f value=%.1f per_cpu_second=%.1f unit=%s\n",
-         o.download ? "download" : "get", o.secure ? "https" : "http",
+         o.b.download ? "download" : "get", o.b.secure ? "https" : "http",
          o.cancellable ? "-cancellable" : "", requests, bytes, seconds,
-         cpu, user, work / seconds, cpu > 0 ? work / cpu : 0.0, o.download ? "MB/s" : "req/s");
+         cpu, user, work / seconds, cpu > 0 ? work / cpu : 0.0, o.b.download ? "MB/s" : "req/s");
   return 0;
 }

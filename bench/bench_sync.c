@@ -42,23 +42,15 @@
 #include <winhttp.h>
 
 #include "bench_clock.h"
+#include "bench_opts.h"
 
 enum mode { MODE_GET, MODE_DOWNLOAD };
 enum client { CLIENT_WINHTTP, CLIENT_CURL };
 
 struct options {
-  enum mode mode;
+  struct bench_opts b; /* bench_opts.h */
+  enum mode mode;      /* from b.download */
   enum client client;
-  int secure;
-  const char *host;
-  unsigned port;
-  const char *path;
-  double seconds;
-  long requests; /* > 0: exactly this many, else --seconds */
-  long warmup;
-  const char *cafile;
-  size_t buffer;
-  long long expect; /* expected body length, -1: any */
 };
 
 struct totals {
@@ -82,8 +74,8 @@ static void die(const char *what, unsigned long code)
 
 static void check_body(const struct options *o, unsigned long long got)
 {
-  if (o->expect >= 0 && got != (unsigned long long)o->expect) {
-    fprintf(stderr, "bench_sync: body of %llu bytes, expected %lld\n", got, o->expect);
+  if (o->b.expect >= 0 && got != (unsigned long long)o->b.expect) {
+    fprintf(stderr, "bench_sync: body of %llu bytes, expected %lld\n", got, o->b.expect);
     exit(1);
   }
 }
@@ -95,7 +87,7 @@ typedef unsigned long long (*request_fn)(void *ctx, const struct options *o);
 static struct totals run_loop(request_fn one_request, void *ctx, const struct options *o)
 {
   struct totals t = {0, 0, 0.0, 0.0, 0.0};
-  for (long i = 0; i < o->warmup; i++)
+  for (long i = 0; i < o->b.warmup; i++)
     check_body(o, one_request(ctx, o));
   double cpu_start = clock_of(CLOCK_PROCESS_CPUTIME_ID), user_start = user_seconds();
   double start = now(), end = start;
@@ -105,7 +97,7 @@ static struct totals run_loop(request_fn one_request, void *ctx, const struct op
     t.requests++;
     t.bytes += got;
     end = now();
-    if (o->requests > 0 ? t.requests >= o->requests : end - start >= o->seconds)
+    if (o->b.requests > 0 ? t.requests >= o->b.requests : end - start >= o->b.seconds)
       break;
   }
   t.seconds = end - start;
@@ -127,7 +119,7 @@ static unsigned long long wh_request(void *vctx, const struct options *o)
   struct wh_ctx *c = vctx;
   HINTERNET r = WinHttpOpenRequest(c->connect, L"GET", c->path, NULL, WINHTTP_NO_REFERER,
                                    WINHTTP_DEFAULT_ACCEPT_TYPES,
-                                   o->secure ? WINHTTP_FLAG_SECURE : 0);
+                                   o->b.secure ? WINHTTP_FLAG_SECURE : 0);
   if (!r)
     die("WinHttpOpenRequest", GetLastError());
   if (!WinHttpSendRequest(r, WINHTTP_NO_ADDITIONAL_HEADERS, 0, WINHTTP_NO_REQUEST_DATA, 0, 0, 0))
@@ -143,7 +135,7 @@ static unsigned long long wh_request(void *vctx, const struct options *o)
     die("HTTP status", status);
 
   unsigned long long total = 0;
-  DWORD cap = (DWORD)o->buffer;
+  DWORD cap = (DWORD)o->b.buffer;
   if (o->mode == MODE_GET) {
     /* The pattern of Microsoft's sample: ask what is there, read it. */
     for (;;) {
@@ -178,18 +170,18 @@ static struct totals bench_winhttp(const struct options *o)
   struct wh_ctx c;
   memset(&c, 0, sizeof(c));
   WCHAR host[256];
-  if (swprintf(host, sizeof(host) / sizeof(host[0]), L"%s", o->host) < 0 ||
-      swprintf(c.path, sizeof(c.path) / sizeof(c.path[0]), L"%s", o->path) < 0)
+  if (swprintf(host, sizeof(host) / sizeof(host[0]), L"%s", o->b.host) < 0 ||
+      swprintf(c.path, sizeof(c.path) / sizeof(c.path[0]), L"%s", o->b.path) < 0)
     die("host or path too long", 0);
-  c.buf = malloc(o->buffer);
+  c.buf = malloc(o->b.buffer);
   if (!c.buf)
-    die("malloc", (unsigned long)o->buffer);
+    die("malloc", (unsigned long)o->b.buffer);
 
   c.session = WinHttpOpen(L"bench_sync/1.0", WINHTTP_ACCESS_TYPE_NO_PROXY, WINHTTP_NO_PROXY_NAME,
                           WINHTTP_NO_PROXY_BYPASS, 0);
   if (!c.session)
     die("WinHttpOpen", GetLastError());
-  c.connect = WinHttpConnect(c.session, host, (INTERNET_PORT)o->port, 0);
+  c.connect = WinHttpConnect(c.session, host, (INTERNET_PORT)o->b.port, 0);
   if (!c.connect)
     die("WinHttpConnect", GetLastError());
 
@@ -236,8 +228,8 @@ static unsigned long long curl_request(void *vctx, const struct options *o)
 static struct totals bench_curl(const struct options *o)
 {
   char url[1200];
-  int n = snprintf(url, sizeof(url), "%s://%s:%u%s", o->secure ? "https" : "http", o->host,
-                   o->port, o->path);
+  int n = snprintf(url, sizeof(url), "%s://%s:%u%s", o->b.secure ? "https" : "http", o->b.host,
+                   o->b.port, o->b.path);
   if (n < 0 || (size_t)n >= sizeof(url))
     die("URL too long", 0);
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -252,8 +244,8 @@ static struct totals bench_curl(const struct options *o)
   curl_easy_setopt(c.easy, CURLOPT_WRITEDATA, &c);
   if (o->mode == MODE_DOWNLOAD)
     curl_easy_setopt(c.easy, CURLOPT_BUFFERSIZE, 100L * 1024L);
-  if (o->cafile)
-    curl_easy_setopt(c.easy, CURLOPT_CAINFO, o->cafile);
+  if (o->b.cafile)
+    curl_easy_setopt(c.easy, CURLOPT_CAINFO, o->b.cafile);
 
   struct totals t = run_loop(curl_request, &c, o);
 
@@ -274,39 +266,17 @@ static void usage(void)
   exit(2);
 }
 
-static long long number(const char *s)
-{
-  char *end;
-  errno = 0;
-  long long v = strtoll(s, &end, 10);
-  if (errno || end == s || *end || v < 0)
-    usage();
-  return v;
-}
-
 static void parse(int argc, char **argv, struct options *o)
 {
   memset(o, 0, sizeof(*o));
-  o->host = "127.0.0.1";
-  o->seconds = 3.0;
-  o->warmup = -1;
-  o->expect = -1;
-  o->buffer = 1u << 17;
-  int have_mode = 0, have_client = 0, have_scheme = 0;
+  bench_opts_init(&o->b, 1u << 17, 1);
+  int have_client = 0;
   for (int i = 1; i < argc; i++) {
     const char *k = argv[i];
     if (i + 1 >= argc)
       usage();
     const char *v = argv[++i];
-    if (!strcmp(k, "--mode")) {
-      have_mode = 1;
-      if (!strcmp(v, "get"))
-        o->mode = MODE_GET;
-      else if (!strcmp(v, "download"))
-        o->mode = MODE_DOWNLOAD;
-      else
-        usage();
-    } else if (!strcmp(k, "--client")) {
+    if (!strcmp(k, "--client")) {
       have_client = 1;
       if (!strcmp(v, "winhttp"))
         o->client = CLIENT_WINHTTP;
@@ -314,53 +284,16 @@ static void parse(int argc, char **argv, struct options *o)
         o->client = CLIENT_CURL;
       else
         usage();
-    } else if (!strcmp(k, "--scheme")) {
-      have_scheme = 1;
-      if (!strcmp(v, "http"))
-        o->secure = 0;
-      else if (!strcmp(v, "https"))
-        o->secure = 1;
-      else
-        usage();
-    } else if (!strcmp(k, "--host")) {
-      o->host = v;
-    } else if (!strcmp(k, "--port")) {
-      long long p = number(v);
-      if (p < 1 || p > 65535)
-        usage();
-      o->port = (unsigned)p;
-    } else if (!strcmp(k, "--path")) {
-      o->path = v;
-    } else if (!strcmp(k, "--seconds")) {
-      char *end;
-      o->seconds = strtod(v, &end);
-      if (end == v || *end || !(o->seconds > 0))
-        usage();
-    } else if (!strcmp(k, "--requests")) {
-      o->requests = (long)number(v);
-    } else if (!strcmp(k, "--warmup")) {
-      o->warmup = (long)number(v);
-    } else if (!strcmp(k, "--cafile")) {
-      o->cafile = v;
-    } else if (!strcmp(k, "--buffer")) {
-      long long b = number(v);
-      if (b < 1 || b > (1ll << 30))
-        usage();
-      o->buffer = (size_t)b;
-    } else if (!strcmp(k, "--expect")) {
-      o->expect = number(v);
-    } else {
+    } else if (!bench_opt(&o->b, k, v, usage)) {
       usage();
     }
   }
-  if (!have_mode || !have_client || !have_scheme || !o->port)
+  if (!have_client)
     usage();
-  if (!o->path)
-    o->path = o->mode == MODE_GET ? "/100b" : "/100m.bin";
-  if (o->warmup < 0)
-    o->warmup = o->mode == MODE_GET ? 100 : 1;
-  if (o->mode == MODE_GET && o->buffer > 65536)
-    o->buffer = 65536; /* QueryDataAvailable bounds each read anyway */
+  bench_opts_finish(&o->b, usage);
+  o->mode = o->b.download ? MODE_DOWNLOAD : MODE_GET;
+  if (o->mode == MODE_GET && o->b.buffer > 65536)
+    o->b.buffer = 65536; /* QueryDataAvailable bounds each read anyway */
 }
 
 int main(int argc, char **argv)
@@ -371,7 +304,7 @@ int main(int argc, char **argv)
   double work = o.mode == MODE_GET ? (double)t.requests : (double)t.bytes / 1e6;
   printf("result mode=%s scheme=%s client=%s requests=%ld bytes=%llu seconds=%.4f "
          "cpu_seconds=%.4f user_seconds=%.4f value=%.1f per_cpu_second=%.1f unit=%s\n",
-         o.mode == MODE_GET ? "get" : "download", o.secure ? "https" : "http",
+         o.mode == MODE_GET ? "get" : "download", o.b.secure ? "https" : "http",
          o.client == CLIENT_WINHTTP ? "winhttp" : "curl", t.requests, t.bytes, t.seconds,
          t.cpu_seconds, t.user_seconds, work / t.seconds, t.cpu_seconds > 0 ? work / t.cpu_seconds : 0.0,
          o.mode == MODE_GET ? "req/s" : "MB/s");
