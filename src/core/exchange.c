@@ -571,19 +571,25 @@ static char *pac_url(const struct wh_request *r, const struct wh_exchange *x)
   return u;
 }
 
-/* AUTOMATIC_PROXY with nothing configured (core/route.h): WPAD finds the
- * PAC script, the script picks the proxies for this URL. When that fails
- * (no WPAD on the network, no script, a broken one), the request goes
+/* AUTOMATIC_PROXY with detection or a PAC URL configured (core/route.h):
+ * WPAD or the URL gives the PAC script, the script picks the proxies for
+ * this URL. When that fails (no WPAD on the network, no script, a broken
+ * one), the request goes by the static list configured beside them, else
  * direct, as Windows' automatic proxy falls back to a direct connection. */
 static DWORD step_autoproxy(struct wh_request *r, struct wh_exchange *x, struct wh_io *io)
 {
+  struct wh_session *s = r->connect->session;
   if (!x->ap_job) {
-    struct wh_autoproxy *ap = wh_session_autoproxy(r->connect->session);
+    struct wh_autoproxy *ap = wh_session_autoproxy(s);
     char *url = ap ? pac_url(r, x) : NULL;
     DWORD err = ERROR_NOT_ENOUGH_MEMORY;
     if (url) {
+      /* Fixed for the session's life: read without its lock. An empty
+       * configuration (another access type) detects. */
+      const struct wh_auto_config *cfg = &s->auto_cfg;
       struct wh_autoproxy_query q = {
-          .detect = true,
+          .detect = cfg->detect || !cfg->pac_url,
+          .pac_url = cfg->pac_url,
           .url = url,
           .host = x->host,
           .limits = {r->settings.resolve_timeout, r->settings.connect_timeout,
@@ -610,8 +616,10 @@ static DWORD step_autoproxy(struct wh_request *r, struct wh_exchange *x, struct 
   DWORD err = wh_autoproxy_finish(job, e, &n);
   if (err == ERROR_NOT_ENOUGH_MEMORY)
     return err;
-  x->route.n = err == ERROR_SUCCESS ? (unsigned)wh_pac_to_route(e, n, x->route.via, WH_ROUTE_MAX)
-                                    : 0;
+  if (err == ERROR_SUCCESS)
+    x->route.n = (unsigned)wh_pac_to_route(e, n, x->route.via, WH_ROUTE_MAX);
+  else
+    wh_route_auto_static(s, x->host, x->port, x->secure, &x->route);
   return prepare_head(r, x->pend_opt, x->pend_opt_len, x->pend_total);
 }
 

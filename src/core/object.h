@@ -76,10 +76,13 @@ struct wh_session {
   DWORD access_type;
   char *proxy;            /* UTF-8 or NULL */
   char *proxy_bypass;     /* UTF-8 or NULL */
-  /* DEFAULT_PROXY and AUTOMATIC_PROXY: the proxy the environment configured
-   * when the session was opened (core/route.h), NULL when none. */
+  /* DEFAULT_PROXY: the proxy the environment configured when the session
+   * was opened (core/route.h), NULL when none. */
   char *env_proxy;
   char *env_bypass;
+  /* AUTOMATIC_PROXY: what the session goes by, read when it opened
+   * (core/route.h wh_auto_config_read). */
+  struct wh_auto_config auto_cfg;
   DWORD open_flags;
   struct wh_settings settings;
   struct wh_cookie_jar cookies; /* the session's jar, under |hdr.lock| */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/desktop_proxy.h"
 #include "core/object.h"
 #include "core/proxy_notify.h"
 #include "policy/bypass.h"
@@ -84,25 +85,68 @@ DWORD wh_default_proxy_set(const char *proxy, const char *bypass)
   return ERROR_SUCCESS;
 }
 
+static bool desktop_session(void)
+{
+  const char *d = secure_getenv("XDG_CURRENT_DESKTOP");
+  return d && *d;
+}
+
+void wh_auto_config_clear(struct wh_auto_config *c)
+{
+  wh_free(c->pac_url);
+  wh_free(c->proxy);
+  wh_free(c->bypass);
+  memset(c, 0, sizeof(*c));
+}
+
+DWORD wh_auto_config_read(struct wh_auto_config *out)
+{
+  memset(out, 0, sizeof(*out));
+  pthread_mutex_lock(&default_lock);
+  bool set = default_set;
+  pthread_mutex_unlock(&default_lock);
+  DWORD err;
+  if (set || !desktop_session()) {
+    /* The process default when set, else the environment. */
+    err = wh_default_proxy(&out->proxy, &out->bypass);
+  } else {
+    struct wh_ie_proxy ie;
+    err = wh_user_proxy(&ie);
+    if (err == ERROR_SUCCESS) {
+      out->detect = ie.auto_detect;
+      out->pac_url = ie.auto_config_url;
+      out->proxy = ie.proxy;
+      out->bypass = ie.bypass;
+    }
+  }
+  if (err != ERROR_SUCCESS)
+    return err;
+  if (!out->detect && !out->pac_url && !out->proxy)
+    out->detect = true;
+  return ERROR_SUCCESS;
+}
+
 /* The proxies a configuration of |access| sends a request for |host|
  * through (none: direct): |proxy| and |bypass| are the named proxy's
  * strings, |env_*| what the environment configured for the session.
  * *discover is set when AUTOMATIC_PROXY has nothing configured: the PAC
  * script found by WPAD decides instead (core/exchange.c). */
-static void pick(DWORD access, const char *proxy, const char *bypass, const char *env_proxy,
-                 const char *env_bypass, const char *host, uint16_t port, bool secure,
+static void pick(DWORD access, const char *proxy, const char *bypass,
+                 const struct wh_session *s, const char *host, uint16_t port, bool secure,
                  struct wh_route *out, bool *discover)
 {
   out->n = 0;
   out->bypassed = false;
-  if (access == WINHTTP_ACCESS_TYPE_DEFAULT_PROXY ||
-      access == WINHTTP_ACCESS_TYPE_AUTOMATIC_PROXY) {
-    proxy = env_proxy;
-    bypass = env_bypass;
-    if (access == WINHTTP_ACCESS_TYPE_AUTOMATIC_PROXY && !env_proxy) {
+  if (access == WINHTTP_ACCESS_TYPE_DEFAULT_PROXY) {
+    proxy = s->env_proxy;
+    bypass = s->env_bypass;
+  } else if (access == WINHTTP_ACCESS_TYPE_AUTOMATIC_PROXY) {
+    if (wh_auto_config_discovers(&s->auto_cfg)) {
       *discover = true;
       return;
     }
+    proxy = s->auto_cfg.proxy;
+    bypass = s->auto_cfg.bypass;
   } else if (access != WINHTTP_ACCESS_TYPE_NAMED_PROXY) {
     return;
   }
@@ -120,21 +164,30 @@ static void pick(DWORD access, const char *proxy, const char *bypass, const char
 DWORD wh_route_pick(struct wh_request *r, const char *host, uint16_t port, bool secure,
                     struct wh_route *out, bool *discover)
 {
+  /* The session's env_* and auto_cfg are fixed for its life. */
   struct wh_session *s = r->connect->session;
-  /* The environment's strings are fixed for the session's life. */
-  const char *env_proxy = s->env_proxy, *env_bypass = s->env_bypass;
   *discover = false;
   pthread_mutex_lock(&r->hdr.lock);
   bool own = r->opts.has_proxy;
   if (own)
-    pick(r->opts.proxy_access, r->opts.proxy, r->opts.proxy_bypass, env_proxy, env_bypass, host,
-         port, secure, out, discover);
+    pick(r->opts.proxy_access, r->opts.proxy, r->opts.proxy_bypass, s, host, port, secure, out,
+         discover);
   pthread_mutex_unlock(&r->hdr.lock);
   if (!own) {
     pthread_mutex_lock(&s->hdr.lock);
-    pick(s->access_type, s->proxy, s->proxy_bypass, env_proxy, env_bypass, host, port, secure,
-         out, discover);
+    pick(s->access_type, s->proxy, s->proxy_bypass, s, host, port, secure, out, discover);
     pthread_mutex_unlock(&s->hdr.lock);
   }
   return ERROR_SUCCESS;
+}
+
+void wh_route_auto_static(const struct wh_session *s, const char *host, uint16_t port,
+                          bool secure, struct wh_route *out)
+{
+  bool discover = false;
+  /* A session opened with another access type has no auto_cfg: the
+   * environment's list it read, if any. */
+  bool own = s->access_type == WINHTTP_ACCESS_TYPE_AUTOMATIC_PROXY;
+  pick(WINHTTP_ACCESS_TYPE_NAMED_PROXY, own ? s->auto_cfg.proxy : s->env_proxy,
+       own ? s->auto_cfg.bypass : s->env_bypass, s, host, port, secure, out, &discover);
 }

@@ -910,6 +910,101 @@ static void test_automatic_proxy(void **state)
   wh_peer_stop(&px);
 }
 
+/* An AUTOMATIC_PROXY session in a KDE session goes by the user's settings
+ * (kioslaverc in a temporary XDG_CONFIG_HOME), as Windows' goes by the
+ * per-user ones: a manual proxy, a PAC URL (and direct when it gives no
+ * script), WPAD; outside a desktop session they are not read. */
+static void write_kioslaverc(const char *dir, const char *body)
+{
+  char path[512];
+  snprintf(path, sizeof(path), "%s/kioslaverc", dir);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  assert_true(fputs(body, f) >= 0);
+  assert_int_equal(fclose(f), 0);
+}
+
+static void test_automatic_proxy_desktop(void **state)
+{
+  (void)state;
+  struct wh_peer px;
+  memset(&px, 0, sizeof(px));
+  assert_int_equal(wh_peer_start_proxy(&px, NULL), 0);
+  unsigned short fp = wh_peer_port(&fault), pp = wh_peer_port(&px);
+  char dir[] = "/tmp/wh-pac-desktop.XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char none[600];
+  snprintf(none, sizeof(none), "%s/none", dir);
+  setenv("XDG_CONFIG_HOME", dir, 1);
+  setenv("XDG_CONFIG_DIRS", none, 1); /* not the machine's /etc/xdg */
+  setenv("XDG_CURRENT_DESKTOP", "KDE", 1);
+  char rc[1024], report[8192], line[256], q[256], dead[512];
+  /* WPAD would send everything to a proxy nobody runs: a request that
+   * gets through did not ask it. */
+  body_query(q, sizeof(q), "function FindProxyForURL(u, h) { return \"PROXY 127.0.0.1:1\"; }");
+  snprintf(dead, sizeof(dead), "http://127.0.0.1:%u/pac?%s", fp, q);
+  wh_wpad_test_seam("office.example.net", "wpad.office.example.net", dead);
+
+  /* A manual proxy, in KDE's "URL PORT" form: a static list. */
+  snprintf(rc, sizeof(rc), "[Proxy Settings]\nProxyType=1\nhttpProxy=http://127.0.0.1 %u\n", pp);
+  write_kioslaverc(dir, rc);
+  assert_int_equal(get_sync(L"127.0.0.1", fp, L"/ok?n=30"), 200);
+  assert_int_equal(get_async(L"127.0.0.1", fp, L"/ok?n=31"), 200);
+  for (int n = 30; n <= 31; n++) {
+    snprintf(line, sizeof(line), "GET http://127.0.0.1:%u/ok?n=%d HTTP/1.1", fp, n);
+    assert_true(wh_peer_proxy_report_wait(&px, line, report, sizeof(report)) > 0);
+  }
+
+  /* A PAC URL: its script routes; no WPAD on the network meanwhile. */
+  wh_wpad_test_seam("", NULL, NULL);
+  snprintf(rc, sizeof(rc),
+           "[Proxy Settings]\nProxyType=2\n"
+           "Proxy Config Script=http://127.0.0.1:%u/pac?name=proxy&port=%u\n",
+           fp, pp);
+  write_kioslaverc(dir, rc);
+  assert_int_equal(get_sync(L"127.0.0.1", fp, L"/ok?n=32"), 200);
+  assert_int_equal(get_async(L"127.0.0.1", fp, L"/ok?n=33"), 200);
+  for (int n = 32; n <= 33; n++) {
+    snprintf(line, sizeof(line), "GET http://127.0.0.1:%u/ok?n=%d HTTP/1.1", fp, n);
+    assert_true(wh_peer_proxy_report_wait(&px, line, report, sizeof(report)) > 0);
+  }
+  /* A PAC URL with no script behind it: direct, not WPAD's dead proxy. */
+  wh_wpad_test_seam("office.example.net", "wpad.office.example.net", dead);
+  snprintf(rc, sizeof(rc),
+           "[Proxy Settings]\nProxyType=2\nProxy Config Script=http://127.0.0.1:%u/pac?name=nope\n",
+           fp);
+  write_kioslaverc(dir, rc);
+  assert_int_equal(get_sync(L"127.0.0.1", fp, L"/ok?n=34"), 200);
+
+  /* "Detect proxy configuration automatically": WPAD, whose script here
+   * names the live proxy. */
+  char live[512];
+  snprintf(live, sizeof(live), "http://127.0.0.1:%u/pac?name=proxy&port=%u", fp, pp);
+  wh_wpad_test_seam("office.example.net", "wpad.office.example.net", live);
+  write_kioslaverc(dir, "[Proxy Settings]\nProxyType=3\n");
+  assert_int_equal(get_sync(L"127.0.0.1", fp, L"/ok?n=35"), 200);
+  snprintf(line, sizeof(line), "GET http://127.0.0.1:%u/ok?n=35 HTTP/1.1", fp);
+  assert_true(wh_peer_proxy_report_wait(&px, line, report, sizeof(report)) > 0);
+
+  /* Outside a desktop session the manual proxy is not read: nothing is
+   * configured, so WPAD (none here), then direct. */
+  wh_wpad_test_seam("", NULL, NULL);
+  snprintf(rc, sizeof(rc), "[Proxy Settings]\nProxyType=1\nhttpProxy=http://127.0.0.1 %u\n", pp);
+  write_kioslaverc(dir, rc);
+  unsetenv("XDG_CURRENT_DESKTOP");
+  assert_int_equal(get_sync(L"127.0.0.1", fp, L"/ok?n=36"), 200);
+
+  assert_true(wh_peer_proxy_report(&px, report, sizeof(report)) >= 0);
+  assert_null(strstr(report, "ok?n=34"));
+  assert_null(strstr(report, "ok?n=36"));
+  unsetenv("XDG_CONFIG_HOME");
+  unsetenv("XDG_CONFIG_DIRS");
+  snprintf(line, sizeof(line), "%s/kioslaverc", dir);
+  assert_int_equal(unlink(line), 0);
+  assert_int_equal(rmdir(dir), 0);
+  wh_peer_stop(&px);
+}
+
 /* ---- out of memory ---------------------------------------------------------------- */
 
 /* Every allocation of a whole lookup (a fresh session: the job, the
@@ -973,6 +1068,7 @@ static int group_setup(void **state)
   unsetenv("HTTPS_PROXY");
   unsetenv("no_proxy");
   unsetenv("NO_PROXY");
+  unsetenv("XDG_CURRENT_DESKTOP"); /* the runner's desktop settings stay out */
   memset(&fault, 0, sizeof(fault));
   return wh_peer_start_fault(&fault);
 }
@@ -997,6 +1093,7 @@ int main(void)
       cmocka_unit_test(test_wpad),
       cmocka_unit_test(test_resolver),
       cmocka_unit_test(test_automatic_proxy),
+      cmocka_unit_test(test_automatic_proxy_desktop),
       cmocka_unit_test(test_oom_lookup),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
