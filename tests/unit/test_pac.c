@@ -924,6 +924,22 @@ static void write_kioslaverc(const char *dir, const char *body)
   assert_int_equal(fclose(f), 0);
 }
 
+/* GET /ok?n=|n| synchronously and /ok?n=|n|+1 asynchronously on
+ * AUTOMATIC_PROXY sessions: both succeed, and both through the proxy |px|. */
+static void via_proxy_both(struct wh_peer *px, unsigned short fp, int n)
+{
+  WCHAR path[64];
+  char line[256], report[8192];
+  swprintf(path, 64, L"/ok?n=%d", n);
+  assert_int_equal(get_sync(L"127.0.0.1", fp, path), 200);
+  swprintf(path, 64, L"/ok?n=%d", n + 1);
+  assert_int_equal(get_async(L"127.0.0.1", fp, path), 200);
+  for (int k = n; k <= n + 1; k++) {
+    snprintf(line, sizeof(line), "GET http://127.0.0.1:%u/ok?n=%d HTTP/1.1", fp, k);
+    assert_true(wh_peer_proxy_report_wait(px, line, report, sizeof(report)) > 0);
+  }
+}
+
 static void test_automatic_proxy_desktop(void **state)
 {
   (void)state;
@@ -948,12 +964,7 @@ static void test_automatic_proxy_desktop(void **state)
   /* A manual proxy, in KDE's "URL PORT" form: a static list. */
   snprintf(rc, sizeof(rc), "[Proxy Settings]\nProxyType=1\nhttpProxy=http://127.0.0.1 %u\n", pp);
   write_kioslaverc(dir, rc);
-  assert_int_equal(get_sync(L"127.0.0.1", fp, L"/ok?n=30"), 200);
-  assert_int_equal(get_async(L"127.0.0.1", fp, L"/ok?n=31"), 200);
-  for (int n = 30; n <= 31; n++) {
-    snprintf(line, sizeof(line), "GET http://127.0.0.1:%u/ok?n=%d HTTP/1.1", fp, n);
-    assert_true(wh_peer_proxy_report_wait(&px, line, report, sizeof(report)) > 0);
-  }
+  via_proxy_both(&px, fp, 30);
 
   /* A PAC URL: its script routes; no WPAD on the network meanwhile. */
   wh_wpad_test_seam("", NULL, NULL);
@@ -962,12 +973,7 @@ static void test_automatic_proxy_desktop(void **state)
            "Proxy Config Script=http://127.0.0.1:%u/pac?name=proxy&port=%u\n",
            fp, pp);
   write_kioslaverc(dir, rc);
-  assert_int_equal(get_sync(L"127.0.0.1", fp, L"/ok?n=32"), 200);
-  assert_int_equal(get_async(L"127.0.0.1", fp, L"/ok?n=33"), 200);
-  for (int n = 32; n <= 33; n++) {
-    snprintf(line, sizeof(line), "GET http://127.0.0.1:%u/ok?n=%d HTTP/1.1", fp, n);
-    assert_true(wh_peer_proxy_report_wait(&px, line, report, sizeof(report)) > 0);
-  }
+  via_proxy_both(&px, fp, 32);
   /* A PAC URL with no script behind it: direct, not WPAD's dead proxy. */
   wh_wpad_test_seam("office.example.net", "wpad.office.example.net", dead);
   snprintf(rc, sizeof(rc),
