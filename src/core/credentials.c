@@ -3,6 +3,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "core/exchange.h"
 #include "core/gss_auth.h"
+#include "core/gss_job.h"
 #include "core/object.h"
 #include "policy/auth.h"
 #include "policy/digest.h"
@@ -121,43 +123,87 @@ static void spn_host(const struct wh_request *r, const struct wh_exchange *x, in
     snprintf(out, cap, "%s", host);
 }
 
+/* What a handshake for |t| starts from: copies of the request's user and
+ * password (NULL: the default credentials) and the SPN's host, recorded
+ * as SERVER_SPN_USED / PROXY_SPN_USED. The handshake before it is
+ * dropped. */
+static DWORD gss_args(struct wh_request *r, int t, char **user, char **pass, char *host,
+                      size_t cap)
+{
+  struct wh_exchange *x = &r->x;
+  pthread_mutex_lock(&r->hdr.lock);
+  const char *u = t == WH_CRED_PROXY ? r->opts.proxy_username : r->opts.username;
+  const char *p = t == WH_CRED_PROXY ? r->opts.proxy_password : r->opts.password;
+  *user = u ? wh_strndup(u, strlen(u)) : NULL;
+  *pass = p ? wh_strndup(p, strlen(p)) : NULL;
+  pthread_mutex_unlock(&r->hdr.lock);
+  spn_host(r, x, t, host, cap);
+  char *spn = wh_malloc(5 + strlen(host) + 1);
+  if ((u && !*user) || (p && !*pass) || !spn) {
+    wh_free(*user);
+    wh_secret_free(*pass);
+    wh_free(spn);
+    *user = *pass = NULL;
+    return ERROR_NOT_ENOUGH_MEMORY;
+  }
+  memcpy(spn, "HTTP/", 5);
+  memcpy(spn + 5, host, strlen(host) + 1);
+  pthread_mutex_lock(&r->hdr.lock); /* SERVER_SPN_USED may be asked now */
+  char *old = x->spn_used[t];
+  x->spn_used[t] = spn;
+  pthread_mutex_unlock(&r->hdr.lock);
+  wh_free(old);
+  wh_gss_free(x->gss[t]);
+  x->gss[t] = NULL;
+  return ERROR_SUCCESS;
+}
+
 /* Starts the |scheme| handshake for |t| with the request's credentials (or
  * the default ones when it has none): *value is the first leg's header. */
 static DWORD gss_begin(struct wh_request *r, int t, DWORD scheme, char **value)
 {
-  struct wh_exchange *x = &r->x;
   *value = NULL;
-  pthread_mutex_lock(&r->hdr.lock);
-  const char *u = t == WH_CRED_PROXY ? r->opts.proxy_username : r->opts.username;
-  const char *p = t == WH_CRED_PROXY ? r->opts.proxy_password : r->opts.password;
-  char *user = u ? wh_strndup(u, strlen(u)) : NULL;
-  char *pass = p ? wh_strndup(p, strlen(p)) : NULL;
-  pthread_mutex_unlock(&r->hdr.lock);
-  if ((u && !user) || (p && !pass)) {
-    wh_free(user);
-    wh_secret_free(pass);
-    return ERROR_NOT_ENOUGH_MEMORY;
-  }
-  char host[300];
-  spn_host(r, x, t, host, sizeof(host));
-  char *spn = wh_malloc(5 + strlen(host) + 1);
-  if (spn) {
-    memcpy(spn, "HTTP/", 5);
-    memcpy(spn + 5, host, strlen(host) + 1);
-    pthread_mutex_lock(&r->hdr.lock); /* SERVER_SPN_USED may be asked now */
-    char *old = x->spn_used[t];
-    x->spn_used[t] = spn;
-    pthread_mutex_unlock(&r->hdr.lock);
-    wh_free(old);
-  }
-  wh_gss_free(x->gss[t]);
-  x->gss[t] = NULL;
+  char *user, *pass, host[300];
+  DWORD err = gss_args(r, t, &user, &pass, host, sizeof(host));
+  if (err != ERROR_SUCCESS)
+    return err;
   /* GSSAPI may talk to the KDC here: no lock held. */
-  DWORD err = spn ? wh_gss_start(scheme, host, user, pass, &x->gss[t], value)
-                  : ERROR_NOT_ENOUGH_MEMORY;
+  err = wh_gss_start(scheme, host, user, pass, &r->x.gss[t], value);
   wh_free(user);
   wh_secret_free(pass);
   return err;
+}
+
+/* gss_begin while answering a 401/407. An asynchronous request's
+ * Negotiate runs on a worker (core/gss_job.h): the KDC may take seconds,
+ * and this runs on a loop thread. ERROR_IO_PENDING with |io| set while it
+ * does; called again once the job's fd is readable, it takes the result. */
+static DWORD gss_begin_answer(struct wh_request *r, int t, DWORD scheme, char **value,
+                              struct wh_io *io)
+{
+  struct wh_exchange *x = &r->x;
+  *value = NULL;
+  if (!x->gss_job) {
+    if (scheme != WINHTTP_AUTH_SCHEME_NEGOTIATE || !(r->hdr.flags & WH_OBJ_ASYNC))
+      return gss_begin(r, t, scheme, value);
+    char *user, *pass, host[300];
+    DWORD err = gss_args(r, t, &user, &pass, host, sizeof(host));
+    if (err == ERROR_SUCCESS)
+      err = wh_gss_job_start(scheme, host, user, pass, &x->gss_job);
+    wh_free(user);
+    wh_secret_free(pass);
+    if (err != ERROR_SUCCESS)
+      return err;
+  }
+  if (!wh_gss_job_done(x->gss_job)) {
+    io->fd = wh_gss_job_fd(x->gss_job);
+    io->events = POLLIN;
+    io->deadline = 0; /* the KDC's own timeouts bound it */
+    return ERROR_IO_PENDING;
+  }
+  struct wh_gss_job *j = x->gss_job;
+  x->gss_job = NULL;
+  return wh_gss_job_finish(j, &x->gss[t], value);
 }
 
 DWORD wh_cred_header(struct wh_request *r, int target, const char *method,
@@ -312,8 +358,8 @@ DWORD wh_cred_maybe_resend(struct wh_request *r, struct wh_io *io, bool *again)
           continue;
         /* A mechanism that cannot start (no ticket, not installed) gives
          * way to the next scheme the server offers. */
-        DWORD err = gss_begin(r, t, c, &next);
-        if (err == ERROR_NOT_ENOUGH_MEMORY)
+        DWORD err = gss_begin_answer(r, t, c, &next, io);
+        if (err == ERROR_NOT_ENOUGH_MEMORY || err == ERROR_IO_PENDING)
           return err;
         if (err == ERROR_SUCCESS)
           kind = c;

@@ -15,6 +15,7 @@
 #include "core/autoproxy.h"
 #include "core/credentials.h"
 #include "core/gss_auth.h"
+#include "core/gss_job.h"
 #include "core/session.h"
 #include "core/h2_stream.h"
 #include "core/route.h"
@@ -121,6 +122,8 @@ void wh_exchange_free(struct wh_exchange *x)
     wh_free(x->spn_used[t]);
     x->spn_used[t] = NULL;
   }
+  wh_gss_job_abandon(x->gss_job);
+  x->gss_job = NULL;
   wh_exchange_release_rbuf(x);
   wh_h2x_drop(x);
   wh_free(x->h2buf);

@@ -112,6 +112,9 @@ struct wh_exchange {
    * (HTTP/2 cannot carry a connection-bound handshake, RFC 7540 §8.1.2). */
   struct wh_gss *gss[2];
   char *gss_next[2];
+  /* An asynchronous request's Negotiate first leg running on a worker
+   * (core/gss_job.h), while a 401/407 is being answered. */
+  struct wh_gss_job *gss_job;
   char *spn_used[2];        /* "HTTP/host": SERVER_SPN_USED, PROXY_SPN_USED */
   bool auth_drain;
   size_t auth_drained;

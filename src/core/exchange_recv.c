@@ -173,25 +173,30 @@ DWORD wh_exchange_recv_step(struct wh_request *r, struct wh_io *io)
         return err;
       io->deadline = 0;
     }
-    if (!x->receiving_notified) {
-      x->receiving_notified = true;
-      wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_RECEIVING_RESPONSE, NULL, 0);
-    }
-    if (x->head_deadline == 0)
-      x->head_deadline = wh_deadline(head_timeout(r->settings.receive_response_timeout));
-    bool final = false;
-    DWORD err = x->tp->head(r, x, io, &final);
-    if (err == WH_RETRY) {
-      err = retry_send(r, x, io);
+    DWORD err;
+    /* With a Negotiate leg being made on a worker (core/gss_job.h), the
+     * head is in already: back to answering it. */
+    if (!x->gss_job) {
+      if (!x->receiving_notified) {
+        x->receiving_notified = true;
+        wh_notify(&r->hdr, WINHTTP_CALLBACK_STATUS_RECEIVING_RESPONSE, NULL, 0);
+      }
+      if (x->head_deadline == 0)
+        x->head_deadline = wh_deadline(head_timeout(r->settings.receive_response_timeout));
+      bool final = false;
+      err = x->tp->head(r, x, io, &final);
+      if (err == WH_RETRY) {
+        err = retry_send(r, x, io);
+        if (err != ERROR_SUCCESS)
+          return err;
+        continue;
+      }
       if (err != ERROR_SUCCESS)
         return err;
-      continue;
+      if (!final)
+        continue; /* a 1xx: RECEIVING_RESPONSE again, then the next head */
+      store_cookies(r, x);
     }
-    if (err != ERROR_SUCCESS)
-      return err;
-    if (!final)
-      continue; /* a 1xx: RECEIVING_RESPONSE again, then the next head */
-    store_cookies(r, x);
     bool again = false;
     /* A 401/407 answered with credentials at hand: the request goes again
      * (core/credentials.h). */

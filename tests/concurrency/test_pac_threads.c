@@ -20,6 +20,7 @@
  * the test seam (no DNS). Barriers and condition variables, no sleeps. */
 #include "wh_test.h"
 #include "peers.h"
+#include "auth_test.h"
 
 #include "core/autoproxy.h"
 
@@ -267,39 +268,6 @@ static void test_c7_resolvers(void **state)
 
 #define REQUESTS 16
 
-static struct {
-  pthread_mutex_t lock;
-  pthread_cond_t cond;
-  int done, ok;
-} ar = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
-
-static void CALLBACK auto_cb(HINTERNET h, DWORD_PTR ctx, DWORD status, LPVOID info, DWORD len)
-{
-  (void)ctx;
-  (void)info;
-  (void)len;
-  int done = 0, ok = 0;
-  if (status == WINHTTP_CALLBACK_STATUS_SENDREQUEST_COMPLETE) {
-    if (!WinHttpReceiveResponse(h, NULL))
-      done = 1;
-  } else if (status == WINHTTP_CALLBACK_STATUS_HEADERS_AVAILABLE) {
-    DWORD code = 0, size = sizeof(code);
-    WinHttpQueryHeaders(h, WINHTTP_QUERY_STATUS_CODE | WINHTTP_QUERY_FLAG_NUMBER, NULL, &code,
-                        &size, NULL);
-    done = 1;
-    ok = code == 200;
-  } else if (status == WINHTTP_CALLBACK_STATUS_REQUEST_ERROR) {
-    done = 1;
-  }
-  if (done) {
-    pthread_mutex_lock(&ar.lock);
-    ar.done++;
-    ar.ok += ok;
-    pthread_cond_broadcast(&ar.cond);
-    pthread_mutex_unlock(&ar.lock);
-  }
-}
-
 static void test_automatic_proxy_many(void **state)
 {
   (void)state;
@@ -313,7 +281,8 @@ static void test_automatic_proxy_many(void **state)
   HINTERNET ses =
       WinHttpOpen(L"t", WINHTTP_ACCESS_TYPE_AUTOMATIC_PROXY, NULL, NULL, WINHTTP_FLAG_ASYNC);
   assert_non_null(ses);
-  WinHttpSetStatusCallback(ses, auto_cb, WINHTTP_CALLBACK_FLAG_ALL_COMPLETIONS, 0);
+  struct wh_async_count ar = WH_ASYNC_COUNT_INIT;
+  WinHttpSetStatusCallback(ses, wh_async_count_cb, WINHTTP_CALLBACK_FLAG_ALL_COMPLETIONS, 0);
   HINTERNET con = WinHttpConnect(ses, L"127.0.0.1", wh_peer_port(&fault), 0);
   HINTERNET req[REQUESTS];
   for (int i = 0; i < REQUESTS; i++) {
@@ -321,16 +290,11 @@ static void test_automatic_proxy_many(void **state)
     swprintf(path, 32, L"/ok?n=%d", 100 + i);
     req[i] = WinHttpOpenRequest(con, L"GET", path, NULL, NULL, NULL, 0);
     assert_non_null(req[i]);
-    assert_true(WinHttpSendRequest(req[i], NULL, 0, NULL, 0, 0, 0));
+    assert_true(WinHttpSendRequest(req[i], NULL, 0, NULL, 0, 0, (DWORD_PTR)&ar));
   }
-  struct timespec until;
-  clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_sec += 60;
+  int done = wh_wait_count(&ar.lock, &ar.cond, &ar.done, REQUESTS, 60000);
   pthread_mutex_lock(&ar.lock);
-  while (ar.done < REQUESTS)
-    if (pthread_cond_timedwait(&ar.cond, &ar.lock, &until) == ETIMEDOUT)
-      break;
-  int done = ar.done, ok = ar.ok;
+  int ok = ar.ok;
   pthread_mutex_unlock(&ar.lock);
   assert_int_equal(done, REQUESTS);
   assert_int_equal(ok, REQUESTS);

@@ -1,8 +1,10 @@
 /* see auth_test.h */
+#define _GNU_SOURCE /* clock_gettime */
 #include "auth_test.h"
 
 #include "wh_test.h"
 
+#include <time.h>
 #include <wchar.h>
 
 void wh_h3_open(struct wh_h3 *h, const wchar_t *host, unsigned short port, const wchar_t *path,
@@ -89,4 +91,49 @@ void wh_async_wait_closed(struct wh_async_wait *w)
   while (!w->closed)
     pthread_cond_wait(&w->cond, &w->lock);
   pthread_mutex_unlock(&w->lock);
+}
+
+int wh_wait_count(pthread_mutex_t *lock, pthread_cond_t *cond, const int *counter, int want,
+                  long ms)
+{
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += ms / 1000;
+  until.tv_nsec += (ms % 1000) * 1000000;
+  if (until.tv_nsec >= 1000000000) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000;
+  }
+  pthread_mutex_lock(lock);
+  while (*counter < want && pthread_cond_timedwait(cond, lock, &until) == 0)
+    ;
+  int got = *counter;
+  pthread_mutex_unlock(lock);
+  return got;
+}
+
+void CALLBACK wh_async_count_cb(HINTERNET h, DWORD_PTR ctx, DWORD status, LPVOID info, DWORD len)
+{
+  (void)info;
+  (void)len;
+  struct wh_async_count *c = (struct wh_async_count *)ctx;
+  bool done = false, ok = false;
+  if (status == WINHTTP_CALLBACK_STATUS_SENDREQUEST_COMPLETE) {
+    done = !WinHttpReceiveResponse(h, NULL);
+  } else if (status == WINHTTP_CALLBACK_STATUS_HEADERS_AVAILABLE) {
+    DWORD code = 0, size = sizeof(code);
+    ok = WinHttpQueryHeaders(h, WINHTTP_QUERY_STATUS_CODE | WINHTTP_QUERY_FLAG_NUMBER, NULL,
+                             &code, &size, NULL) &&
+         code == 200;
+    done = true;
+  } else if (status == WINHTTP_CALLBACK_STATUS_REQUEST_ERROR) {
+    done = true;
+  }
+  if (done && c) {
+    pthread_mutex_lock(&c->lock);
+    c->done++;
+    c->ok += ok;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+  }
 }

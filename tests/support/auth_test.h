@@ -1,6 +1,7 @@
-/* Helpers the authentication tests share (test_credentials, test_conn_auth):
- * a session, connect and request opened together, one synchronous
- * exchange, and a waiter for asynchronous completions. */
+/* Helpers the authentication tests share (test_credentials, test_conn_auth,
+ * test_auth_servers), and others that wait on asynchronous requests: a
+ * session, connect and request opened together, one synchronous exchange,
+ * a waiter for one request's completions, and a counter for many. */
 #ifndef WH_AUTH_TEST_H
 #define WH_AUTH_TEST_H
 
@@ -48,5 +49,22 @@ void CALLBACK wh_async_wait_cb(HINTERNET h, DWORD_PTR ctx, DWORD status, LPVOID 
 DWORD wh_async_wait_next(struct wh_async_wait *w);
 /* Until HANDLE_CLOSING (a waiter on the stack must outlive its callbacks). */
 void wh_async_wait_closed(struct wh_async_wait *w);
+
+/* Waits until *|counter| (guarded by |lock|, signalled on |cond|) reaches
+ * |want| or |ms| milliseconds pass; returns the count reached. */
+int wh_wait_count(pthread_mutex_t *lock, pthread_cond_t *cond, const int *counter, int want,
+                  long ms);
+
+/* Many asynchronous GETs counted to their end, the counter as each one's
+ * SendRequest context: the callback calls ReceiveResponse at
+ * SENDREQUEST_COMPLETE and counts a request done at HEADERS_AVAILABLE
+ * (|ok| too when the status is 200) or REQUEST_ERROR. */
+struct wh_async_count {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int done, ok;
+};
+#define WH_ASYNC_COUNT_INIT {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0}
+void CALLBACK wh_async_count_cb(HINTERNET h, DWORD_PTR ctx, DWORD status, LPVOID info, DWORD len);
 
 #endif

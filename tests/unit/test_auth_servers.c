@@ -9,9 +9,15 @@
 #include "peers.h"
 #include "auth_test.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 #include <wchar.h>
 
 #include "net/conn.h"
@@ -171,19 +177,26 @@ static int restore_ccache(void **state)
   return 0;
 }
 
+/* An asynchronous GET of /negotiate/ sent and its response asked for:
+ * the ticket cache answers the 401 (no credentials set). */
+static void negotiate_async_start(struct wh_h3 *h, struct wh_async_wait *w)
+{
+  open_apache(h, L"/negotiate/index.txt", WINHTTP_FLAG_ASYNC);
+  WinHttpSetStatusCallback(h->r, wh_async_wait_cb,
+                           WINHTTP_CALLBACK_FLAG_ALL_COMPLETIONS | WINHTTP_CALLBACK_FLAG_HANDLES,
+                           0);
+  assert_true(WinHttpSendRequest(h->r, NULL, 0, NULL, 0, 0, (DWORD_PTR)w));
+  assert_int_equal(wh_async_wait_next(w), WINHTTP_CALLBACK_STATUS_SENDREQUEST_COMPLETE);
+  assert_true(WinHttpReceiveResponse(h->r, NULL));
+}
+
 /* Asynchronously, from the ticket cache. */
 static void test_negotiate_async(void **state)
 {
   (void)state;
   struct wh_async_wait w = WH_ASYNC_WAIT_INIT;
   struct wh_h3 h;
-  open_apache(&h, L"/negotiate/index.txt", WINHTTP_FLAG_ASYNC);
-  WinHttpSetStatusCallback(h.r, wh_async_wait_cb,
-                           WINHTTP_CALLBACK_FLAG_ALL_COMPLETIONS | WINHTTP_CALLBACK_FLAG_HANDLES,
-                           0);
-  assert_true(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, (DWORD_PTR)&w));
-  assert_int_equal(wh_async_wait_next(&w), WINHTTP_CALLBACK_STATUS_SENDREQUEST_COMPLETE);
-  assert_true(WinHttpReceiveResponse(h.r, NULL));
+  negotiate_async_start(&h, &w);
   assert_int_equal(wh_async_wait_next(&w), WINHTTP_CALLBACK_STATUS_HEADERS_AVAILABLE);
   DWORD status = 0, len = sizeof(status);
   assert_true(WinHttpQueryHeaders(h.r, WINHTTP_QUERY_STATUS_CODE | WINHTTP_QUERY_FLAG_NUMBER, NULL,
@@ -191,6 +204,139 @@ static void test_negotiate_async(void **state)
   assert_int_equal(status, 200);
   wh_h3_close(&h);
   wh_async_wait_closed(&w);
+}
+
+/* A KDC that answers nobody: it accepts each connection and holds it until
+ * released, as a KDC behind a dead route or an overloaded one does. */
+static struct {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int listener;
+  int accepted;  /* connections taken */
+  bool released;
+  pthread_t thread;
+} mute = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+static void *mute_kdc(void *arg)
+{
+  (void)arg;
+  int held[16], n = 0;
+  for (;;) {
+    int fd = accept(mute.listener, NULL, NULL);
+    if (fd < 0)
+      break; /* the listener was shut down */
+    pthread_mutex_lock(&mute.lock);
+    if (mute.released || n == 16) {
+      pthread_mutex_unlock(&mute.lock);
+      close(fd);
+      continue;
+    }
+    held[n++] = fd;
+    mute.accepted++;
+    pthread_cond_broadcast(&mute.cond);
+    pthread_mutex_unlock(&mute.lock);
+  }
+  while (n)
+    close(held[--n]);
+  return NULL;
+}
+
+static void mute_release(void)
+{
+  pthread_mutex_lock(&mute.lock);
+  mute.released = true;
+  pthread_mutex_unlock(&mute.lock);
+  shutdown(mute.listener, SHUT_RDWR); /* ends the accept: the held ones close */
+  pthread_join(mute.thread, NULL);
+  close(mute.listener);
+}
+
+/* An asynchronous request whose Negotiate leg needs a service ticket from
+ * a KDC that does not answer: the Kerberos library waits, on a worker
+ * thread (core/gss_job.h), and requests on the loop threads go on
+ * meanwhile. Once the KDC gives up, the 401 is the application's. */
+static void test_negotiate_async_slow_kdc(void **state)
+{
+  (void)state;
+  /* A ticket cache with the TGT only: the service ticket must be asked
+   * for (earlier tests cached one). */
+  assert_int_equal(wh_peer_kdc_kinit(&kdc), 0);
+  mute.listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(mute.listener >= 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t al = sizeof(a);
+  assert_int_equal(bind(mute.listener, (struct sockaddr *)&a, sizeof(a)), 0);
+  assert_int_equal(listen(mute.listener, 16), 0);
+  assert_int_equal(getsockname(mute.listener, (struct sockaddr *)&a, &al), 0);
+  mute.accepted = 0;
+  mute.released = false;
+  assert_int_equal(pthread_create(&mute.thread, NULL, mute_kdc, NULL), 0);
+
+  /* The realm's krb5.conf with the mute KDC in the real one's place. */
+  FILE *f = fopen(wh_peer_krb5_conf(&kdc), "r");
+  assert_non_null(f);
+  char conf[4096], line[512], path[600];
+  size_t n = 0;
+  while (fgets(line, sizeof(line), f)) {
+    if (strstr(line, "kdc = 127.0.0.1:"))
+      snprintf(line, sizeof(line), "    kdc = 127.0.0.1:%u\n", (unsigned)ntohs(a.sin_port));
+    n += (size_t)snprintf(conf + n, sizeof(conf) - n, "%s", line);
+    assert_true(n < sizeof(conf));
+  }
+  fclose(f);
+  snprintf(path, sizeof(path), "%s/mute-krb5.conf", wh_peer_dir(&kdc));
+  f = fopen(path, "w");
+  assert_non_null(f);
+  assert_true(fputs(conf, f) >= 0);
+  assert_int_equal(fclose(f), 0);
+  setenv("KRB5_CONFIG", path, 1);
+
+  struct wh_async_wait w = WH_ASYNC_WAIT_INIT;
+  struct wh_h3 h;
+  negotiate_async_start(&h, &w);
+  /* The 401 came, and the Kerberos library is now waiting on the KDC. */
+  bool waiting = wh_wait_count(&mute.lock, &mute.cond, &mute.accepted, 1, 20000) >= 1;
+
+  /* Meanwhile, plain requests on the same session and origin. */
+  enum { PLAIN = 8 };
+  HINTERNET pr[PLAIN];
+  /* Static: a request still pending when closed may call back later. */
+  static struct wh_async_count plain = WH_ASYNC_COUNT_INIT;
+  for (int i = 0; i < PLAIN && waiting; i++) {
+    pr[i] = WinHttpOpenRequest(h.c, L"GET", L"/index.txt", NULL, NULL, NULL, 0);
+    assert_non_null(pr[i]);
+    WinHttpSetStatusCallback(pr[i], wh_async_count_cb, WINHTTP_CALLBACK_FLAG_ALL_COMPLETIONS, 0);
+    assert_true(WinHttpSendRequest(pr[i], NULL, 0, NULL, 0, 0, (DWORD_PTR)&plain));
+  }
+  int done = waiting ? wh_wait_count(&plain.lock, &plain.cond, &plain.done, PLAIN, 10000) : 0;
+  pthread_mutex_lock(&plain.lock);
+  int ok = plain.ok;
+  pthread_mutex_unlock(&plain.lock);
+  /* The Negotiate request is still waiting on the KDC: the plain ones did
+   * not wait for it. */
+  pthread_mutex_lock(&w.lock);
+  bool held = w.last == 0;
+  pthread_mutex_unlock(&w.lock);
+  mute_release();
+  if (waiting) {
+    wh_wait_count(&plain.lock, &plain.cond, &plain.done, PLAIN, 30000);
+    for (int i = 0; i < PLAIN; i++)
+      WinHttpCloseHandle(pr[i]);
+  }
+  /* No ticket: Negotiate cannot start, so the refusal stands. */
+  assert_int_equal(wh_async_wait_next(&w), WINHTTP_CALLBACK_STATUS_HEADERS_AVAILABLE);
+  DWORD status = 0, len = sizeof(status);
+  assert_true(WinHttpQueryHeaders(h.r, WINHTTP_QUERY_STATUS_CODE | WINHTTP_QUERY_FLAG_NUMBER, NULL,
+                                  &status, &len, NULL));
+  wh_h3_close(&h);
+  wh_async_wait_closed(&w);
+  setenv("KRB5_CONFIG", wh_peer_krb5_conf(&kdc), 1);
+  assert_int_equal(wh_peer_kdc_kinit(&kdc), 0);
+  assert_true(waiting);
+  assert_true(held);
+  assert_int_equal(done, PLAIN);
+  assert_int_equal(ok, PLAIN);
+  assert_int_equal(status, 401);
 }
 
 /* NTLM checked by a real server (gss-ntlmssp behind apache), which offers
@@ -341,6 +487,7 @@ int main(void)
       cmocka_unit_test(test_negotiate_autologon_policy),
       cmocka_unit_test_teardown(test_negotiate_password, restore_ccache),
       cmocka_unit_test(test_negotiate_async),
+      cmocka_unit_test(test_negotiate_async_slow_kdc),
       cmocka_unit_test(test_ntlm_apache),
       cmocka_unit_test(test_basic_digest_apache),
       cmocka_unit_test(test_squid_basic),
