@@ -93,8 +93,7 @@ void wh_async_wait_closed(struct wh_async_wait *w)
   pthread_mutex_unlock(&w->lock);
 }
 
-int wh_wait_count(pthread_mutex_t *lock, pthread_cond_t *cond, const int *counter, int want,
-                  long ms)
+static struct timespec deadline_in(long ms)
 {
   struct timespec until;
   clock_gettime(CLOCK_REALTIME, &until);
@@ -104,6 +103,24 @@ int wh_wait_count(pthread_mutex_t *lock, pthread_cond_t *cond, const int *counte
     until.tv_sec++;
     until.tv_nsec -= 1000000000;
   }
+  return until;
+}
+
+bool wh_async_wait_closed_within(struct wh_async_wait *w, long ms)
+{
+  struct timespec until = deadline_in(ms);
+  pthread_mutex_lock(&w->lock);
+  while (!w->closed && pthread_cond_timedwait(&w->cond, &w->lock, &until) == 0)
+    ;
+  bool closed = w->closed;
+  pthread_mutex_unlock(&w->lock);
+  return closed;
+}
+
+int wh_wait_count(pthread_mutex_t *lock, pthread_cond_t *cond, const int *counter, int want,
+                  long ms)
+{
+  struct timespec until = deadline_in(ms);
   pthread_mutex_lock(lock);
   while (*counter < want && pthread_cond_timedwait(cond, lock, &until) == 0)
     ;

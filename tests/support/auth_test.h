@@ -49,6 +49,8 @@ void CALLBACK wh_async_wait_cb(HINTERNET h, DWORD_PTR ctx, DWORD status, LPVOID 
 DWORD wh_async_wait_next(struct wh_async_wait *w);
 /* Until HANDLE_CLOSING (a waiter on the stack must outlive its callbacks). */
 void wh_async_wait_closed(struct wh_async_wait *w);
+/* The same for at most |ms| milliseconds: whether HANDLE_CLOSING came. */
+bool wh_async_wait_closed_within(struct wh_async_wait *w, long ms);
 
 /* Waits until *|counter| (guarded by |lock|, signalled on |cond|) reaches
  * |want| or |ms| milliseconds pass; returns the count reached. */
