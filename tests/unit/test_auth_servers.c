@@ -300,15 +300,22 @@ static void mute_stop(void)
   assert_int_equal(wh_peer_kdc_kinit(&kdc), 0);
 }
 
+/* The mute KDC started and a Negotiate request sent to /negotiate/:
+ * whether the Kerberos library then went to the KDC for its ticket (the
+ * 401 came and the request is answering it). */
+static bool negotiate_waiting_on_kdc(struct wh_h3 *h, struct wh_async_wait *w)
+{
+  mute_start();
+  negotiate_async_start(h, w);
+  return wh_wait_count(&mute.lock, &mute.cond, &mute.accepted, 1, 20000) >= 1;
+}
+
 static void test_negotiate_async_slow_kdc(void **state)
 {
   (void)state;
-  mute_start();
   struct wh_async_wait w = WH_ASYNC_WAIT_INIT;
   struct wh_h3 h;
-  negotiate_async_start(&h, &w);
-  /* The 401 came, and the Kerberos library is now waiting on the KDC. */
-  bool waiting = wh_wait_count(&mute.lock, &mute.cond, &mute.accepted, 1, 20000) >= 1;
+  bool waiting = negotiate_waiting_on_kdc(&h, &w);
 
   /* Meanwhile, plain requests on the same session and origin. */
   enum { PLAIN = 8 };
@@ -356,11 +363,9 @@ static void test_negotiate_async_slow_kdc(void **state)
 static void test_negotiate_async_close_waiting_kdc(void **state)
 {
   (void)state;
-  mute_start();
   struct wh_async_wait w = WH_ASYNC_WAIT_INIT;
   struct wh_h3 h;
-  negotiate_async_start(&h, &w);
-  bool waiting = wh_wait_count(&mute.lock, &mute.cond, &mute.accepted, 1, 20000) >= 1;
+  bool waiting = negotiate_waiting_on_kdc(&h, &w);
   assert_true(WinHttpCloseHandle(h.r));
   /* HANDLE_CLOSING comes while the KDC still holds the connection (it is
    * released only after). */
