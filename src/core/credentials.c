@@ -174,7 +174,8 @@ static DWORD gss_begin(struct wh_request *r, int t, DWORD scheme, char **value)
   return err;
 }
 
-/* gss_begin while answering a 401/407. An asynchronous request's
+/* gss_begin from a step that may wait (answering a 401/407, a proxy's
+ * CONNECT). An asynchronous request's
  * Negotiate runs on a worker (core/gss_job.h): the KDC may take seconds,
  * and this runs on a loop thread. ERROR_IO_PENDING with |io| set while it
  * does; called again once the job's fd is readable, it takes the result. */
@@ -207,7 +208,7 @@ static DWORD gss_begin_answer(struct wh_request *r, int t, DWORD scheme, char **
 }
 
 DWORD wh_cred_header(struct wh_request *r, int target, const char *method,
-                     const char *request_target, char **value)
+                     const char *request_target, char **value, struct wh_io *io)
 {
   *value = NULL;
   struct wh_exchange *x = &r->x;
@@ -226,7 +227,7 @@ DWORD wh_cred_header(struct wh_request *r, int target, const char *method,
       return ERROR_SUCCESS; /* the handshake is over: nothing more to send */
     /* Set with WinHttpSetCredentials: the first leg goes unasked. The
      * application chose the scheme, so a failure is its answer. */
-    return gss_begin(r, target, kind, value);
+    return io ? gss_begin_answer(r, target, kind, value, io) : gss_begin(r, target, kind, value);
   }
   char cnonce[33];
   if (kind == WINHTTP_AUTH_SCHEME_DIGEST) {

@@ -42,9 +42,12 @@ void wh_cred_send_begins(struct wh_request *r);
  * Digest signs it), "Basic ..." or "Digest ..." (free with
  * wh_secret_free), or NULL. For the server, only when the exchange targets
  * the request's own origin. Takes the request's lock. ERROR_SUCCESS or
- * ERROR_NOT_ENOUGH_MEMORY. */
+ * ERROR_NOT_ENOUGH_MEMORY. With |io| (a step that may wait: a proxy's
+ * CONNECT), an asynchronous request starts Negotiate on a worker thread
+ * (core/gss_job.h) and gets ERROR_IO_PENDING until it is done; without,
+ * the Kerberos library is called here. */
 DWORD wh_cred_header(struct wh_request *r, int target, const char *method,
-                     const char *request_target, char **value);
+                     const char *request_target, char **value, struct wh_io *io);
 
 /* After a final response head: a 401 or 407 that can be answered makes
  * the request go again.

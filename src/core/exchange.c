@@ -486,7 +486,7 @@ static DWORD prepare_head(struct wh_request *r, const void *optional, DWORD opt_
       err = ERROR_NOT_ENOUGH_MEMORY;
       break;
     }
-    err = wh_cred_header(r, t, r->verb, tgt, &cred);
+    err = wh_cred_header(r, t, r->verb, tgt, &cred, NULL);
     wh_free(tgt);
     if (cred && wh_cred_conn_based(x->cred_kind[t]))
       x->auth_in_head = true;

@@ -377,9 +377,9 @@ DWORD wh_h1_tunnel_step(struct wh_request *r, struct wh_exchange *x, struct wh_i
     if (an < 0 || (size_t)an >= sizeof(authority))
       return ERROR_WINHTTP_INVALID_URL;
     char *cred = NULL;
-    DWORD cerr = wh_cred_header(r, WH_CRED_PROXY, "CONNECT", authority, &cred);
+    DWORD cerr = wh_cred_header(r, WH_CRED_PROXY, "CONNECT", authority, &cred, io);
     if (cerr != ERROR_SUCCESS)
-      return cerr;
+      return cerr; /* ERROR_IO_PENDING: the first Negotiate leg is being made */
     if (cred && wh_cred_conn_based(x->cred_kind[WH_CRED_PROXY]))
       x->conn->auth_bound = true; /* the tunnel is authenticated as someone */
     size_t cap = 2 * (size_t)an + 64 + (cred ? strlen(cred) + 32 : 0);

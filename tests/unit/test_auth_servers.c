@@ -379,6 +379,77 @@ static void test_negotiate_async_close_waiting_kdc(void **state)
   assert_true(prompt);
 }
 
+/* Proxy credentials set before the send (Negotiate, the ticket cache) on an
+ * asynchronous https:// request through squid: the CONNECT's first leg is
+ * made on a worker thread too, so a plain request goes on meanwhile; once
+ * the KDC gives up, the scheme the application chose has failed. */
+static void test_negotiate_async_tunnel_slow_kdc(void **state)
+{
+  (void)state;
+  struct wh_peer tls;
+  memset(&tls, 0, sizeof(tls));
+  assert_int_equal(wh_peer_start_fault_tls(&tls, WH_CERT_GOOD), 0);
+  mute_start();
+  wchar_t proxy[64];
+  swprintf(proxy, 64, L"localhost:%u", (unsigned)wh_peer_port(&squid));
+  HINTERNET s = WinHttpOpen(L"auth-test", WINHTTP_ACCESS_TYPE_NAMED_PROXY, proxy, L"<-loopback>",
+                            WINHTTP_FLAG_ASYNC);
+  assert_non_null(s);
+  HINTERNET c = WinHttpConnect(s, L"127.0.0.1", wh_peer_cert_port(&tls, WH_CERT_GOOD), 0);
+  assert_non_null(c);
+  HINTERNET r = WinHttpOpenRequest(c, L"GET", L"/ok", NULL, NULL, NULL, WINHTTP_FLAG_SECURE);
+  assert_non_null(r);
+  DWORD ignore = SECURITY_FLAG_IGNORE_UNKNOWN_CA;
+  assert_true(WinHttpSetOption(r, WINHTTP_OPTION_SECURITY_FLAGS, &ignore, sizeof(ignore)));
+  assert_true(WinHttpSetCredentials(r, WINHTTP_AUTH_TARGET_PROXY, WINHTTP_AUTH_SCHEME_NEGOTIATE,
+                                    NULL, NULL, NULL));
+  struct wh_async_wait w = WH_ASYNC_WAIT_INIT;
+  WinHttpSetStatusCallback(r, wh_async_wait_cb,
+                           WINHTTP_CALLBACK_FLAG_ALL_COMPLETIONS | WINHTTP_CALLBACK_FLAG_HANDLES,
+                           0);
+  assert_true(WinHttpSendRequest(r, NULL, 0, NULL, 0, 0, (DWORD_PTR)&w));
+  bool waiting = wh_wait_count(&mute.lock, &mute.cond, &mute.accepted, 1, 20000) >= 1;
+
+  /* Meanwhile plain asynchronous requests, straight to apache. */
+  enum { PLAIN = 8 };
+  static struct wh_async_count plain = WH_ASYNC_COUNT_INIT;
+  struct wh_h3 h;
+  open_apache(&h, L"/index.txt", WINHTTP_FLAG_ASYNC);
+  HINTERNET pr[PLAIN];
+  for (int i = 0; i < PLAIN; i++) {
+    pr[i] = i ? WinHttpOpenRequest(h.c, L"GET", L"/index.txt", NULL, NULL, NULL, 0) : h.r;
+    assert_non_null(pr[i]);
+    WinHttpSetStatusCallback(pr[i], wh_async_count_cb, WINHTTP_CALLBACK_FLAG_ALL_COMPLETIONS, 0);
+    assert_true(WinHttpSendRequest(pr[i], NULL, 0, NULL, 0, 0, (DWORD_PTR)&plain));
+  }
+  int done = wh_wait_count(&plain.lock, &plain.cond, &plain.done, PLAIN, 10000);
+  pthread_mutex_lock(&w.lock);
+  bool held = w.last == 0;
+  pthread_mutex_unlock(&w.lock);
+  mute_stop();
+  wh_wait_count(&plain.lock, &plain.cond, &plain.done, PLAIN, 30000);
+  for (int i = 1; i < PLAIN; i++)
+    WinHttpCloseHandle(pr[i]);
+  wh_h3_close(&h);
+  /* The KDC gone: the send fails, the application's scheme refused. */
+  assert_int_equal(wh_async_wait_next(&w), WINHTTP_CALLBACK_STATUS_REQUEST_ERROR);
+  DWORD err = w.error;
+  WinHttpCloseHandle(r);
+  wh_async_wait_closed(&w);
+  WinHttpCloseHandle(c);
+  WinHttpCloseHandle(s);
+  wh_pool_clear();
+  wh_peer_stop(&tls);
+  assert_true(waiting);
+  assert_true(held);
+  assert_int_equal(done, PLAIN);
+  pthread_mutex_lock(&plain.lock);
+  int ok = plain.ok;
+  pthread_mutex_unlock(&plain.lock);
+  assert_int_equal(ok, PLAIN);
+  assert_int_equal(err, ERROR_WINHTTP_LOGIN_FAILURE);
+}
+
 /* NTLM checked by a real server (gss-ntlmssp behind apache), which offers
  * Negotiate and NTLM: Kerberos knows no realm WINHTTP, so NTLM answers. */
 static void test_ntlm_apache(void **state)
@@ -529,6 +600,7 @@ int main(void)
       cmocka_unit_test(test_negotiate_async),
       cmocka_unit_test(test_negotiate_async_slow_kdc),
       cmocka_unit_test(test_negotiate_async_close_waiting_kdc),
+      cmocka_unit_test(test_negotiate_async_tunnel_slow_kdc),
       cmocka_unit_test(test_ntlm_apache),
       cmocka_unit_test(test_basic_digest_apache),
       cmocka_unit_test(test_squid_basic),
