@@ -175,15 +175,21 @@ static DWORD gss_begin(struct wh_request *r, int t, DWORD scheme, char **value)
 }
 
 /* gss_begin from a step that may wait (answering a 401/407, a proxy's
- * CONNECT). An asynchronous request's
- * Negotiate runs on a worker (core/gss_job.h): the KDC may take seconds,
- * and this runs on a loop thread. ERROR_IO_PENDING with |io| set while it
- * does; called again once the job's fd is readable, it takes the result. */
+ * CONNECT). An asynchronous request's Negotiate runs on a worker
+ * (core/gss_job.h): the KDC may take seconds, and this runs on a loop
+ * thread. ERROR_IO_PENDING with |io| set while it does; called again once
+ * the job's fd is readable, it takes the result. */
 static DWORD gss_begin_answer(struct wh_request *r, int t, DWORD scheme, char **value,
                               struct wh_io *io)
 {
   struct wh_exchange *x = &r->x;
   *value = NULL;
+  if (x->gss_job && x->gss_job_target != t) {
+    /* Another target's leg (never expected: each step finishes its own
+     * before anything else runs): not this one's to take. */
+    wh_gss_job_abandon(x->gss_job);
+    x->gss_job = NULL;
+  }
   if (!x->gss_job) {
     if (scheme != WINHTTP_AUTH_SCHEME_NEGOTIATE || !(r->hdr.flags & WH_OBJ_ASYNC))
       return gss_begin(r, t, scheme, value);
@@ -191,6 +197,7 @@ static DWORD gss_begin_answer(struct wh_request *r, int t, DWORD scheme, char **
     DWORD err = gss_args(r, t, &user, &pass, host, sizeof(host));
     if (err == ERROR_SUCCESS)
       err = wh_gss_job_start(scheme, host, user, pass, &x->gss_job);
+    x->gss_job_target = t;
     wh_free(user);
     wh_secret_free(pass);
     if (err != ERROR_SUCCESS)

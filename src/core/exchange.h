@@ -115,6 +115,7 @@ struct wh_exchange {
   /* An asynchronous request's Negotiate first leg running on a worker
    * (core/gss_job.h), while a 401/407 is being answered. */
   struct wh_gss_job *gss_job;
+  int gss_job_target;       /* WH_CRED_SERVER or WH_CRED_PROXY: whose leg it makes */
   char *spn_used[2];        /* "HTTP/host": SERVER_SPN_USED, PROXY_SPN_USED */
   bool auth_drain;
   size_t auth_drained;

@@ -76,8 +76,9 @@ struct wh_session {
   DWORD access_type;
   char *proxy;            /* UTF-8 or NULL */
   char *proxy_bypass;     /* UTF-8 or NULL */
-  /* DEFAULT_PROXY: the proxy the environment configured when the session
-   * was opened (core/route.h), NULL when none. */
+  /* DEFAULT_PROXY (the session's, or a request's WINHTTP_OPTION_PROXY on
+   * an AUTOMATIC_PROXY session): the proxy the environment configured when
+   * the session was opened (core/route.h), NULL when none. */
   char *env_proxy;
   char *env_bypass;
   /* AUTOMATIC_PROXY: what the session goes by, read when it opened

@@ -128,9 +128,9 @@ DWORD wh_auto_config_read(struct wh_auto_config *out)
 
 /* The proxies a configuration of |access| sends a request for |host|
  * through (none: direct): |proxy| and |bypass| are the named proxy's
- * strings, |env_*| what the environment configured for the session.
- * *discover is set when AUTOMATIC_PROXY has nothing configured: the PAC
- * script found by WPAD decides instead (core/exchange.c). */
+ * strings; DEFAULT_PROXY takes |s|'s environment, AUTOMATIC_PROXY its
+ * auto_cfg. *discover is set when AUTOMATIC_PROXY has detection or a PAC
+ * URL: the script decides instead (core/exchange.c). */
 static void pick(DWORD access, const char *proxy, const char *bypass,
                  const struct wh_session *s, const char *host, uint16_t port, bool secure,
                  struct wh_route *out, bool *discover)

@@ -54,9 +54,10 @@ DWORD wh_session_new(char *agent, DWORD access_type, char *proxy, char *bypass,
   /* The defaults are read once, when the session opens (as Windows reads
    * its machine setting in WinHttpOpen). */
   DWORD err = ERROR_SUCCESS;
-  if (access_type == WINHTTP_ACCESS_TYPE_DEFAULT_PROXY)
-    err = wh_default_proxy(&s->env_proxy, &s->env_bypass);
-  else if (access_type == WINHTTP_ACCESS_TYPE_AUTOMATIC_PROXY)
+  if (access_type == WINHTTP_ACCESS_TYPE_DEFAULT_PROXY ||
+      access_type == WINHTTP_ACCESS_TYPE_AUTOMATIC_PROXY)
+    err = wh_default_proxy(&s->env_proxy, &s->env_bypass); /* a request may ask for DEFAULT_PROXY */
+  if (err == ERROR_SUCCESS && access_type == WINHTTP_ACCESS_TYPE_AUTOMATIC_PROXY)
     err = wh_auto_config_read(&s->auto_cfg);
   if (err == ERROR_SUCCESS)
     err = wh_handle_alloc(&s->hdr, out);

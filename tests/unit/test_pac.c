@@ -937,6 +937,7 @@ static void via_proxy_both(struct wh_peer *px, unsigned short fp, int n)
   for (int k = n; k <= n + 1; k++) {
     snprintf(line, sizeof(line), "GET http://127.0.0.1:%u/ok?n=%d HTTP/1.1", fp, k);
     assert_true(wh_peer_proxy_report_wait(px, line, report, sizeof(report)) > 0);
+    assert_non_null(strstr(report, line)); /* (the wait also ends after 8 s) */
   }
 }
 
@@ -991,6 +992,30 @@ static void test_automatic_proxy_desktop(void **state)
   assert_int_equal(get_sync(L"127.0.0.1", fp, L"/ok?n=35"), 200);
   snprintf(line, sizeof(line), "GET http://127.0.0.1:%u/ok?n=35 HTTP/1.1", fp);
   assert_true(wh_peer_proxy_report_wait(&px, line, report, sizeof(report)) > 0);
+  assert_non_null(strstr(report, line));
+
+  /* A request of that session asking for DEFAULT_PROXY goes by the
+   * environment the session read when it opened, not the desktop's. */
+  char envp[64];
+  snprintf(envp, sizeof(envp), "http://127.0.0.1:%u", pp);
+  setenv("http_proxy", envp, 1);
+  wh_wpad_test_seam("office.example.net", "wpad.office.example.net", dead);
+  HINTERNET ses = WinHttpOpen(L"t", WINHTTP_ACCESS_TYPE_AUTOMATIC_PROXY, NULL, NULL, 0);
+  unsetenv("http_proxy");
+  assert_non_null(ses);
+  HINTERNET con = WinHttpConnect(ses, L"127.0.0.1", fp, 0);
+  HINTERNET req = WinHttpOpenRequest(con, L"GET", L"/ok?n=37", NULL, NULL, NULL, 0);
+  assert_non_null(req);
+  WINHTTP_PROXY_INFO pi = {WINHTTP_ACCESS_TYPE_DEFAULT_PROXY, NULL, NULL};
+  assert_true(WinHttpSetOption(req, WINHTTP_OPTION_PROXY, &pi, sizeof(pi)));
+  assert_true(WinHttpSendRequest(req, NULL, 0, NULL, 0, 0, 0));
+  assert_true(WinHttpReceiveResponse(req, NULL));
+  WinHttpCloseHandle(req);
+  WinHttpCloseHandle(con);
+  WinHttpCloseHandle(ses);
+  snprintf(line, sizeof(line), "GET http://127.0.0.1:%u/ok?n=37 HTTP/1.1", fp);
+  assert_true(wh_peer_proxy_report_wait(&px, line, report, sizeof(report)) > 0);
+  assert_non_null(strstr(report, line));
 
   /* Outside a desktop session the manual proxy is not read: nothing is
    * configured, so WPAD (none here), then direct. */
