@@ -43,7 +43,8 @@ static void job_unref(struct wh_gss_job *j)
 
 static void job_run(struct wh_work *w)
 {
-  struct wh_gss_job *j = (struct wh_gss_job *)(void *)((char *)w - offsetof(struct wh_gss_job, work));
+  struct wh_gss_job *j =
+      (struct wh_gss_job *)(void *)((char *)w - offsetof(struct wh_gss_job, work));
   j->err = wh_gss_start(j->scheme, j->host, j->user, j->pass, &j->ctx, &j->token);
   atomic_store_explicit(&j->done, true, memory_order_release);
   uint64_t one = 1;
