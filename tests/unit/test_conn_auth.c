@@ -20,6 +20,28 @@
 
 static struct wh_peer fault;
 
+/* NTLM credentials for |target| of |r|: bob of domain WINHTTP, as the
+ * fault server's /ntlm expects. */
+static void ntlm_as_bob(HINTERNET r, DWORD target)
+{
+  assert_true(WinHttpSetCredentials(r, target, WINHTTP_AUTH_SCHEME_NTLM, L"WINHTTP\\bob", L"pw",
+                                    NULL));
+}
+
+/* A synchronous GET of |path| with bob's NTLM credentials fails with
+ * ERROR_WINHTTP_LOGIN_FAILURE. */
+static void expect_login_failure(const wchar_t *path)
+{
+  struct wh_h3 h;
+  wh_h3_open(&h, L"127.0.0.1", wh_peer_port(&fault), path, 0, 0);
+  ntlm_as_bob(h.r, WINHTTP_AUTH_TARGET_SERVER);
+  char body[4096];
+  DWORD err;
+  assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 0);
+  assert_int_equal(err, ERROR_WINHTTP_LOGIN_FAILURE);
+  wh_h3_close(&h);
+}
+
 static int setup(void **state)
 {
   (void)state;
@@ -41,8 +63,7 @@ static void ntlm_with_set_credentials(const wchar_t *path)
 {
   struct wh_h3 h;
   wh_h3_open(&h, L"127.0.0.1", wh_peer_port(&fault), path, 0, 0);
-  assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_NTLM,
-                                    L"WINHTTP\\bob", L"pw", NULL));
+  ntlm_as_bob(h.r, WINHTTP_AUTH_TARGET_SERVER);
   static char body[32768];
   DWORD err;
   assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 200);
@@ -84,8 +105,7 @@ static void test_ntlm_drain_limit(void **state)
   DWORD limit = 4096;
   assert_true(WinHttpSetOption(h.r, WINHTTP_OPTION_MAX_RESPONSE_DRAIN_SIZE, &limit,
                                sizeof(limit)));
-  assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_NTLM,
-                                    L"WINHTTP\\bob", L"pw", NULL));
+  ntlm_as_bob(h.r, WINHTTP_AUTH_TARGET_SERVER);
   static char body[32768];
   DWORD err;
   assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 401);
@@ -156,15 +176,7 @@ static void test_ntlm_documented_loop(void **state)
 static void test_ntlm_garbage_challenge(void **state)
 {
   (void)state;
-  struct wh_h3 h;
-  wh_h3_open(&h, L"127.0.0.1", wh_peer_port(&fault), L"/ntlm?n=100&garbage=1", 0, 0);
-  assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_NTLM,
-                                    L"WINHTTP\\bob", L"pw", NULL));
-  char body[4096];
-  DWORD err;
-  assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 0);
-  assert_int_equal(err, ERROR_WINHTTP_LOGIN_FAILURE);
-  wh_h3_close(&h);
+  expect_login_failure(L"/ntlm?n=100&garbage=1");
 }
 
 /* A server that challenges for ever: the handshake is complete after the
@@ -173,16 +185,10 @@ static void test_ntlm_garbage_challenge(void **state)
 static void test_ntlm_endless(void **state)
 {
   (void)state;
+  expect_login_failure(L"/ntlm?n=100&endless=1");
   struct wh_h3 h;
-  wh_h3_open(&h, L"127.0.0.1", wh_peer_port(&fault), L"/ntlm?n=100&endless=1", 0, 0);
-  assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_NTLM,
-                                    L"WINHTTP\\bob", L"pw", NULL));
   char body[4096];
   DWORD err;
-  assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 0);
-  assert_int_equal(err, ERROR_WINHTTP_LOGIN_FAILURE);
-  wh_h3_close(&h);
-
   wh_h3_open(&h, L"127.0.0.1", wh_peer_port(&fault), L"/ntlm?n=100&endless=1", 0, 0);
   wh_h3_set_str(h.r, WINHTTP_OPTION_USERNAME, L"WINHTTP\\bob");
   wh_h3_set_str(h.r, WINHTTP_OPTION_PASSWORD, L"pw");
@@ -218,8 +224,7 @@ static void test_ntlm_async(void **state)
     struct wh_h3 h;
     wh_h3_open(&h, L"127.0.0.1", wh_peer_port(&fault), paths[i], WINHTTP_FLAG_ASYNC, 0);
     WinHttpSetStatusCallback(h.r, wh_async_wait_cb, WINHTTP_CALLBACK_FLAG_ALL_COMPLETIONS, 0);
-    assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_NTLM,
-                                      L"WINHTTP\\bob", L"pw", NULL));
+    ntlm_as_bob(h.r, WINHTTP_AUTH_TARGET_SERVER);
     assert_true(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, (DWORD_PTR)&w));
     assert_int_equal(wh_async_wait_next(&w), WINHTTP_CALLBACK_STATUS_SENDREQUEST_COMPLETE);
     assert_true(WinHttpReceiveResponse(h.r, NULL));
@@ -249,8 +254,7 @@ static void test_ntlm_async_close_midway(void **state)
   WinHttpSetStatusCallback(h.r, wh_async_wait_cb,
                            WINHTTP_CALLBACK_FLAG_ALL_COMPLETIONS | WINHTTP_CALLBACK_FLAG_HANDLES,
                            0);
-  assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_NTLM,
-                                    L"WINHTTP\\bob", L"pw", NULL));
+  ntlm_as_bob(h.r, WINHTTP_AUTH_TARGET_SERVER);
   assert_true(WinHttpSendRequest(h.r, NULL, 0, NULL, 0, 0, (DWORD_PTR)&w));
   assert_int_equal(wh_async_wait_next(&w), WINHTTP_CALLBACK_STATUS_SENDREQUEST_COMPLETE);
   assert_true(WinHttpReceiveResponse(h.r, NULL));
@@ -269,8 +273,7 @@ static void test_authenticated_connection_not_shared(void **state)
   wh_pool_clear();
   struct wh_h3 h;
   wh_h3_open(&h, L"127.0.0.1", wh_peer_port(&fault), L"/ntlm?n=10", 0, 0);
-  assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_SERVER, WINHTTP_AUTH_SCHEME_NTLM,
-                                    L"WINHTTP\\bob", L"pw", NULL));
+  ntlm_as_bob(h.r, WINHTTP_AUTH_TARGET_SERVER);
   char body[4096];
   DWORD err;
   assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 200);
@@ -311,8 +314,7 @@ static void test_ntlm_proxy_connect(void **state)
   DWORD err;
 
   proxy_session(&h, &px, &origin);
-  assert_true(WinHttpSetCredentials(h.r, WINHTTP_AUTH_TARGET_PROXY, WINHTTP_AUTH_SCHEME_NTLM,
-                                    L"WINHTTP\\bob", L"pw", NULL));
+  ntlm_as_bob(h.r, WINHTTP_AUTH_TARGET_PROXY);
   assert_int_equal(wh_h3_run(h.r, body, sizeof(body), &err), 200);
   assert_string_equal(body, "abcde");
   wh_h3_close(&h);
